@@ -1,0 +1,33 @@
+# Mailwarden: `make demo` runs the main job on embedded defaults; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint system-deps bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	bash scripts/system-deps.sh install
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: install
+	$(BIN)/mailwarden demo
+
+system-deps:
+	bash scripts/system-deps.sh test
+
+lint: install
+	$(BIN)/ruff check .
+
+test: install system-deps lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_check.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

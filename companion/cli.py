@@ -1,0 +1,240 @@
+"""The `mailwarden` command line. Heavy modules are imported inside commands, so `--help` and the
+pre-send `check` start fast."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from companion import __version__
+
+
+def _lang() -> str:
+    from companion.i18n import system_language
+
+    return system_language()
+
+
+def _engine(policy_path: str | None):
+    """The engine for --policy, else for the policy in force (installed in the data dir), else the default."""
+    from companion.config import paths
+    from companion.errors import PolicyError
+    from companion.policy import PolicyEngine, load_policy
+
+    if policy_path is None and paths().policy.is_file():
+        policy_path = str(paths().policy)
+    try:
+        return PolicyEngine(load_policy(policy_path))
+    except PolicyError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _check_role(engine, role: str | None) -> None:
+    if role is not None and role not in engine.policy.roles:
+        known = ", ".join(sorted(engine.policy.roles)) or "none"
+        raise click.ClickException(f"unknown role '{role}' (roles in this policy: {known})")
+
+
+def _open_db():
+    from companion.config import paths
+    from companion.database import Database
+
+    return Database(paths().ensure().database)
+
+
+def _dump(obj: dict) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mailwarden")
+def cli() -> None:
+    """Mailwarden: checks mail against the company's bilingual policy before it leaves, and scans
+    mailboxes for risky mail. Mailwarden 邮件风险助手：发送前按公司中英文策略检查邮件，并扫描邮箱。"""
+
+
+@cli.command()
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
+@click.option("--role", help="Judge as this role (the policy's role overrides apply).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+@click.argument("files", nargs=-1, required=True)
+def check(policy_path: str | None, role: str | None, as_json: bool, files: tuple[str, ...]) -> None:
+    """Check each FILE (.eml or .msg; - for stdin) as an outgoing mail.
+
+    Exits 0 when every file was checked, whatever the verdicts; 1 when any could not be read."""
+    from companion.errors import MailwardenError
+    from companion.parsing import parse_eml_bytes, parse_file
+    from companion.report import verdict_report
+
+    engine = _engine(policy_path)
+    _check_role(engine, role)
+    lang = _lang()
+    color = sys.stdout.isatty()
+    failed = False
+    for name in files:
+        try:
+            if name == "-":
+                message = parse_eml_bytes(sys.stdin.buffer.read(), source="-", direction="sent")
+            else:
+                message = parse_file(Path(name), direction="sent")
+        except MailwardenError as exc:
+            failed = True
+            _report_error(name, exc.message, as_json, lang)
+            continue
+        except Exception as exc:  # never crash on one bad file: report it and check the rest
+            failed = True
+            _report_error(name, f"unexpected error: {type(exc).__name__}: {exc}", as_json, lang)
+            continue
+        verdict = engine.check(message, role=role)
+        if as_json:
+            click.echo(_dump({"file": name, **verdict.to_dict(lang)}))
+        else:
+            click.echo(verdict_report(name, verdict, message.field_texts(), lang, color), color=color)
+    sys.exit(1 if failed else 0)
+
+
+def _report_error(name: str, reason: str, as_json: bool, lang: str) -> None:
+    from companion.i18n import t
+
+    if as_json:
+        click.echo(_dump({"file": name, "error": reason}))
+    else:
+        click.echo(f"{name}: {t('error', lang)}: {reason}", err=True)
+
+
+@cli.command()
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
+@click.option("--role", help="Judge sent mail as this role.")
+@click.option("--identity", "identities", multiple=True, help="An address of yours (mail from it counts as sent).")
+@click.option("--json", "as_json", is_flag=True, help="Print the totals as one JSON object.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def scan(policy_path: str | None, role: str | None, identities: tuple[str, ...], as_json: bool,
+         paths: tuple[Path, ...]) -> None:  # fmt: skip
+    """Scan mail files, folders of them, mbox files and maildirs; record what is flagged.
+
+    Messages already recorded are skipped; unreadable messages are counted and logged."""
+    from companion.i18n import t
+    from companion.scan import scan_paths
+
+    engine = _engine(policy_path)
+    _check_role(engine, role)
+    _setup_logging()
+    db = _open_db()
+    try:
+        totals = scan_paths(db, engine, list(paths), frozenset(i.lower() for i in identities), role)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(_dump(totals.to_dict()))
+        return
+    lang = _lang()
+    for source, error in totals.error_list[:20]:
+        click.echo(f"  {t('error', lang)}: {source}: {error}", err=True)
+    click.echo(t("scan.totals", lang, **totals.to_dict()))
+    for rule, count in sorted(totals.by_rule.items()):
+        click.echo(f"  {rule}: {count}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per flagged message, one per line.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
+def flags(as_json: bool, limit: int | None) -> None:
+    """What was flagged on your mail, newest first."""
+    from companion.i18n import t
+
+    db = _open_db()
+    try:
+        flagged = db.flags(limit)
+    finally:
+        db.close()
+    lang = _lang()
+    if as_json:
+        for item in flagged:
+            click.echo(_dump(item.to_dict()))
+        return
+    if not flagged:
+        click.echo(t("flags.none", lang))
+    for item in flagged:
+        date = (item.date or "")[:16].replace("T", " ")
+        click.echo(
+            f"{date:16}  {t('direction.' + item.direction, lang)}  {item.counterpart}  "
+            f"{item.subject!r}  {t('verdict.' + item.verdict, lang)}"
+        )
+        for f in item.findings:
+            quoted = f"  ({t('quoted', lang)})" if f["quoted"] else ""
+            click.echo(f"    [{t('tier.' + f['tier'], lang)}] {f['rule']}: {f['text']}{quoted}")
+
+
+@cli.command()
+def mask() -> None:
+    """Read text on stdin and print it with personal data masked (phones, ID numbers, e-mail
+    addresses, IBANs, payment cards)."""
+    from companion.pii import mask_text
+
+    text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    sys.stdout.write(mask_text(text))
+    sys.stdout.flush()
+
+
+@cli.group()
+def policy() -> None:
+    """Work with policy files."""
+
+
+@policy.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_validate(file: str) -> None:
+    """Check a policy FILE and say what is wrong, with the line."""
+    from companion.i18n import t
+
+    engine = _engine(file)
+    p = engine.policy
+    phrases = sum(len(r.phrases) for r in p.rules) + sum(len(a.phrases) for a in p.allow)
+    click.echo(t("policy.ok", _lang(), file=file, version=p.version, rules=len(p.rules) + len(p.structural),
+                 phrases=phrases))  # fmt: skip
+
+
+@policy.command("show")
+def policy_show() -> None:
+    """Print the policy in force (the installed one, else the default)."""
+    from companion.config import paths
+    from companion.policy.loader import default_policy_text
+
+    installed = paths().policy
+    click.echo(installed.read_text(encoding="utf-8") if installed.is_file() else default_policy_text(), nl=False)
+
+
+@cli.command()
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
+              help="Data directory for the demo (default: a new temporary one).")  # fmt: skip
+def demo(home: Path | None) -> None:
+    """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
+    separate data directory (your own data is never touched)."""
+    from companion.demo import run_demo
+
+    run_demo(home, _lang(), sys.stdout.isatty())
+
+
+def _setup_logging() -> None:
+    import logging
+
+    from companion.config import paths
+
+    logs = paths().ensure().logs
+    handler = logging.FileHandler(logs / "mailwarden.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("companion")
+    if not root.handlers:
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+
+
+def main() -> None:
+    cli(prog_name="mailwarden")
+
+
+if __name__ == "__main__":
+    main()

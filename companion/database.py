@@ -1,0 +1,185 @@
+"""The local SQLite database (sqlite-utils, WAL, schema versioned with Migrations).
+
+Each message is written with its findings in one transaction, keyed by Message-ID + content hash,
+so a scan killed at any moment leaves no half-written message and a rescan adds no duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from companion.message import Message
+from companion.policy.engine import Verdict
+
+migrations = Migrations("mailwarden")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["messages"].create(
+        {
+            "key": str, "message_id": str, "content_hash": str, "source": str, "account": str,
+            "folder": str, "direction": str, "sender": str, "recipients": str, "date": str,
+            "subject": str, "counterpart": str, "verdict": str, "policy_version": str,
+            "scanned_at": str,
+        },
+        pk="key",
+    )  # fmt: skip
+    db["messages"].create_index(["verdict", "date"])
+    db["findings"].create(
+        {
+            "id": int, "message_key": str, "rule": str, "tier": str, "category": str, "field": str,
+            "start": int, "end": int, "text": str, "quoted": int, "explanation_en": str,
+            "explanation_zh": str,
+        },
+        pk="id",
+        foreign_keys=[("message_key", "messages", "key")],
+    )  # fmt: skip
+    db["findings"].create_index(["message_key"])
+    # The text of each field that has findings, so a flag can be shown with its matches highlighted.
+    db["flagged_fields"].create(
+        {"message_key": str, "field": str, "text": str},
+        pk=("message_key", "field"),
+        foreign_keys=[("message_key", "messages", "key")],
+    )
+    db["scan_errors"].create({"id": int, "source": str, "error": str, "at": str}, pk="id")
+    # Files already read whole, so an unchanged .eml/.msg is not parsed again.
+    db["seen_files"].create(
+        {"path": str, "size": int, "mtime_ns": int, "messages": int, "at": str}, pk="path"
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class FlaggedMessage:
+    key: str
+    date: str
+    direction: str
+    counterpart: str
+    subject: str
+    verdict: str
+    policy_version: str
+    source: str
+    findings: tuple[dict[str, Any], ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.key, "date": self.date, "direction": self.direction,
+            "counterpart": self.counterpart, "subject": self.subject, "verdict": self.verdict,
+            "policy_version": self.policy_version, "source": self.source,
+            "findings": list(self.findings),
+        }  # fmt: skip
+
+
+class Database:
+    """The companion's database. One writer (the agent or a CLI command) at a time."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        migrations.apply(self.db)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        with self.conn:
+            yield
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def has_message(self, key: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM messages WHERE key = ?", (key,)).fetchone() is not None
+
+    def add_message(self, message: Message, verdict: Verdict) -> bool:
+        """Store `message` and its findings; False if it was already stored. Call inside transaction()."""
+        key = message.key
+        row = (
+            key, message.message_id, message.content_hash, message.source, message.account,
+            message.folder, message.direction, message.sender.address if message.sender else "",
+            json.dumps([a.address for a in message.recipients]),
+            message.date.isoformat() if message.date else "", message.subject, message.counterpart(),
+            verdict.verdict, verdict.policy_version, _now(),
+        )  # fmt: skip
+        cur = self.conn.execute(f"INSERT OR IGNORE INTO messages VALUES ({','.join('?' * len(row))})", row)
+        if cur.rowcount == 0:
+            return False
+        fields = message.field_texts()
+        for f in verdict.findings:
+            self.conn.execute(
+                "INSERT INTO findings (message_key, rule, tier, category, field, start, [end], text, quoted,"
+                " explanation_en, explanation_zh) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (key, f.rule, f.tier, f.category, f.field, f.start, f.end, f.text, int(f.quoted),
+                 f.explanation.en, f.explanation.zh),
+            )  # fmt: skip
+            if f.field in fields:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO flagged_fields VALUES (?,?,?)", (key, f.field, fields[f.field])
+                )
+        return True
+
+    def add_error(self, source: str, error: str) -> None:
+        self.conn.execute("INSERT INTO scan_errors (source, error, at) VALUES (?,?,?)", (source, error, _now()))
+
+    def unchanged_file_messages(self, path: str, size: int, mtime_ns: int) -> int | None:
+        """How many messages a file held when it was last read whole, if it has not changed since."""
+        row = self.conn.execute(
+            "SELECT messages FROM seen_files WHERE path = ? AND size = ? AND mtime_ns = ?", (path, size, mtime_ns)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def mark_file(self, path: str, size: int, mtime_ns: int, messages: int) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?,?)", (path, size, mtime_ns, messages, _now())
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def count(self, table: str, where: str | None = None) -> int:
+        return self.db[table].count_where(where) if where else self.db[table].count
+
+    def flags(self, limit: int | None = None) -> list[FlaggedMessage]:
+        """Messages with findings, newest first."""
+        sql = (
+            "SELECT * FROM messages WHERE key IN (SELECT message_key FROM findings)"
+            " ORDER BY date DESC, scanned_at DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        )
+        out = []
+        for row in self.db.query(sql):
+            findings = tuple(
+                {k: (bool(v) if k == "quoted" else v) for k, v in f.items() if k not in ("id", "message_key")}
+                for f in self.db.query(
+                    "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start", [row["key"]]
+                )
+            )
+            out.append(
+                FlaggedMessage(
+                    row["key"], row["date"], row["direction"], row["counterpart"], row["subject"],
+                    row["verdict"], row["policy_version"], row["source"], findings,
+                )
+            )  # fmt: skip
+        return out

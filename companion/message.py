@@ -1,0 +1,116 @@
+"""The one message model every source (.eml, .msg, mbox, maildir, PST, pre-send hooks) produces."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Direction = Literal["sent", "received"]
+
+
+@dataclass(frozen=True)
+class Address:
+    """One mailbox: display name and address (lower-cased when parsed)."""
+
+    address: str
+    name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2].lower()
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>" if self.name else self.address
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range [start, end) into a text."""
+
+    start: int
+    end: int
+
+    def contains(self, start: int, end: int) -> bool:
+        return self.start <= start and end <= self.end
+
+
+@dataclass(frozen=True)
+class Attachment:
+    name: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+    # Extracted text for text-like attachments (txt, csv, html, eml, docx, xlsx, pdf); None if not text-like.
+    text: str | None = None
+    # Why extraction failed, when it did (the message is still usable).
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str = ""
+    body: str = ""
+    sender: Address | None = None
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    date: datetime | None = None
+    message_id: str = ""
+    direction: Direction = "sent"
+    account: str = ""
+    folder: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    # Spans of `body` quoted from earlier mail (reply/forward history, "> " lines).
+    quoted: tuple[Span, ...] = ()
+    # Where the message came from (a file path, "path#offset" for mbox, "-" for stdin).
+    source: str = ""
+    # Problems met while parsing that did not stop it (bad charset, truncated MIME, ...).
+    defects: tuple[str, ...] = field(default=())
+
+    @property
+    def recipients(self) -> tuple[Address, ...]:
+        return self.to + self.cc + self.bcc
+
+    @property
+    def content_hash(self) -> str:
+        """Stable hash of what the message says, independent of where it is stored."""
+        h = hashlib.sha256()
+        for part in (
+            self.sender.address if self.sender else "",
+            ",".join(a.address for a in self.recipients),
+            self.date.isoformat() if self.date else "",
+            self.subject.strip(),
+            self.body.rstrip(),  # stores differ in trailing blank lines (mbox separators)
+            ",".join(f"{a.name}:{a.size}" for a in self.attachments),
+        ):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        return h.hexdigest()
+
+    @property
+    def key(self) -> str:
+        """The identity under which the message is stored once: Message-ID plus content hash."""
+        h = hashlib.sha256()
+        h.update(self.message_id.strip().lower().encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+        h.update(self.content_hash.encode("ascii"))
+        return h.hexdigest()[:32]
+
+    def field_texts(self) -> dict[str, str]:
+        """The text each finding field name refers to (offsets of findings index these)."""
+        fields = {"subject": self.subject, "body": self.body}
+        for a in self.attachments:
+            fields[f"attachment_name:{a.name}"] = a.name
+            if a.text:
+                fields[f"attachment:{a.name}"] = a.text
+        return fields
+
+    def is_quoted(self, start: int, end: int) -> bool:
+        return any(span.contains(start, end) for span in self.quoted)
+
+    def counterpart(self) -> str:
+        """Who the mail is with: first recipient for sent mail, the sender for received."""
+        if self.direction == "sent":
+            return self.recipients[0].address if self.recipients else ""
+        return self.sender.address if self.sender else ""

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a step needs, only when missing (apt-get update runs at most once).
+#   system-deps.sh install  - what `make install` needs (a Python able to make a venv)
+#   system-deps.sh test     - what the tests need on top
+set -euo pipefail
+
+need=()
+case "${1:-install}" in
+  install)
+    python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    ;;
+  test)
+    ;;
+  *) echo "usage: $0 install|test" >&2; exit 2 ;;
+esac
+
+# Packages listed as Debian names are checked with dpkg; none are needed yet for `test`.
+missing=()
+for pkg in "${need[@]:-}"; do
+  [ -z "$pkg" ] && continue
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "Installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi

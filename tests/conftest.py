@@ -1,0 +1,40 @@
+"""Test isolation: every test gets its own data directory, so no test touches real user data."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO.parent / "shared" / "samples"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "mailwarden-home"
+    monkeypatch.setenv("MAILWARDEN_HOME", str(home))
+    monkeypatch.setenv("MAILWARDEN_LANG", "en")
+    return home
+
+
+def build_eml(body: str, subject: str = "Offer", sender: str = "sales@corp.example",
+              to: str = "buyer@client.example", message_id: str | None = None,
+              date: str = "Mon, 02 Nov 2026 10:00:00 +0800", **headers: str) -> bytes:  # fmt: skip
+    m = EmailMessage()
+    m["From"], m["To"], m["Subject"] = sender, to, subject
+    m["Date"] = date
+    if message_id:
+        m["Message-ID"] = message_id
+    for key, value in headers.items():
+        m[key.replace("_", "-")] = value
+    m.set_content(body)
+    return bytes(m)
+
+
+def write_mbox(path: Path, bodies: list[bytes]) -> Path:
+    with path.open("wb") as f:
+        for raw in bodies:
+            f.write(b"From - Mon Nov  2 10:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n")
+    return path
