@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+# The real Outlook files live in ../shared/samples (read there, never copied); MAILWARDEN_SAMPLES
+# overrides. Tests that need them fail, not skip, when they are missing: CI always has them.
+SAMPLES = Path(os.environ.get("MAILWARDEN_SAMPLES", REPO.parent / "shared" / "samples"))
+
+
+def outlook_samples() -> Path:
+    path = SAMPLES / "outlook"
+    if not path.is_dir():
+        pytest.fail(f"the shared Outlook samples are missing: {path} (set MAILWARDEN_SAMPLES)")
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,7 @@ from companion.message import Address, Span
 from companion.parsing import html_to_text, parse_eml_bytes, parse_eml_file, parse_file
 from companion.parsing.charset import decode_bytes
 from tests import mailfactory as mf
-
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+from tests.conftest import outlook_samples
 
 # ---------------------------------------------------------------- basic fields
 
@@ -520,9 +519,7 @@ def test_parse_file_dispatches_by_extension_and_sniffing(tmp_path: Path) -> None
 
 
 def test_parse_file_sniffs_real_msg_without_extension(tmp_path: Path) -> None:
-    sample = SAMPLES / "outlook" / "tika" / "testMSG.msg"
-    if not sample.exists():
-        pytest.skip("shared samples not available")
+    sample = outlook_samples() / "tika" / "testMSG.msg"
     copy = tmp_path / "no-extension"
     shutil.copyfile(sample, copy)
     assert parse_file(copy).subject == "MIME registry use cases"

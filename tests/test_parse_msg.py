@@ -12,11 +12,16 @@ import pytest
 from companion.errors import NotAMailError, ParseError
 from companion.message import Address
 from companion.parsing import parse_file, parse_msg_file
+from tests.conftest import SAMPLES as SHARED_SAMPLES
+from tests.conftest import outlook_samples
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples" / "outlook"
+SAMPLES = SHARED_SAMPLES / "outlook"
 
-pytestmark = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared Outlook samples not available")
+
+@pytest.fixture(autouse=True)
+def _samples_present() -> None:
+    outlook_samples()  # fails, never skips, when ../shared/samples is missing
 
 # Every .msg sample: mail ones with their subject and sender address (None: no SMTP address stored),
 # non-mail ones with the message class the error must name.
