@@ -53,10 +53,31 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("message_key", "messages", "key")],
     )
     db["scan_errors"].create({"id": int, "source": str, "error": str, "at": str}, pk="id")
-    # Files already read whole, so an unchanged .eml/.msg is not parsed again.
-    db["seen_files"].create(
-        {"path": str, "size": int, "mtime_ns": int, "messages": int, "at": str}, pk="path"
-    )
+    # Per source (a file, an mbox, a PST): how far it was read (see companion.stores.base).
+    db["sources"].create({"source": str, "state": str, "updated_at": str}, pk="source")
+    # Items read from sources that are remembered item by item (PST entries, maildir files).
+    db["seen_items"].create({"source": str, "item_id": str}, pk=("source", "item_id"))
+
+
+@migrations()
+def m002_appeals_and_outbox(db: sqlite_utils.Database) -> None:
+    # Appeals against a flag: stored at once, sent to the collector by the outbox, decided there.
+    db["appeals"].create(
+        {
+            "id": int, "message_key": str, "rule": str, "reason": str, "comment": str, "status": str,
+            "created_at": str, "updated_at": str, "reviewer_comment": str,
+        },
+        pk="id",
+        foreign_keys=[("message_key", "messages", "key")],
+    )  # fmt: skip
+    db["appeals"].create_index(["message_key"])
+    # What waits to leave this computer (summaries, appeals) until the collector acknowledges it.
+    db["outbox"].create(
+        {"id": int, "kind": str, "payload": str, "created_at": str, "status": str, "attempts": int,
+         "next_attempt_at": str, "acked_at": str, "last_error": str},
+        pk="id",
+    )  # fmt: skip
+    db["outbox"].create_index(["status"])
 
 
 def _now() -> str:
@@ -145,17 +166,23 @@ class Database:
     def add_error(self, source: str, error: str) -> None:
         self.conn.execute("INSERT INTO scan_errors (source, error, at) VALUES (?,?,?)", (source, error, _now()))
 
-    def unchanged_file_messages(self, path: str, size: int, mtime_ns: int) -> int | None:
-        """How many messages a file held when it was last read whole, if it has not changed since."""
-        row = self.conn.execute(
-            "SELECT messages FROM seen_files WHERE path = ? AND size = ? AND mtime_ns = ?", (path, size, mtime_ns)
-        ).fetchone()
-        return None if row is None else row[0]
+    # -- incremental state (companion.stores.base.StoreState) ------------------------------
 
-    def mark_file(self, path: str, size: int, mtime_ns: int, messages: int) -> None:
+    def checkpoint(self, source: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT state FROM sources WHERE source = ?", (source,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def save_checkpoint(self, source: str, state: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO seen_files VALUES (?,?,?,?,?)", (path, size, mtime_ns, messages, _now())
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?)", (source, json.dumps(state, sort_keys=True), _now())
         )
+
+    def has_item(self, source: str, item_id: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM seen_items WHERE source = ? AND item_id = ?", (source, item_id))
+        return row.fetchone() is not None
+
+    def mark_item(self, source: str, item_id: str) -> None:
+        self.conn.execute("INSERT OR IGNORE INTO seen_items VALUES (?,?)", (source, item_id))
 
     # -- reading ----------------------------------------------------------------------------
 

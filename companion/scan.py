@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from companion.database import Database
 from companion.message import Message
 from companion.policy.engine import PolicyEngine
 from companion.stores import open_store
+from companion.stores.base import Item
 
 log = logging.getLogger(__name__)
 
@@ -50,56 +52,61 @@ def scan_paths(
     paths: list[Path],
     identities: frozenset[str] = frozenset(),
     role: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> ScanTotals:
+    """Scan `paths` (any path an adapter claims); `stop()` is asked between messages so the agent
+    can shut down promptly. Everything committed is consistent whenever the process dies."""
     totals = ScanTotals()
-    skipped_files: dict[str, int] = {}
-
-    def skip_file(path: str, size: int, mtime_ns: int) -> bool:
-        count = db.unchanged_file_messages(path, size, mtime_ns)
-        if count is not None:
-            skipped_files[path] = count
-        return count is not None
-
-    per_file: Counter = Counter()
-    pending = 0
     conn = db.conn
+    pending = 0
     try:
         for path in paths:
             store = open_store(path)
             if store is None:
-                totals.errors += 1
-                reason = "no such file or folder" if not path.exists() else "not a mail file, mbox, maildir or folder"
-                totals.error_list.append((str(path), reason))
-                db.add_error(str(path), reason)
+                reason = "no such file or folder" if not path.exists() else "not a mail store this version can read"
+                _record_error(db, totals, str(path), reason)
                 continue
-            for item in store.items(skip_file):
-                if item.message is not None:
-                    message = _with_direction(item.message, identities)
-                    per_file[item.source.split("#", 1)[0]] += 1
-                    if db.has_message(message.key):
-                        totals.skipped += 1
-                        continue
-                    verdict = engine.check(message, role=role)
-                    db.add_message(message, verdict)
-                    totals.messages += 1
-                    if verdict.findings:
-                        totals.flagged += 1
-                        totals.by_rule.update({f.rule for f in verdict.findings})
-                elif item.error is not None:
-                    totals.errors += 1
-                    totals.error_list.append((item.source, item.error))
-                    db.add_error(item.source, item.error)
-                    log.warning("%s: %s", item.source, item.error)
-                if item.file_stamp is not None:
-                    path_str, size, mtime_ns = item.file_stamp
-                    db.mark_file(path_str, size, mtime_ns, per_file.get(path_str, 0))
+            for item in store.items(db):
+                if stop():
+                    break
+                _record_item(db, engine, item, identities, role, totals)
                 pending += 1
                 if pending >= BATCH:
                     conn.commit()
                     pending = 0
+            if stop():
+                break
         conn.commit()
     except BaseException:
         conn.rollback()  # the open batch is lost whole; what was committed stays consistent
         raise
-    totals.skipped += sum(skipped_files.values())
     return totals
+
+
+def _record_item(db: Database, engine: PolicyEngine, item: Item, identities: frozenset[str], role: str | None,
+                 totals: ScanTotals) -> None:  # fmt: skip
+    totals.skipped += item.skipped
+    if item.message is not None:
+        message = _with_direction(item.message, identities)
+        if db.has_message(message.key):
+            totals.skipped += 1
+        else:
+            verdict = engine.check(message, role=role)
+            db.add_message(message, verdict)
+            totals.messages += 1
+            if verdict.findings:
+                totals.flagged += 1
+                totals.by_rule.update({f.rule for f in verdict.findings})
+    if item.error is not None:
+        _record_error(db, totals, item.source, item.error)
+    if item.item_id is not None:
+        db.mark_item(*item.item_id)
+    if item.checkpoint is not None:
+        db.save_checkpoint(*item.checkpoint)
+
+
+def _record_error(db: Database, totals: ScanTotals, source: str, error: str) -> None:
+    totals.errors += 1
+    totals.error_list.append((source, error))
+    db.add_error(source, error)
+    log.warning("%s: %s", source, error)

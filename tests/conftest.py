@@ -26,7 +26,18 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "mailwarden-home"
     monkeypatch.setenv("MAILWARDEN_HOME", str(home))
     monkeypatch.setenv("MAILWARDEN_LANG", "en")
+    # Files written by a test are read at once; tests of half-written files set this back.
+    monkeypatch.setattr("companion.stores.base.QUIET_SECONDS", 0.0)
     return home
+
+
+def age(path: Path, seconds: float = 60) -> Path:
+    """Make `path` look written `seconds` ago (for code in another process that waits for quiet files)."""
+    import time
+
+    t = time.time() - seconds
+    os.utime(path, (t, t))
+    return path
 
 
 def build_eml(body: str, subject: str = "Offer", sender: str = "sales@corp.example",

@@ -13,7 +13,7 @@ from pathlib import Path
 from companion.database import Database
 from companion.policy import PolicyEngine, load_policy
 from companion.scan import scan_paths
-from tests.conftest import build_eml, write_mbox
+from tests.conftest import age, build_eml, write_mbox
 
 
 def engine() -> PolicyEngine:
@@ -24,9 +24,24 @@ def test_database_is_wal_and_migrated(isolated_home):
     db = Database(isolated_home / "m.db")
     assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = [r["name"] for r in db.db.query("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_initial"]
+    assert applied == ["m001_initial", "m002_appeals_and_outbox"]
     db.close()
     Database(isolated_home / "m.db").close()  # reopening applies nothing twice
+
+
+def test_an_older_database_is_migrated_keeping_its_data(isolated_home):
+    import sqlite_utils
+
+    from companion.database import migrations
+
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    old = sqlite_utils.Database(isolated_home / "old.db")
+    migrations.apply(old, stop_before="m002_appeals_and_outbox")
+    old["scan_errors"].insert({"source": "x", "error": "kept", "at": "2026-01-01"})
+    old.close()
+    db = Database(isolated_home / "old.db")
+    assert db.db["appeals"].exists() and db.db["outbox"].exists()
+    assert [r["error"] for r in db.db["scan_errors"].rows] == ["kept"]
 
 
 def test_maildir_and_sent_folder_direction(tmp_path, isolated_home):
@@ -83,7 +98,7 @@ def test_sigkill_mid_scan_loses_nothing_and_duplicates_nothing(tmp_path, isolate
     n = 4000
     bodies = [build_eml(f"Mail {i}: " + ("lowest price " if i % 3 == 0 else "hello ") + "x" * 400,
                         message_id=f"<k{i}@x>") for i in range(n)]  # fmt: skip
-    mbox = write_mbox(tmp_path / "Sent", bodies)
+    mbox = age(write_mbox(tmp_path / "Sent", bodies))
     db_path = isolated_home / "kill.db"
     script = tmp_path / "scan.py"
     script.write_text(SCAN_SCRIPT)

@@ -7,34 +7,41 @@ from pathlib import Path
 from typing import ClassVar
 
 from companion.errors import MailwardenError, NotAMailError
-from companion.stores.base import Item, SkipFile, is_sent_folder, stamp
+from companion.stores.base import FileStamp, Item, StoreState, direction_for, is_quiet
 
 MAIL_SUFFIXES = (".eml", ".msg")
 
 
-def read_mail_file(path: Path, skip_file: SkipFile, folder: str = "") -> Iterator[Item]:
+def read_mail_file(path: Path, state: StoreState, folder: str = "", direction: str | None = None,
+                   account: str = "") -> Iterator[Item]:  # fmt: skip
+    """One .eml/.msg file, unless it was read whole before and has not changed since."""
     from companion.parsing import parse_file  # lazy: the parsers pull in extract-msg
 
+    source = str(path)
     try:
-        file_stamp = stamp(path)
+        stamp = FileStamp.of(path)
     except OSError as exc:
-        yield Item(str(path), error=f"cannot read file: {exc.strerror or exc}")
+        yield Item(source, error=f"cannot read file: {exc.strerror or exc}")
         return
-    if skip_file(*file_stamp):
+    previous = state.checkpoint(source)
+    if stamp.matches(previous):
+        yield Item(source, skipped=previous.get("messages", 0))
         return
-    direction = "sent" if is_sent_folder(folder) else "received"
+    if not is_quiet(stamp.mtime_ns):
+        return  # may still be being written (a half-saved .msg): the next scan picks it up
+    read = {"size": stamp.size, "mtime_ns": stamp.mtime_ns, "messages": 0}
     try:
-        message = parse_file(path, direction=direction, folder=folder)
-    except NotAMailError as exc:
-        yield Item(str(path), error=f"skipped: {exc.message}", file_stamp=file_stamp)
+        message = parse_file(path, direction=direction or direction_for(folder), folder=folder, account=account)
+    except NotAMailError:
+        yield Item(source, checkpoint=(source, read))  # a contact, a note: skipped cleanly
         return
     except MailwardenError as exc:
-        yield Item(str(path), error=exc.message, file_stamp=file_stamp)
+        yield Item(source, error=exc.message, checkpoint=(source, read))
         return
     except Exception as exc:  # a parser bug must cost one message, not the scan
-        yield Item(str(path), error=f"unexpected error: {type(exc).__name__}: {exc}", file_stamp=file_stamp)
+        yield Item(source, error=f"unexpected error: {type(exc).__name__}: {exc}", checkpoint=(source, read))
         return
-    yield Item(str(path), message=message, file_stamp=file_stamp)
+    yield Item(source, message=message, checkpoint=(source, {**read, "messages": 1}))
 
 
 class MailFile:
@@ -47,12 +54,12 @@ class MailFile:
     def claims(cls, path: Path) -> bool:
         return path.is_file() and path.suffix.lower() in MAIL_SUFFIXES
 
-    def items(self, skip_file: SkipFile) -> Iterator[Item]:
-        yield from read_mail_file(self.path, skip_file, self.path.parent.name)
+    def items(self, state: StoreState) -> Iterator[Item]:
+        yield from read_mail_file(self.path, state, self.path.parent.name)
 
 
 class MailFolder:
-    """A folder tree holding .eml/.msg files (exports, test fixtures)."""
+    """A folder tree holding .eml/.msg files, mbox files and maildirs (exports, test fixtures)."""
 
     name: ClassVar[str] = "folder of mail files"
 
@@ -63,13 +70,23 @@ class MailFolder:
     def claims(cls, path: Path) -> bool:
         return path.is_dir()
 
-    def items(self, skip_file: SkipFile) -> Iterator[Item]:
-        from companion.stores import open_store  # mbox files and maildirs inside the tree
+    def items(self, state: StoreState) -> Iterator[Item]:
+        from companion.stores import open_store
 
-        for child in sorted(self.path.rglob("*")):
+        yield from self._walk(self.path, state, open_store)
+
+    def _walk(self, folder: Path, state: StoreState, open_store) -> Iterator[Item]:
+        try:
+            children = sorted(folder.iterdir())
+        except OSError as exc:
+            yield Item(str(folder), error=f"cannot list folder: {exc.strerror or exc}")
+            return
+        for child in children:
             if child.is_file() and child.suffix.lower() in MAIL_SUFFIXES:
-                yield from read_mail_file(child, skip_file, child.parent.name)
-            elif child.is_file() or child.is_dir():
-                store = open_store(child, nested=True)
-                if store is not None:
-                    yield from store.items(skip_file)
+                yield from read_mail_file(child, state, folder.name)
+                continue
+            store = open_store(child, nested=True)
+            if store is not None:
+                yield from store.items(state)
+            elif child.is_dir():
+                yield from self._walk(child, state, open_store)
