@@ -42,7 +42,7 @@ def load_settings(paths: Paths) -> Settings:
     for key, value in data.items():
         if key not in _TYPES:
             raise SettingsError(f"{path}: unknown setting '{key}' (known: {', '.join(_TYPES)})")
-        if not isinstance(value, _TYPES[key]) or isinstance(value, bool) and _TYPES[key] != bool:
+        if not isinstance(value, _TYPES[key]) or (isinstance(value, bool) and _TYPES[key] is not bool):
             raise SettingsError(f"{path}: '{key}' has the wrong type")
     return Settings(
         identities=tuple(str(i).lower() for i in data.get("identities", [])),
