@@ -27,6 +27,7 @@ test: install system-deps lint
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_check.py
 
 clean:

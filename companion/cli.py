@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from companion import __version__
+from companion.errors import MailwardenError
 
 
 def _lang() -> str:
@@ -107,24 +108,32 @@ def _report_error(name: str, reason: str, as_json: bool, lang: str) -> None:
 
 @cli.command()
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
-@click.option("--role", help="Judge sent mail as this role.")
+@click.option("--role", help="Judge sent mail as this role (default: the role in config.toml).")
 @click.option("--identity", "identities", multiple=True, help="An address of yours (mail from it counts as sent).")
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as one JSON object.")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def scan(policy_path: str | None, role: str | None, identities: tuple[str, ...], as_json: bool,
          paths: tuple[Path, ...]) -> None:  # fmt: skip
-    """Scan mail files, folders of them, mbox files and maildirs; record what is flagged.
+    """Scan PATHs: mail files, folders of them, mbox files, maildirs, Thunderbird profiles or homes,
+    Outlook .pst/.ost files. With no PATH, every store discovery finds for you (`mailwarden stores`).
 
-    Messages already recorded are skipped; unreadable messages are counted and logged."""
+    Only what is new since the last scan is read; unreadable messages are counted and logged."""
     from companion.i18n import t
     from companion.scan import scan_paths
 
+    settings = _settings()
     engine = _engine(policy_path)
+    role = role or settings.role
     _check_role(engine, role)
     _setup_logging()
+    known = set(settings.identities) | {i.lower() for i in identities}
+    if not paths:
+        stores = _discovered(settings)
+        paths = tuple(s.path for s in stores if s.readable)
+        known |= {i for s in stores for i in s.identities}
     db = _open_db()
     try:
-        totals = scan_paths(db, engine, list(paths), frozenset(i.lower() for i in identities), role)
+        totals = scan_paths(db, engine, list(paths), frozenset(known), role)
     finally:
         db.close()
     if as_json:
@@ -136,6 +145,41 @@ def scan(policy_path: str | None, role: str | None, identities: tuple[str, ...],
     click.echo(t("scan.totals", lang, **totals.to_dict()))
     for rule, count in sorted(totals.by_rule.items()):
         click.echo(f"  {rule}: {count}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per store, one per line.")
+def stores(as_json: bool) -> None:
+    """The mail stores found for you: Thunderbird profiles, Outlook data files, configured paths."""
+    from companion.i18n import t
+
+    found = _discovered(_settings())
+    if as_json:
+        for store in found:
+            click.echo(_dump(store.to_dict()))
+        return
+    lang = _lang()
+    if not found:
+        click.echo(t("stores.none", lang))
+    for store in found:
+        state = t("stores.readable" if store.readable else "stores.unreadable", lang)
+        click.echo(f"{store.kind:20} {state:10} {store.path}" + (f"  ({store.account})" if store.account else ""))
+
+
+def _settings():
+    from companion.config import paths
+    from companion.settings import load_settings
+
+    try:
+        return load_settings(paths())
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def _discovered(settings):
+    from companion.stores.discovery import discover_stores
+
+    return discover_stores(settings.stores, discover=settings.discover)
 
 
 @cli.command()
