@@ -7,9 +7,10 @@ from pathlib import Path
 from companion.stores.base import Item, Store
 from companion.stores.files import MailFile, MailFolder
 from companion.stores.mbox import Maildir, MboxFile
+from companion.stores.thunderbird import ThunderbirdHome, ThunderbirdProfile
 
-# Most specific first: a maildir is also a folder.
-ADAPTERS: tuple[type, ...] = (MailFile, MboxFile, Maildir, MailFolder)
+# Most specific first: a maildir or a Thunderbird profile is also a folder.
+ADAPTERS: tuple[type, ...] = (MailFile, ThunderbirdHome, ThunderbirdProfile, MboxFile, Maildir, MailFolder)
 
 
 def open_store(path: Path, nested: bool = False) -> Store | None:

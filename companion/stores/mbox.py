@@ -102,14 +102,11 @@ class MboxFile:
         return 0, 0  # compacted or rewritten: read it all again (stored messages are recognised)
 
     def items(self, state: StoreState) -> Iterator[Item]:
-        from companion.errors import MailwardenError
-        from companion.parsing import parse_eml_bytes
-
         source = str(self.path)
         try:
             stamp = FileStamp.of(self.path)
         except OSError as exc:
-            yield Item(source, error=f"cannot read mbox: {exc.strerror or exc}")
+            yield Item(source, error=f"cannot read mbox {self.path}: {exc.strerror or exc}")
             return
         previous = state.checkpoint(source)
         if stamp.matches(previous):
@@ -118,6 +115,15 @@ class MboxFile:
         offset, counted = self._resume(previous, stamp.size)
         if counted:
             yield Item(source, skipped=counted)
+        try:
+            yield from self._read(source, offset, counted, stamp)
+        except OSError as exc:  # unreadable, or vanished mid-read: what was read stays; retry next scan
+            yield Item(source, error=f"cannot read mbox {self.path}: {exc.strerror or exc}")
+
+    def _read(self, source: str, offset: int, counted: int, stamp: FileStamp) -> Iterator[Item]:
+        from companion.errors import MailwardenError
+        from companion.parsing import parse_eml_bytes
+
         read_to = offset
         since_checkpoint = 0
         for begin, end, raw in split_mbox(self.path, offset, last_complete=is_quiet(stamp.mtime_ns)):
@@ -169,9 +175,12 @@ class Maildir:
         source = str(self.path)
         for sub in ("cur", "new"):
             folder = self.path / sub
-            if not folder.is_dir():
+            try:
+                names = sorted(folder.iterdir()) if folder.is_dir() else []
+            except OSError as exc:
+                yield Item(str(folder), error=f"cannot list maildir folder: {exc.strerror or exc}")
                 continue
-            for path in sorted(folder.iterdir()):
+            for path in names:
                 unique = path.name.split(":", 1)[0]
                 if not path.is_file():
                     continue
