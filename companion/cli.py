@@ -186,30 +186,45 @@ def _discovered(settings):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per flagged message, one per line.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
 def flags(as_json: bool, limit: int | None) -> None:
-    """What was flagged on your mail, newest first."""
+    """What was flagged on your mail, newest first: messages found by scans, and the warnings you
+    saw before sending with what you decided."""
     from companion.i18n import t
 
     db = _open_db()
     try:
-        flagged = db.flags(limit)
+        rows = [{"kind": "message", **f.to_dict()} for f in db.flags(limit)]
+        rows += [_presend_row(r) for r in db.presend_decisions(limit)]
     finally:
         db.close()
+    rows.sort(key=lambda r: r["date"] or "", reverse=True)
+    rows = rows[:limit] if limit else rows
     lang = _lang()
     if as_json:
-        for item in flagged:
-            click.echo(_dump(item.to_dict()))
+        for row in rows:
+            click.echo(_dump(row))
         return
-    if not flagged:
+    if not rows:
         click.echo(t("flags.none", lang))
-    for item in flagged:
-        date = (item.date or "")[:16].replace("T", " ")
-        click.echo(
-            f"{date:16}  {t('direction.' + item.direction, lang)}  {item.counterpart}  "
-            f"{item.subject!r}  {t('verdict.' + item.verdict, lang)}"
-        )
-        for f in item.findings:
+    for row in rows:
+        date = (row["date"] or "")[:16].replace("T", " ")
+        verdict = t("verdict." + row["verdict"], lang)
+        decided = f"  → {t('choice.' + row['choice'], lang)}" if row["kind"] == "presend" else ""
+        click.echo(f"{date:16}  {t('direction.' + row['direction'], lang)}  {row['counterpart']}  "
+                   f"{row['subject']!r}  {verdict}{decided}")  # fmt: skip
+        if row.get("justification"):
+            click.echo(f"    {t('justification', lang)}: {row['justification']}")
+        for f in row["findings"]:
             quoted = f"  ({t('quoted', lang)})" if f["quoted"] else ""
             click.echo(f"    [{t('tier.' + f['tier'], lang)}] {f['rule']}: {f['text']}{quoted}")
+
+
+def _presend_row(r: dict) -> dict:
+    return {
+        "kind": "presend", "id": f"presend-{r['id']}", "date": r["at"], "direction": "sent",
+        "counterpart": r["counterpart"], "subject": r["subject"], "verdict": r["verdict"],
+        "policy_version": r["policy_version"], "source": r["channel"], "findings": r["findings"],
+        "choice": r["choice"], "justification": r["justification"], "error": r["error"],
+    }  # fmt: skip
 
 
 @cli.command()

@@ -80,6 +80,20 @@ def m002_appeals_and_outbox(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["status"])
 
 
+@migrations()
+def m003_presend(db: sqlite_utils.Database) -> None:
+    # What the sender decided at send time (companion.presend): the verdict, what was shown, the choice.
+    db["presend"].create(
+        {
+            "id": int, "at": str, "channel": str, "verdict": str, "policy_version": str, "choice": str,
+            "justification": str, "error": str, "subject": str, "recipients": str, "counterpart": str,
+            "body_hash": str, "findings": str,
+        },
+        pk="id",
+    )  # fmt: skip
+    db["presend"].create_index(["at"])
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -188,6 +202,18 @@ class Database:
 
     def count(self, table: str, where: str | None = None) -> int:
         return self.db[table].count_where(where) if where else self.db[table].count
+
+    def presend_decisions(self, limit: int | None = None, flagged_only: bool = True) -> list[dict[str, Any]]:
+        """Pre-send decisions, newest first (by default those where something was found or the
+        check could not run)."""
+        where = "WHERE verdict != 'pass' OR findings != '[]'" if flagged_only else ""
+        sql = f"SELECT * FROM presend {where} ORDER BY at DESC, id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        rows = []
+        for row in self.db.query(sql):
+            row["recipients"] = json.loads(row["recipients"] or "[]")
+            row["findings"] = json.loads(row["findings"] or "[]")
+            rows.append(row)
+        return rows
 
     def flags(self, limit: int | None = None) -> list[FlaggedMessage]:
         """Messages with findings, newest first."""

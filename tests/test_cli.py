@@ -131,6 +131,22 @@ def test_flags_json_newest_first(tmp_path):
     assert "keep this between us" in text and text.index("newer") < text.index("Offer")
 
 
+def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
+    from companion.database import Database
+    from companion.policy import PolicyEngine, load_policy
+    from companion.presend import check_outgoing, record_decision
+
+    db = Database(isolated_home / "mailwarden.db")
+    check = check_outgoing(PolicyEngine(load_policy()), {"subject": "Deal", "to": ["t@b.example"],
+                                                         "body": "a lifetime warranty"})  # fmt: skip
+    record_decision(db, "thunderbird", check, "justified", justification="CEO agreed")
+    db.close()
+    (row,) = json_lines(run("flags", "--json").output)
+    assert (row["kind"], row["subject"], row["verdict"], row["choice"]) == ("presend", "Deal", "warn", "justified")
+    text = run("flags").output
+    assert "sent with a justification" in text and "CEO agreed" in text
+
+
 def test_mask_reads_stdin():
     result = run("mask", input="电话 13812345678, mail li.wei@corp.example".encode())
     assert result.output == "电话 138****5678, mail ******@corp.example"
