@@ -10,7 +10,8 @@ import sys
 import companion
 
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "win32com", "pythoncom", "pywintypes", "win32api")
-LAZY = ("requests", "keyring", "phonenumbers", "extract_msg", "docx", "openpyxl", "pypdf")
+LAZY = ("requests", "keyring", "phonenumbers", "extract_msg", "docx", "openpyxl", "pypdf", "pypff", "RTFDE", "bs4",
+        "watchdog", "opencc")
 
 
 def _modules_after(code: str) -> set[str]:

@@ -105,36 +105,42 @@ class _Reader:
             return None
 
 
+def codec_for_code_page(code_page: int) -> str | None:
+    """Python codec for a Windows code page number; None when unknown or not a byte encoding."""
+    from extract_msg.encoding import lookupCodePage  # lazy: only ANSI files and binary HTML need it
+
+    try:
+        codec = preferred_codec(lookupCodePage(code_page))
+    except Exception:  # unknown code page number
+        return None
+    return codec if codec and not codec.startswith(("utf-16", "utf-32")) else None
+
+
 def _message_codec(msg: Any) -> str | None:
     """Code page the file's ANSI strings are in; None when its strings are Unicode or nothing is declared."""
     if msg.areStringsUnicode:
         return None
-    from extract_msg.encoding import lookupCodePage
-
     for prop in ("3FFD0003", "3FDE0003"):  # PidTagMessageCodepage, PidTagInternetCodepage
         code_page = msg.getPropertyVal(prop)
         if isinstance(code_page, int) and code_page > 0:
-            try:
-                codec = preferred_codec(lookupCodePage(code_page))
-            except Exception:  # unknown code page number
-                continue
-            if codec and not codec.startswith(("utf-16", "utf-32")):
+            codec = codec_for_code_page(code_page)
+            if codec:
                 return codec
     return None
 
 
-def _transport_headers(reader: _Reader) -> Any:
+def transport_headers(reader: _Reader) -> Any:
     """Transport headers (PidTagTransportMessageHeaders) of received mail, as an email Message, or None."""
     raw = reader.string("007D")
     return HeaderParser().parsestr(raw) if raw else None
 
 
-def _smtp(value: str) -> str:
+def smtp_address(value: str) -> str:
     value = value.strip().strip("<>").strip()
     return value.lower() if "@" in value and not value.startswith("/") else ""
 
 
-def _sender(reader: _Reader, headers: Any) -> Address | None:
+def sender_address(reader: _Reader, headers: Any) -> Address | None:
     name = reader.string("0C1A") or reader.string("0042")
     candidates = [reader.string("5D01"), reader.string("5D02")]  # PidTagSender/SentRepresentingSmtpAddress
     for type_prop, addr_prop in (("0C1E", "0C1F"), ("0064", "0065")):
@@ -144,7 +150,7 @@ def _sender(reader: _Reader, headers: Any) -> Address | None:
         pairs = getaddresses([str(headers.get("From"))])
         candidates += [addr for _, addr in pairs]
     candidates += [reader.string("0C1F"), reader.string("0065")]
-    address = next((a for a in map(_smtp, candidates) if a), "")
+    address = next((a for a in map(smtp_address, candidates) if a), "")
     if not address and not name:
         return None
     if not address:
@@ -163,18 +169,18 @@ def _recipients(msg: Any, reader: _Reader) -> dict[int, list[Address]]:
         try:
             kind = int(r.type)
             name = _clean(r.name)
-            smtp = _smtp(_clean(r.getStringStream("__substg1.0_39FE")))  # PidTagSmtpAddress
+            smtp = smtp_address(_clean(r.getStringStream("__substg1.0_39FE")))  # PidTagSmtpAddress
             email = _clean(r.getStringStream("__substg1.0_3003"))  # PidTagEmailAddress
         except Exception as e:
             reader.defects.append(f"recipient: cannot read ({e})")
             continue
-        address = smtp or _smtp(email)
+        address = smtp or smtp_address(email)
         if kind in kinds and (address or name):
             kinds[kind].append(Address(address, name if name.lower() != address else ""))
     return kinds
 
 
-def _date(reader: _Reader, headers: Any) -> datetime | None:
+def mapi_date(reader: _Reader, headers: Any) -> datetime | None:
     for prop in ("00390040", "0E060040"):  # PidTagClientSubmitTime, PidTagMessageDeliveryTime
         value = reader.prop(prop)
         if isinstance(value, datetime) and value.year > 1601:
@@ -272,7 +278,7 @@ def _convert(
     msg: Any, codec: str | None, depth: int, *, source: str, direction: str, folder: str, account: str
 ) -> Message:
     reader = _Reader(msg, codec)
-    headers = _transport_headers(reader)
+    headers = transport_headers(reader)
     subject = reader.string("0037")
     body = _body(msg, reader).replace("\r\n", "\n").replace("\r", "\n")
     message_id = reader.string("1035") or (str(headers.get("Message-ID", "")) if headers is not None else "")
@@ -280,11 +286,11 @@ def _convert(
     return Message(
         subject=subject,
         body=body,
-        sender=_sender(reader, headers),
+        sender=sender_address(reader, headers),
         to=tuple(kinds[1]),
         cc=tuple(kinds[2]),
         bcc=tuple(kinds[3]),
-        date=_date(reader, headers),
+        date=mapi_date(reader, headers),
         message_id=message_id.strip().strip("<>").strip(),
         direction=cast(Direction, direction),
         account=account,

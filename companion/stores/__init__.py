@@ -7,10 +7,11 @@ from pathlib import Path
 from companion.stores.base import Item, Store
 from companion.stores.files import MailFile, MailFolder
 from companion.stores.mbox import Maildir, MboxFile
+from companion.stores.pst import PstFile
 from companion.stores.thunderbird import ThunderbirdHome, ThunderbirdProfile
 
 # Most specific first: a maildir or a Thunderbird profile is also a folder.
-ADAPTERS: tuple[type, ...] = (MailFile, ThunderbirdHome, ThunderbirdProfile, MboxFile, Maildir, MailFolder)
+ADAPTERS: tuple[type, ...] = (MailFile, PstFile, ThunderbirdHome, ThunderbirdProfile, MboxFile, Maildir, MailFolder)
 
 
 def open_store(path: Path, nested: bool = False) -> Store | None:

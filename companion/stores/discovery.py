@@ -36,7 +36,7 @@ def discover_stores(
     platform: str | None = None,
 ) -> list[StoreInfo]:
     """Every store found for this user, plus the configured ones (deduplicated, in a stable order)."""
-    from companion.stores.outlook import discover_outlook_stores
+    from companion.stores.outlook import discover_outlook_stores, outlook_identities_from_pst
     from companion.stores.thunderbird import discover_profiles
 
     env = os.environ if env is None else env
@@ -49,7 +49,9 @@ def discover_stores(
                                    profile.identities))  # fmt: skip
         for path in discover_outlook_stores(env=env, home=home, platform=platform):
             kind = "outlook-ost" if path.suffix.lower() == ".ost" else "outlook-pst"
-            found.append(StoreInfo(path, kind, readable(path)))
+            ok = readable(path)
+            # The user's addresses, from the senders in the store's Sent Items
+            found.append(StoreInfo(path, kind, ok, identities=outlook_identities_from_pst(path) if ok else ()))
     for path in configured:
         found.append(StoreInfo(path, "configured", readable(path)))
     unique: dict[Path, StoreInfo] = {}
