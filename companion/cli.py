@@ -228,6 +228,65 @@ def _presend_row(r: dict) -> dict:
 
 
 @cli.command()
+def serve() -> None:
+    """Run the background agent in the foreground: watch your stores, scan what changes, and answer
+    the tray app and the pre-send bridges on the local API. Stops on Ctrl-C or SIGTERM."""
+    from companion.agent.service import run_agent
+    from companion.config import paths
+
+    sys.exit(run_agent(paths()))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the agent's status as JSON.")
+def status(as_json: bool) -> None:
+    """What the agent is doing: stores, last scan, counts, errors (or that it is not running)."""
+    from companion.agent.client import AgentClient
+    from companion.i18n import t
+
+    lang = _lang()
+    try:
+        info = AgentClient.connect().status()
+    except MailwardenError as exc:
+        if as_json:
+            click.echo(_dump({"running": False, "error": exc.message}))
+        else:
+            click.echo(f"{t('agent.stopped', lang)}: {exc.message}")
+        sys.exit(1)
+    if as_json:
+        click.echo(_dump({"running": True, **info}))
+        return
+    click.echo(_status_text(info, lang))
+
+
+def _status_text(info: dict, lang: str) -> str:
+    from companion.i18n import t
+
+    totals, scan = info.get("totals", {}), info.get("scan", {})
+    lines = [t("agent.running", lang, version=info.get("agent", {}).get("version", "?"),
+               policy=info.get("policy", {}).get("version", "?"))]  # fmt: skip
+    lines.append(t("agent.totals", lang, messages=totals.get("messages", 0), flagged=totals.get("flagged", 0),
+                   errors=totals.get("errors", 0), queued=totals.get("outbox_queued", 0)))  # fmt: skip
+    state = scan.get("state", "-")
+    lines.append(t("agent.scan", lang, state=state, last=scan.get("last_end") or "-"))
+    for store in info.get("stores", []):
+        error = f"  ! {store['last_error']}" if store.get("last_error") else ""
+        lines.append(f"  {store.get('kind', ''):20} {store.get('path', '')}{error}")
+    return "\n".join(lines)
+
+
+@cli.command()
+def stop() -> None:
+    """Stop the background agent."""
+    from companion.agent.client import AgentClient
+
+    try:
+        AgentClient.connect().shutdown()
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@cli.command()
 def mask() -> None:
     """Read text on stdin and print it with personal data masked (phones, ID numbers, e-mail
     addresses, IBANs, payment cards)."""

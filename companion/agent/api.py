@@ -1,0 +1,317 @@
+"""MailwardenAPI: everything the agent can tell or do, as plain data (dicts, lists, str, int, bool).
+
+The HTTP server, the CLI and the tray all call this one class, so they cannot disagree. Reads open
+their own short-lived Database connection (SQLite connections belong to one thread, and the HTTP
+server answers each request on a thread of its own); check() touches no database at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from companion import __version__
+from companion.agent.engines import EngineCache
+from companion.agent.errors import BadRequest, NotFound, Unavailable
+from companion.config import Paths
+from companion.settings import Settings
+
+if TYPE_CHECKING:
+    from companion.agent.watcher import Watcher
+    from companion.database import Database
+    from companion.stores.discovery import StoreInfo
+
+VERDICTS = ("pass", "warn", "block")
+MAX_PAGE = 500
+MAX_REASON = 2000
+MAX_COMMENT = 10000
+_KEY = re.compile(r"^[0-9a-f]{1,64}$")
+# What waits to leave the computer: outbox rows the collector has not acknowledged.
+_WAITING = "(acked_at IS NULL OR acked_at = '')"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _page(limit: Any, offset: Any, default: int = 50) -> tuple[int, int]:
+    try:
+        limit = default if limit is None else int(limit)
+        offset = 0 if offset is None else int(offset)
+    except (TypeError, ValueError):
+        raise BadRequest("limit and offset must be whole numbers") from None
+    if not 1 <= limit <= MAX_PAGE:
+        raise BadRequest(f"limit must be between 1 and {MAX_PAGE}")
+    if offset < 0:
+        raise BadRequest("offset must not be negative")
+    return limit, offset
+
+
+def _explanation(en: str, zh: str) -> dict[str, str]:
+    return {"en": en, "zh": zh}
+
+
+def _finding_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"], "rule": row["rule"], "tier": row["tier"], "category": row["category"],
+        "field": row["field"], "start": row["start"], "end": row["end"], "text": row["text"],
+        "quoted": bool(row["quoted"]), "explanation": _explanation(row["explanation_en"], row["explanation_zh"]),
+    }  # fmt: skip
+
+
+def _message_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["key"], "date": row["date"], "direction": row["direction"], "sender": row["sender"],
+        "recipients": json.loads(row["recipients"] or "[]"), "counterpart": row["counterpart"],
+        "subject": row["subject"], "verdict": row["verdict"], "policy_version": row["policy_version"],
+        "source": row["source"], "account": row["account"], "folder": row["folder"],
+        "scanned_at": row["scanned_at"],
+    }  # fmt: skip
+
+
+def _appeal_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("id", "message_key", "rule", "reason", "comment", "status", "created_at",
+                                "updated_at", "reviewer_comment")}  # fmt: skip
+
+
+def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, required: bool = False) -> str:
+    value = payload.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string")
+    if required and not value.strip():
+        raise BadRequest(f"'{name}' is required and must not be empty")
+    if limit is not None and len(value) > limit:
+        raise BadRequest(f"'{name}' is too long (at most {limit} characters)")
+    return value
+
+
+class MailwardenAPI:
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings | None = None,
+        *,
+        stores: Sequence[StoreInfo] = (),
+        watcher: Watcher | None = None,
+        engines: EngineCache | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
+        self.paths = paths
+        self.settings = settings or Settings()
+        self.stores = list(stores)
+        self.watcher = watcher
+        self.engines = engines or EngineCache(paths.policy)
+        self.on_shutdown = on_shutdown
+        self.started_at = _now()
+        self._write_lock = threading.Lock()  # appeals are written by one request at a time
+
+    @contextmanager
+    def _db(self) -> Iterator[Database]:
+        from companion.database import Database
+
+        db = Database(self.paths.database)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        engine = self.engines.get()
+        with self._db() as db:
+            q = db.conn.execute
+            totals = {
+                "messages": q("SELECT count(*) FROM messages").fetchone()[0],
+                "flagged": q("SELECT count(DISTINCT message_key) FROM findings").fetchone()[0],
+                "errors": q("SELECT count(*) FROM scan_errors").fetchone()[0],
+                "appeals": dict(q("SELECT status, count(*) FROM appeals GROUP BY status ORDER BY status").fetchall()),
+                "outbox_queued": q(f"SELECT count(*) FROM outbox WHERE {_WAITING}").fetchone()[0],
+            }
+        scan = self.watcher.scan_state() if self.watcher else {"state": "off"}
+        return {
+            "agent": {"version": __version__, "pid": os.getpid(), "started_at": self.started_at},
+            "policy": {
+                "version": engine.version,
+                "name": engine.policy.name,
+                "source": str(self.paths.policy) if self.engines.installed else "default",
+                "error": self.engines.error,
+            },
+            "stores": self.stores_status(),
+            "totals": totals,
+            "scan": scan,
+        }
+
+    def stores_status(self) -> list[dict[str, Any]]:
+        if self.watcher is not None:
+            return self.watcher.stores_state()
+        return [{**s.to_dict(), "watching": False, "last_scan": None, "last_totals": None, "last_error": None,
+                 "last_error_at": None} for s in self.stores]  # fmt: skip
+
+    # -- flags and messages -------------------------------------------------------------------
+
+    def flags(self, limit: Any = None, offset: Any = None) -> dict[str, Any]:
+        """Flagged messages (those with findings), newest first, each with its findings."""
+        limit, offset = _page(limit, offset)
+        flagged = "key IN (SELECT message_key FROM findings)"
+        with self._db() as db:
+            total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}").fetchone()[0]
+            rows = list(db.db.query(
+                f"SELECT * FROM messages WHERE {flagged} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
+                [limit, offset],
+            ))  # fmt: skip
+            items = []
+            for row in rows:
+                findings = db.db.query(
+                    "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [row["key"]]
+                )
+                items.append({**_message_row(row), "findings": [_finding_row(f) for f in findings]})
+        return {"flags": items, "total": total, "limit": limit, "offset": offset}
+
+    def messages(self, limit: Any = None, offset: Any = None, verdict: str | None = None) -> dict[str, Any]:
+        """Every scanned message, newest first, optionally only those with one verdict."""
+        limit, offset = _page(limit, offset)
+        if verdict is not None and verdict not in VERDICTS:
+            raise BadRequest(f"unknown verdict '{verdict}' (one of: {', '.join(VERDICTS)})")
+        where, params = ("WHERE verdict = ?", [verdict]) if verdict else ("", [])
+        with self._db() as db:
+            total = db.conn.execute(f"SELECT count(*) FROM messages {where}", params).fetchone()[0]
+            rows = db.db.query(
+                f"SELECT m.*, (SELECT count(*) FROM findings f WHERE f.message_key = m.key) AS n_findings"
+                f" FROM messages m {where} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+            items = [{**_message_row(r), "findings": r["n_findings"]} for r in rows]
+        return {"messages": items, "total": total, "limit": limit, "offset": offset}
+
+    def flag(self, key: str) -> dict[str, Any]:
+        """One message with its findings, the text of every flagged field ("excerpts", which the
+        findings' start/end index) and the appeals filed against it."""
+        with self._db() as db:
+            row = self._message(db, key)
+            findings = [_finding_row(f) for f in db.db.query(
+                "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [key])]  # fmt: skip
+            excerpts = {r["field"]: r["text"] for r in db.db.query(
+                "SELECT field, text FROM flagged_fields WHERE message_key = ? ORDER BY field", [key])}  # fmt: skip
+            appeals = [_appeal_row(a) for a in db.db.query(
+                "SELECT * FROM appeals WHERE message_key = ? ORDER BY id", [key])]  # fmt: skip
+        return {"flag": {**_message_row(row), "findings": findings, "excerpts": excerpts, "appeals": appeals}}
+
+    @staticmethod
+    def _message(db: Database, key: Any) -> dict[str, Any]:
+        if not isinstance(key, str) or not _KEY.match(key):
+            raise NotFound(f"no message with the id {key!r}")
+        rows = list(db.db.query("SELECT * FROM messages WHERE key = ?", [key]))
+        if not rows:
+            raise NotFound(f"no message with the id {key!r}; it may not have been scanned on this computer")
+        return rows[0]
+
+    # -- appeals and outbox ---------------------------------------------------------------------
+
+    def file_appeal(self, message_key: str, reason: str, comment: str = "", rule: str | None = None) -> dict[str, Any]:
+        """Appeal a flag. Stored at once as "pending"; the outbox takes it to the collector later."""
+        fields = {"reason": reason, "comment": comment, "rule": rule or ""}
+        reason = _text_field(fields, "reason", MAX_REASON, required=True).strip()
+        comment = _text_field(fields, "comment", MAX_COMMENT).strip()
+        rule = _text_field(fields, "rule", 200).strip() or None
+        with self._write_lock, self._db() as db:
+            self._message(db, message_key)
+            if rule is not None:
+                rules = {r[0] for r in db.conn.execute(
+                    "SELECT DISTINCT rule FROM findings WHERE message_key = ?", (message_key,))}  # fmt: skip
+                if rule not in rules:
+                    known = ", ".join(sorted(rules)) or "none"
+                    raise BadRequest(f"the message has no finding of rule '{rule}' (its rules: {known})")
+            now = _now()
+            with db.transaction():
+                cur = db.conn.execute(
+                    "INSERT INTO appeals (message_key, rule, reason, comment, status, created_at, updated_at,"
+                    " reviewer_comment) VALUES (?,?,?,?,?,?,?,?)",
+                    (message_key, rule, reason, comment, "pending", now, now, ""),
+                )
+            row = next(db.db.query("SELECT * FROM appeals WHERE id = ?", [cur.lastrowid]))
+        return {"appeal": _appeal_row(row)}
+
+    def appeals(self, status: str | None = None) -> dict[str, Any]:
+        where, params = ("WHERE a.status = ?", [status]) if status else ("", [])
+        with self._db() as db:
+            rows = db.db.query(
+                f"SELECT a.*, m.subject FROM appeals a LEFT JOIN messages m ON m.key = a.message_key {where}"
+                " ORDER BY a.id DESC",
+                params,
+            )
+            return {"appeals": [{**_appeal_row(r), "subject": r["subject"]} for r in rows]}
+
+    def outbox(self, limit: Any = None) -> dict[str, Any]:
+        """What waits to leave this computer, oldest first (empty until something is queued)."""
+        limit, _ = _page(limit, 0)
+        with self._db() as db:
+            rows = list(db.db.query(f"SELECT * FROM outbox WHERE {_WAITING} ORDER BY id LIMIT ?", [limit]))
+        for row in rows:
+            try:
+                row["payload"] = json.loads(row["payload"])
+            except (TypeError, ValueError):
+                pass  # shown as stored
+        return {"outbox": rows}
+
+    # -- pre-send check -------------------------------------------------------------------------
+
+    def check(self, payload: Any) -> dict[str, Any]:
+        """Judge an outgoing message given as JSON. In memory only: nothing is stored."""
+        from companion.errors import PolicyError
+        from companion.presend import ComposeError, message_from_compose
+
+        try:
+            message = message_from_compose(payload)  # the one conversion every sending path shares
+        except ComposeError as exc:
+            raise BadRequest(exc.message) from None
+        except (TypeError, ValueError) as exc:  # e.g. an attachment size that is not a number
+            raise BadRequest(f"invalid message: {exc}") from None
+        engine = self.engines.get()
+        role = payload.get("role")
+        if role is not None and not isinstance(role, str):
+            raise BadRequest("'role' must be a string")
+        if role is None and self.settings.role in engine.policy.roles:
+            role = self.settings.role  # the user's configured role, when this policy knows it
+        try:
+            verdict = engine.check(message, role=role)
+        except PolicyError as exc:
+            raise BadRequest(exc.message) from None
+        return {
+            "verdict": verdict.verdict,
+            "findings": [
+                {
+                    "rule": f.rule, "tier": f.tier, "category": f.category, "field": f.field, "start": f.start,
+                    "end": f.end, "text": f.text, "quoted": f.quoted, "approver": f.approver,
+                    "explanation": _explanation(f.explanation.en, f.explanation.zh),
+                }  # fmt: skip
+                for f in verdict.findings
+            ],
+            "policy_version": verdict.policy_version,
+            "role": role,
+            # Whom the sender may add to get a warned mail approved (from the policy).
+            "approvers": sorted({a for f in verdict.findings if f.tier == "approval" and not f.quoted
+                                 for a in engine.policy.approver_addresses(f.approver)}),
+        }  # fmt: skip
+
+    # -- control --------------------------------------------------------------------------------
+
+    def rescan(self) -> dict[str, Any]:
+        if self.watcher is None:
+            raise Unavailable("no watcher runs in this process: start the agent to scan")
+        self.watcher.rescan()
+        return {"scan": "requested"}
+
+    def shutdown(self) -> dict[str, Any]:
+        if self.on_shutdown is None:
+            raise Unavailable("this process cannot be shut down through the API")
+        self.on_shutdown()
+        return {"shutdown": "requested"}

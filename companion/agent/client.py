@@ -1,0 +1,197 @@
+"""AgentClient: the API's calls over HTTP, for the CLI and the tray. Stdlib only, so talking to the
+agent costs the caller no heavy import.
+
+http.client is used rather than urllib.request on purpose: urllib honours HTTP(S)_PROXY and would
+send the token to a proxy when no_proxy does not list 127.0.0.1; it also follows redirects.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from companion.agent import AGENT_FILE, API_VERSION
+from companion.agent.errors import BY_STATUS, AgentError, AgentNotRunning
+from companion.config import Paths
+
+HOST = "127.0.0.1"
+NOT_RUNNING = "the agent is not running (start it with: mailwarden serve)"
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    """What agent.json holds: where the running agent listens and the token it wants."""
+
+    pid: int
+    port: int
+    token: str
+    version: str = ""
+    started_at: str = ""
+    api: int = API_VERSION
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
+def write_agent_file(path: Path, info: AgentInfo) -> None:
+    """Atomically, readable by the user only: the token in it grants access to the user's mail data."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({**asdict(info), "url": info.url}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def read_agent_file(path: Path) -> AgentInfo:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return AgentInfo(int(data["pid"]), int(data["port"]), str(data["token"]), str(data.get("version", "")),
+                         str(data.get("started_at", "")), int(data.get("api", API_VERSION)))  # fmt: skip
+    except FileNotFoundError:
+        raise AgentNotRunning(NOT_RUNNING) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AgentNotRunning(f"{NOT_RUNNING}; {path} is unreadable: {exc}") from None
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        import ctypes  # lazy: Windows only
+
+        kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined]
+        kernel32.OpenProcess.restype = ctypes.c_void_p  # a HANDLE: pointer-sized
+        kernel32.GetExitCodeProcess.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_ulong))
+        kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return False
+        try:
+            code = ctypes.c_ulong()
+            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True
+
+
+def _port_answers(port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class AgentClient:
+    def __init__(self, info: AgentInfo, *, timeout: float = 10.0) -> None:
+        self.info = info
+        self.timeout = timeout
+
+    @classmethod
+    def connect(cls, paths: Paths | None = None, *, timeout: float = 10.0) -> AgentClient:
+        """A client for the agent running for this user; AgentNotRunning when there is none
+        (no agent.json, or one left by an agent that died: its pid is gone or its port is silent)."""
+        if paths is None:
+            from companion.config import paths as current
+
+            paths = current()
+        info = read_agent_file(paths.home / AGENT_FILE)
+        if not pid_alive(info.pid):
+            raise AgentNotRunning(f"{NOT_RUNNING} (agent.json was left by pid {info.pid}, which has exited)")
+        if not _port_answers(info.port, min(timeout, 2.0)):
+            raise AgentNotRunning(f"{NOT_RUNNING} (pid {info.pid} does not answer on port {info.port})")
+        return cls(info, timeout=timeout)
+
+    # -- transport --------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One call; the JSON answer without its "api" key, or the agent's error raised as an AgentError."""
+        params = {k: v for k, v in (query or {}).items() if v is not None}
+        target = f"/v{API_VERSION}/{path}" + (f"?{urlencode(params)}" if params else "")
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Authorization": f"Bearer {self.info.token}", "Accept": "application/json"}
+        if data is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        conn = http.client.HTTPConnection(HOST, self.info.port, timeout=self.timeout)
+        try:
+            conn.request(method, target, body=data, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+            status = response.status
+        except ConnectionRefusedError:
+            raise AgentNotRunning(f"{NOT_RUNNING} (nothing answers on port {self.info.port})") from None
+        except TimeoutError:
+            raise AgentError(f"the agent did not answer within {self.timeout:g} s", title="Agent busy") from None
+        except (OSError, http.client.HTTPException) as exc:
+            raise AgentError(f"cannot talk to the agent: {exc}") from None
+        finally:
+            conn.close()
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            raise AgentError(f"the agent answered HTTP {status} with something that is not JSON") from None
+        if status >= 400:
+            error = answer.get("error") or {}
+            cls = BY_STATUS.get(status, AgentError)
+            raise cls(str(error.get("message", f"HTTP {status}")), title=error.get("title"))
+        if answer.get("api") != API_VERSION:
+            raise AgentError(f"the agent speaks API version {answer.get('api')}, this program {API_VERSION}; "
+                             "restart the agent after updating Mailwarden")  # fmt: skip
+        answer.pop("api")
+        return answer
+
+    # -- the API, mirrored -------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        return self.request("GET", "status")
+
+    def stores(self) -> list[dict[str, Any]]:
+        return self.request("GET", "stores")["stores"]
+
+    def flags(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        return self.request("GET", "flags", query={"limit": limit, "offset": offset})
+
+    def messages(self, limit: int = 50, offset: int = 0, verdict: str | None = None) -> dict[str, Any]:
+        return self.request("GET", "messages", query={"limit": limit, "offset": offset, "verdict": verdict})
+
+    def flag(self, key: str) -> dict[str, Any]:
+        return self.request("GET", f"flags/{quote(key, safe='')}")
+
+    def file_appeal(self, message_key: str, reason: str, comment: str = "", rule: str | None = None) -> dict[str, Any]:
+        body = {"message_key": message_key, "reason": reason, "comment": comment, "rule": rule}
+        return self.request("POST", "appeals", body)
+
+    def appeals(self) -> dict[str, Any]:
+        return self.request("GET", "appeals")
+
+    def outbox(self, limit: int = 50) -> dict[str, Any]:
+        return self.request("GET", "outbox", query={"limit": limit})
+
+    def check(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "check", payload)
+
+    def rescan(self) -> dict[str, Any]:
+        return self.request("POST", "scan", {})
+
+    def shutdown(self) -> dict[str, Any]:
+        return self.request("POST", "shutdown", {})

@@ -1,0 +1,235 @@
+"""MailwardenAPI on a real database filled by scanning generated mail (no HTTP here)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from companion.agent.api import MailwardenAPI
+from companion.agent.errors import BadRequest, NotFound, Unavailable
+from companion.config import Paths
+from companion.database import Database
+from companion.policy import PolicyEngine, load_policy
+from companion.scan import scan_paths
+from companion.settings import Settings
+from companion.stores.discovery import StoreInfo
+from tests.conftest import build_eml
+
+DEFAULT_VERSION = load_policy().version
+
+# (folder, file, subject, body, date): Sent mail is judged by every rule, Inbox mail by the received rules.
+MAILS = [
+    ("Sent", "en-risky.eml", "Offer 1", "Dear buyer,\nWe guarantee the lowest price in town.\nBest", "Mon, 02 Nov 2026 09:00:00 +0000"),
+    ("Sent", "zh-risky.eml", "报价", "王总您好：\n这笔款请打到我个人账户，私下交易，不要告诉公司。\n谢谢", "Tue, 03 Nov 2026 09:00:00 +0000"),
+    ("Sent", "en-benign.eml", "Minutes", "Thanks for the meeting today, minutes attached.", "Wed, 04 Nov 2026 09:00:00 +0000"),
+    ("Sent", "zh-benign.eml", "合同", "您好，附件是合同，请查收。", "Thu, 05 Nov 2026 09:00:00 +0000"),
+    ("Sent", "quoted.eml", "Re: Offer", "Agreed, see below.\n\nOn Mon, Nov 2, 2026, Buyer wrote:\n> can you do the lowest price?\n",
+     "Fri, 06 Nov 2026 09:00:00 +0000"),
+    ("Inbox", "bank.eml", "Notice", "Please note our bank details have changed.", "Sat, 07 Nov 2026 09:00:00 +0000"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def filled(tmp_path, isolated_home) -> tuple[MailwardenAPI, Paths, Path]:
+    box = tmp_path / "box"
+    for i, (folder, name, subject, body, date) in enumerate(MAILS):
+        (box / folder).mkdir(parents=True, exist_ok=True)
+        sender = "acc@supplier.example" if folder == "Inbox" else "sales@corp.example"
+        raw = build_eml(body, subject=subject, sender=sender, date=date, message_id=f"<m{i}@test>")
+        (box / folder / name).write_bytes(raw)
+    paths = Paths(isolated_home).ensure()
+    db = Database(paths.database)
+    totals = scan_paths(db, PolicyEngine(load_policy()), [box])
+    db.close()
+    assert (totals.messages, totals.errors) == (len(MAILS), 0)
+    api = MailwardenAPI(paths, Settings(), stores=[StoreInfo(box, "configured", True)])
+    return api, paths, box
+
+
+def _key(api: MailwardenAPI, subject: str) -> str:
+    return next(m["id"] for m in api.messages(limit=100)["messages"] if m["subject"] == subject)
+
+
+def test_status_counts_and_policy(filled):
+    api, _, box = filled
+    status = api.status()
+    assert status["totals"] == {"messages": 6, "flagged": 4, "errors": 0, "appeals": {}, "outbox_queued": 0}
+    assert status["policy"]["version"] == DEFAULT_VERSION and status["policy"]["source"] == "default"
+    assert [(s["path"], s["kind"], s["readable"]) for s in status["stores"]] == [(str(box), "configured", True)]
+    assert status["scan"]["state"] == "off"  # no watcher in this process
+    assert status["agent"]["pid"] == os.getpid()
+
+
+def test_flags_newest_first_with_paging(filled):
+    api, _, _ = filled
+    flags = api.flags()
+    assert flags["total"] == 4
+    assert [f["subject"] for f in flags["flags"]] == ["Notice", "Re: Offer", "报价", "Offer 1"]
+    dates = [f["date"] for f in flags["flags"]]
+    assert dates == sorted(dates, reverse=True)
+    page2 = api.flags(limit=2, offset=2)["flags"]
+    assert [f["subject"] for f in page2] == ["报价", "Offer 1"]
+    with pytest.raises(BadRequest, match="limit"):
+        api.flags(limit=0)
+    with pytest.raises(BadRequest, match="whole numbers"):
+        api.flags(limit="ten")
+
+
+def test_messages_filter_by_verdict(filled):
+    api, _, _ = filled
+    assert api.messages()["total"] == 6
+    blocked = api.messages(verdict="block")["messages"]
+    assert [m["subject"] for m in blocked] == ["报价"] and blocked[0]["findings"] >= 2
+    assert {m["subject"] for m in api.messages(verdict="pass")["messages"]} == {"Minutes", "合同", "Re: Offer"}
+    with pytest.raises(BadRequest, match="unknown verdict 'bad'"):
+        api.messages(verdict="bad")
+
+
+def test_flag_offsets_point_at_the_matched_text(filled):
+    api, _, _ = filled
+    for subject, expected in [("Offer 1", "lowest price"), ("报价", "私下交易"), ("Re: Offer", "lowest price")]:
+        flag = api.flag(_key(api, subject))["flag"]
+        assert flag["subject"] == subject and flag["findings"]
+        for f in flag["findings"]:
+            excerpt = flag["excerpts"][f["field"]]
+            assert excerpt[f["start"] : f["end"]] == f["text"]
+            assert f["explanation"]["en"] and f["explanation"]["zh"]
+        assert expected in [f["text"] for f in flag["findings"]]
+    quoted = api.flag(_key(api, "Re: Offer"))["flag"]
+    assert [(f["rule"], f["quoted"]) for f in quoted["findings"]] == [("commit.lowest-price", True)]
+    assert quoted["verdict"] == "pass"
+    with pytest.raises(NotFound, match="no message"):
+        api.flag("0" * 32)
+    with pytest.raises(NotFound):
+        api.flag("../etc/passwd")
+
+
+def test_file_appeal_is_stored_at_once_and_survives_reopening(filled):
+    api, paths, _ = filled
+    key = _key(api, "Offer 1")
+    appeal = api.file_appeal(key, "false positive", comment="the price was approved", rule="commit.lowest-price")
+    appeal = appeal["appeal"]
+    assert (appeal["status"], appeal["message_key"], appeal["rule"]) == ("pending", key, "commit.lowest-price")
+    db = Database(paths.database)  # a fresh connection: it was committed
+    rows = list(db.db.query("SELECT message_key, reason, comment, status FROM appeals"))
+    db.close()
+    assert rows == [{"message_key": key, "reason": "false positive", "comment": "the price was approved",
+                     "status": "pending"}]  # fmt: skip
+    listed = MailwardenAPI(paths).appeals()["appeals"]
+    assert [(a["id"], a["subject"], a["status"]) for a in listed] == [(appeal["id"], "Offer 1", "pending")]
+    assert api.status()["totals"]["appeals"] == {"pending": 1}
+    assert api.flag(key)["flag"]["appeals"][0]["id"] == appeal["id"]
+
+
+def test_file_appeal_errors_are_clear(filled):
+    api, _, _ = filled
+    key = _key(api, "Offer 1")
+    for reason in ("", "   ", None):
+        with pytest.raises(BadRequest, match="'reason' is required"):
+            api.file_appeal(key, reason)  # type: ignore[arg-type]
+    with pytest.raises(NotFound, match="no message with the id"):
+        api.file_appeal("ab" * 16, "false positive")
+    with pytest.raises(BadRequest, match="no finding of rule 'offbook.private-deal'"):
+        api.file_appeal(key, "false positive", rule="offbook.private-deal")
+    assert api.appeals()["appeals"] == []
+
+
+def test_outbox_is_empty_until_something_is_queued(filled):
+    api, paths, _ = filled
+    assert api.outbox() == {"outbox": []}
+    db = Database(paths.database)
+    with db.transaction():
+        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts) VALUES "
+                        "('summary', '{\"n\": 1}', '2026-11-08', 'queued', 0)")  # fmt: skip
+        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
+                        "('summary', '{}', '2026-11-07', 'acked', 1, '2026-11-07')")  # fmt: skip
+    db.close()
+    (row,) = api.outbox()["outbox"]
+    assert (row["kind"], row["payload"]) == ("summary", {"n": 1})
+    assert api.status()["totals"]["outbox_queued"] == 1
+
+
+def test_check_verdicts_and_offsets(filled):
+    api, paths, _ = filled
+    base = {"from": "Li Wei <li.wei@corp.example>", "to": ["buyer@client.example"], "subject": "Offer"}
+    cases = [
+        ("Keep this between us, pay to my personal account.", "block"),
+        ("We offer the lowest price.", "warn"),
+        ("我们保证最低价。", "warn"),
+        ("Thanks, the contract is attached.", "pass"),
+        ("谢谢，合同见附件。", "pass"),
+        ("Noted.\n\n-----Original Message-----\nFrom: x\nSent: y\n\nkeep this between us, lowest price", "pass"),
+    ]
+    for body, verdict in cases:
+        result = api.check({**base, "body": body})
+        assert result["verdict"] == verdict, body
+        assert result["policy_version"] == DEFAULT_VERSION
+        for f in result["findings"]:
+            assert body[f["start"] : f["end"]] == f["text"] and f["field"] == "body"
+            assert f["explanation"]["en"] and f["explanation"]["zh"]
+    quoted = api.check({**base, "body": cases[-1][0]})
+    assert quoted["findings"] and all(f["quoted"] for f in quoted["findings"])
+    with_attachment = api.check({**base, "body": "see attached", "attachments": [
+        {"name": "terms.txt", "content_type": "text/plain", "text": "Lifetime warranty included."}]})  # fmt: skip
+    assert with_attachment["verdict"] == "warn"
+    assert [f["field"] for f in with_attachment["findings"]] == ["attachment:terms.txt"]
+    # A role can lower a tier: the sales manager may promise the lowest price.
+    assert api.check({**base, "body": "the lowest price", "role": "sales-manager"})["verdict"] == "pass"
+    with pytest.raises(BadRequest, match="unknown role 'ceo'"):
+        api.check({**base, "body": "x", "role": "ceo"})
+    for bad, message in [([], "JSON object"), ({"to": "x", "body": 3}, "must be strings"),
+                         ({"to": [1]}, "list of addresses"), ({"attachments": ["x"]}, "must be an object"),
+                         ({"attachments": [{"name": "a", "size": "big"}]}, "invalid message")]:  # fmt: skip
+        with pytest.raises(BadRequest, match=message):
+            api.check(bad)
+    assert api.status()["totals"]["messages"] == 6  # checks store nothing
+
+
+POLICY = """[policy]
+version = "{version}"
+name = "test"
+supervisor_addresses = ["Boss@corp.example"]
+[[rule]]
+id = "test.elephant"
+tier = "{tier}"
+category = "c"
+approver = "supervisor"
+explanation = {{ en = "No elephants.", zh = "不要大象。" }}
+phrases = ["purple elephant", "紫色大象"]
+"""
+
+
+def _install(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # as an installer would: a new file, never a half-written one
+
+
+def test_check_follows_the_policy_file_in_force(filled):
+    api, paths, _ = filled
+    body = {"to": ["a@client.example"], "body": "a purple elephant, the lowest price"}
+    assert api.check(body)["verdict"] == "warn"  # default policy: lowest price only
+    _install(paths.policy, POLICY.format(version="t.1", tier="forbidden"))
+    result = api.check(body)
+    assert (result["verdict"], result["policy_version"]) == ("block", "t.1")
+    assert [f["rule"] for f in result["findings"]] == ["test.elephant"]
+    _install(paths.policy, POLICY.format(version="t.22", tier="approval"))
+    result = api.check(body)
+    assert (result["verdict"], result["policy_version"], result["approvers"]) == ("warn", "t.22", ["boss@corp.example"])
+    assert api.status()["policy"] == {"version": "t.22", "name": "test", "source": str(paths.policy), "error": None}
+    # A broken policy is reported, and the last good one stays in force.
+    _install(paths.policy, "[policy]\nversion = \n")
+    assert api.check(body)["policy_version"] == "t.22"
+    assert "TOML syntax error" in api.status()["policy"]["error"]
+    paths.policy.unlink()
+    assert api.check(body)["policy_version"] == DEFAULT_VERSION
+
+
+def test_control_calls_without_an_agent(filled):
+    api, _, _ = filled
+    with pytest.raises(Unavailable):
+        api.rescan()
+    with pytest.raises(Unavailable):
+        api.shutdown()
