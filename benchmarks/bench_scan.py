@@ -38,7 +38,7 @@ def write_mbox(path: Path, count: int, start: int = 0) -> int:
     written = 0
     with path.open("ab") as f:
         for n in range(start, start + count):
-            extra = "We can offer the lowest price and a lifetime warranty.\n" if n % 50 == 0 else ""
+            extra = "We can offer the lowest price and a lifetime warranty.\n" if n % 50 == 1 else ""
             sender = "sales@corp.example" if n % 2 else "partner@supplier.example"
             chunk = ("From - Mon Nov  2 10:00:00 2026\n" + TEMPLATE.format(n=n, sender=sender, extra=extra) + "\n")
             data = chunk.encode("utf-8")
