@@ -59,3 +59,21 @@ def write_mbox(path: Path, bodies: list[bytes]) -> Path:
         for raw in bodies:
             f.write(b"From - Mon Nov  2 10:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n")
     return path
+
+
+@pytest.fixture
+def db(isolated_home):
+    """A real database in the test's data directory."""
+    from companion.database import Database
+
+    database = Database(isolated_home / "mailwarden.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def engine():
+    """The engine for the default policy."""
+    from companion.policy import PolicyEngine, load_policy
+
+    return PolicyEngine(load_policy())

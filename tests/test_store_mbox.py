@@ -4,25 +4,9 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from companion.database import Database
-from companion.policy import PolicyEngine, load_policy
 from companion.scan import scan_paths
 from companion.stores.mbox import MboxFile, split_mbox
 from tests.conftest import build_eml, write_mbox
-
-
-@pytest.fixture
-def db(isolated_home):
-    database = Database(isolated_home / "m.db")
-    yield database
-    database.close()
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return PolicyEngine(load_policy())
 
 
 def mails(start: int, n: int, body: str = "hello") -> list[bytes]:

@@ -396,15 +396,7 @@ def test_file_being_written_is_read_but_not_checkpointed(monkeypatch, tmp_path):
     assert all(i.item_id == (str(path), i.source.rsplit("/", 1)[1]) for i in items)
 
 
-@pytest.fixture
-def with_pst_adapter(monkeypatch):
-    import companion.stores as stores
-
-    if PstFile not in stores.ADAPTERS:
-        monkeypatch.setattr(stores, "ADAPTERS", (PstFile, *stores.ADAPTERS))
-
-
-def test_rescans_read_nothing_twice(with_pst_adapter, monkeypatch, tmp_path, isolated_home):
+def test_rescans_read_nothing_twice(monkeypatch, tmp_path, isolated_home):
     path = tmp_path / "archive.pst"
     shutil.copyfile(sample("tika/testPST.pst"), path)
     db = Database(isolated_home / "scan.db")

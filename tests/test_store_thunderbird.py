@@ -9,10 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from companion.database import Database
-from companion.policy import PolicyEngine, load_policy
 from companion.scan import scan_paths
 from companion.stores.thunderbird import (
     Prefs,
@@ -34,27 +31,6 @@ from tests.tbfactory import (
     write_mbox_folder,
     write_prefs,
 )
-
-
-@pytest.fixture(autouse=True)
-def thunderbird_adapters(monkeypatch):
-    """Until the lead registers the adapters in companion.stores, put them first for these tests."""
-    from companion import stores
-
-    if ThunderbirdHome not in stores.ADAPTERS:
-        monkeypatch.setattr(stores, "ADAPTERS", (ThunderbirdHome, ThunderbirdProfile, *stores.ADAPTERS))
-
-
-@pytest.fixture
-def db(isolated_home):
-    database = Database(isolated_home / "m.db")
-    yield database
-    database.close()
-
-
-@pytest.fixture(scope="module")
-def engine():
-    return PolicyEngine(load_policy())
 
 
 class _NoState:
