@@ -33,12 +33,15 @@ TEMPLATE = (
 )
 
 
-def write_mbox(path: Path, count: int, start: int = 0) -> int:
-    """Writes `count` messages (1 in 50 risky); returns the bytes written."""
+def write_mbox(path: Path, count: int, start: int = 0, padding: int = 0) -> int:
+    """Writes `count` messages (1 in 50 risky), each with `padding` more bytes of body; returns the
+    bytes written."""
     written = 0
+    filler = ("Packing list line: carton 1-200, net weight 12.5 kg, HS 8481.80.\n" * (padding // 64 + 1))[:padding]
     with path.open("ab") as f:
         for n in range(start, start + count):
             extra = "We can offer the lowest price and a lifetime warranty.\n" if n % 50 == 1 else ""
+            extra += filler
             sender = "sales@corp.example" if n % 2 else "partner@supplier.example"
             chunk = ("From - Mon Nov  2 10:00:00 2026\n" + TEMPLATE.format(n=n, sender=sender, extra=extra) + "\n")
             data = chunk.encode("utf-8")
@@ -124,9 +127,9 @@ def bench_big(tmp: Path, gigabytes: float) -> None:
     box = tmp / "Big"
     target = int(gigabytes * 1e9)
     written, n = 0, 0
-    while written < target:
-        written += write_mbox(box, 10_000, start=n)
-        n += 10_000
+    while written < target:  # 100 KB messages, like mail with a long history or inline text
+        written += write_mbox(box, 1_000, start=n, padding=100_000)
+        n += 1_000
     result = run_scan(tmp / "big-home", box)
     print(f"streamed a {written / 1e9:.1f} GB mbox ({n:,} messages): {result['seconds']:.0f} s, "
           f"peak RSS {result['rss_kb'] / 1024:.0f} MB")  # fmt: skip
