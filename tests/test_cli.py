@@ -184,3 +184,8 @@ def test_real_process_exit_status_and_startup(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "companion.cli", "check", str(tmp_path / "none.eml")],
                          capture_output=True)  # fmt: skip
     assert bad.returncode == 1 and b"none.eml" in bad.stderr
+
+
+def test_install_outlook_explains_it_needs_windows():
+    result = CliRunner().invoke(cli, ["install-outlook"])
+    assert result.exit_code == 1 and "classic Outlook on Windows" in result.output

@@ -1,0 +1,254 @@
+"""The COM add-in classic Outlook for Windows loads, and its ItemSend handler.
+
+Outlook creates `MailwardenAddin` through pywin32 (registry rows: outlook_bridge.registration),
+calls IDTExtensibility2.OnConnection with its Application object, and the add-in subscribes to
+Application.ItemSend. For every item sent, `SendGuard.on_item_send` maps the MailItem
+(outlook_bridge.mapping), checks it with the in-process policy engine (no network: this runs on
+Outlook's UI thread), asks the sender through the dialog when the verdict says so
+(outlook_bridge.decision), adds the approver in Cc when chosen, and records the decision in the
+local database. It returns the new value of ItemSend's Cancel: True keeps the inspector open.
+
+Failing open: Outlook disables add-ins that raise or crash, and a mail must never be lost to a bug
+in the guard. So ANY exception while mapping, checking, asking or adding the approver lets the mail
+go (Cancel False) and is logged and recorded as "unchecked_sent" with the error.
+
+Nothing from pywin32 is imported at module level: `import outlook_bridge.addin` works anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from outlook_bridge.registration import CLSID, DESCRIPTION_COM, PROGID
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "outlook"
+OL_CC = 2  # OlMailRecipientType.olCC
+# The typelib of IDTExtensibility2 ("Microsoft Add-In Designer", MSADDNDR.DLL, installed with Office)
+ADDIN_DESIGNER_TYPELIB = "{AC0714F2-3D04-11D1-AE7D-00A0C90F26F4}"
+
+
+class EngineSource(Protocol):
+    def get(self) -> Any:
+        """The policy engine in force."""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def add_cc(mail_item: Any, addresses: tuple[str, ...] | list[str]) -> None:
+    """Add `addresses` as Cc recipients and resolve them (before the mail goes)."""
+    recipients = mail_item.Recipients
+    for address in addresses:
+        recipient = recipients.Add(address)
+        recipient.Type = OL_CC
+    recipients.ResolveAll()
+
+
+class SendGuard:
+    """The ItemSend logic, free of COM plumbing (tests drive it with fake MailItems)."""
+
+    def __init__(self, engines: EngineSource, dialog: Any, database_path: Path, role: str | None = None) -> None:
+        self.engines = engines
+        self.dialog = dialog
+        self.database_path = Path(database_path)
+        self.role = role  # the user's configured role (config.toml), used when the policy knows it
+        self._busy = False
+
+    @classmethod
+    def create(cls, dialog: Any = None) -> SendGuard:
+        """The guard for the policy in force in the user's data directory (built now, rebuilt on
+        the first send after the policy file changes)."""
+        from companion.agent.engines import EngineCache
+        from companion.config import paths
+
+        p = paths().ensure()
+        engines = EngineCache(p.policy)
+        engines.get()
+        role = None
+        try:
+            from companion.settings import load_settings
+
+            role = load_settings(p).role
+        except Exception as exc:  # noqa: BLE001 - a bad config.toml must not stop the checks
+            log.warning("settings not read, no role applied: %s", exc)
+        if dialog is None:
+            from outlook_bridge.dialog import default_dialog
+
+            dialog = default_dialog()
+        return cls(engines, dialog, p.database, role)
+
+    def _role_for(self, engine: Any) -> str | None:
+        return self.role if self.role and self.role in engine.policy.roles else None
+
+    def on_item_send(self, item: Any, cancel: bool = False) -> bool:
+        """Check one item being sent; returns the new Cancel. Never raises."""
+        if cancel:
+            log.info("the send was already cancelled (by another add-in): not checked")
+            return True
+        if self._busy:  # a send started while our window is open (a macro or another add-in)
+            self._record(None, "unchecked_cancelled", error="another Mailwarden check was still open",
+                         details=_minimal_details(item))  # fmt: skip
+            return True
+        from outlook_bridge.decision import decide
+        from outlook_bridge.mapping import compose_details
+
+        self._busy = True
+        started = time.perf_counter()
+        details = None
+        try:
+            details = compose_details(item)
+            engine = self.engines.get()
+            outcome = decide(engine, details, self.dialog, role=self._role_for(engine))
+            if outcome.add_cc:
+                add_cc(item, outcome.add_cc)
+        except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
+            log.exception("the check could not run: the mail goes unchecked")
+            self._record(None, "unchecked_sent", error=_describe(exc), details=details or _minimal_details(item))
+            return False
+        finally:
+            self._busy = False
+        self._record(outcome.check, outcome.choice, justification=outcome.justification)
+        log.info("%s -> %s (%.0f ms)", outcome.check.verdict.verdict, outcome.choice,
+                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        return outcome.cancel
+
+    def _record(self, check: Any, choice: str, **kwargs: Any) -> None:
+        """One short transaction in the local database; a failure is logged, never raised (the send
+        decision is already made)."""
+        from companion.database import Database
+        from companion.presend import record_decision
+
+        try:
+            db = Database(self.database_path)
+            try:
+                db.conn.execute("PRAGMA busy_timeout = 3000")  # never hold Outlook's UI for long
+                record_decision(db, CHANNEL, check, choice, **kwargs)
+            finally:
+                db.close()
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the decision %r", choice)
+
+
+def _minimal_details(item: Any) -> dict[str, Any]:
+    """What can still be said about an item the mapping failed on (for the record)."""
+    try:
+        subject = item.Subject
+    except Exception:  # noqa: BLE001
+        subject = ""
+    return {"subject": subject if isinstance(subject, str) else ""}
+
+
+class ApplicationEvents:
+    """The Outlook Application event sink (win32com.client.DispatchWithEvents calls On<Event>).
+    pywin32 passes ByRef arguments in and takes their new values from the return value."""
+
+    guard: SendGuard | None = None
+
+    def OnItemSend(self, item: Any, cancel: bool) -> bool:  # noqa: N802 - COM event name
+        guard = type(self).guard
+        if guard is None:
+            return bool(cancel)
+        try:
+            return bool(guard.on_item_send(item, bool(cancel)))
+        except Exception:  # noqa: BLE001 - on_item_send never raises; this is the last guard rail
+            log.exception("ItemSend handler failed: the mail goes")
+            return bool(cancel)
+
+
+def hook_item_send(application: Any, guard: SendGuard, dispatch_with_events: Any = None) -> Any:
+    """Subscribe `guard` to Application.ItemSend; returns the event object (keep it alive)."""
+    if dispatch_with_events is None:
+        from win32com.client import DispatchWithEvents as dispatch_with_events  # type: ignore[import-not-found]
+    sink = type("MailwardenApplicationEvents", (ApplicationEvents,), {"guard": guard})
+    return dispatch_with_events(application, sink)
+
+
+_log_handler: logging.Handler | None = None
+_LOGGERS = ("outlook_bridge", "companion")
+
+
+def setup_logging() -> None:
+    """Log to <data dir>/logs/outlook.log (Outlook has no console)."""
+    global _log_handler
+    if _log_handler is not None:
+        return
+    from logging.handlers import RotatingFileHandler
+
+    from companion.config import paths
+
+    handler = RotatingFileHandler(paths().ensure().logs / "outlook.log", maxBytes=1_000_000, backupCount=3,
+                                  encoding="utf-8")  # fmt: skip
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    _log_handler = handler
+
+
+def close_logging() -> None:
+    global _log_handler
+    if _log_handler is None:
+        return
+    for name in _LOGGERS:
+        logger = logging.getLogger(name)
+        logger.removeHandler(_log_handler)
+        logger.setLevel(logging.NOTSET)
+    _log_handler.close()
+    _log_handler = None
+
+
+class MailwardenAddin:
+    """The COM object Outlook loads (IDTExtensibility2). pywin32's policy reads the class
+    attributes below: `_typelib_guid_` + `_com_interfaces_` make it register the vtable interface
+    _IDTExtensibility2 from the Add-In Designer typelib when the object is created."""
+
+    _reg_clsid_ = CLSID
+    _reg_progid_ = PROGID
+    _reg_desc_ = DESCRIPTION_COM
+    _reg_clsctx_ = 1  # CLSCTX_INPROC_SERVER
+    _reg_threading_ = "both"
+    _com_interfaces_ = ["_IDTExtensibility2"]
+    _typelib_guid_ = ADDIN_DESIGNER_TYPELIB
+    _typelib_version_ = (1, 0)
+    _public_methods_ = ["OnConnection", "OnDisconnection", "OnAddInsUpdate", "OnStartupComplete",
+                        "OnBeginShutdown"]  # fmt: skip
+
+    def __init__(self) -> None:
+        self.guard: SendGuard | None = None
+        self.events: Any = None
+
+    def OnConnection(self, application: Any, connect_mode: Any, addin_instance: Any, custom: Any) -> None:  # noqa: N802
+        started = time.perf_counter()
+        try:
+            setup_logging()
+            self.guard = SendGuard.create()
+            self.events = hook_item_send(application, self.guard)
+            log.info("connected to Outlook in %.0f ms", (time.perf_counter() - started) * 1000)
+        except Exception:  # noqa: BLE001 - never fail Outlook's start; mail then goes unchecked
+            log.exception("could not connect to Outlook: outgoing mail will NOT be checked")
+
+    def OnDisconnection(self, mode: Any, custom: Any) -> None:  # noqa: N802
+        events, self.events, self.guard = self.events, None, None
+        try:
+            if events is not None:
+                events.close()  # pywin32's event classes unadvise the connection point here
+        except Exception:  # noqa: BLE001
+            log.debug("event sink already gone", exc_info=True)
+        log.info("disconnected from Outlook")
+        close_logging()
+
+    def OnAddInsUpdate(self, custom: Any) -> None:  # noqa: N802
+        pass
+
+    def OnStartupComplete(self, custom: Any) -> None:  # noqa: N802
+        pass
+
+    def OnBeginShutdown(self, custom: Any) -> None:  # noqa: N802
+        pass
