@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import Literal
 
@@ -72,7 +73,7 @@ class Message:
     def recipients(self) -> tuple[Address, ...]:
         return self.to + self.cc + self.bcc
 
-    @property
+    @cached_property  # frozen dataclass: cached in the instance __dict__, fields stay immutable
     def content_hash(self) -> str:
         """Stable hash of what the message says, independent of where it is stored."""
         h = hashlib.sha256()
@@ -88,7 +89,7 @@ class Message:
             h.update(b"\x00")
         return h.hexdigest()
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The identity under which the message is stored once: Message-ID plus content hash."""
         h = hashlib.sha256()
