@@ -286,6 +286,83 @@ def stop() -> None:
         raise click.ClickException(exc.message) from None
 
 
+@cli.command()
+@click.option("--collector", "collector_url", required=True, help="The collector's address (https://…).")
+@click.option("--token", required=True, help="The enrolment token IT gave you (the MSI carries it).")
+@click.option("--department", help="Your department, when the token does not name one.")
+@click.option("--force", is_flag=True, help="Enrol again with a new device key (starts a new chain).")
+def enroll(collector_url: str, token: str, department: str | None, force: bool) -> None:
+    """Register this computer with the company's collector: makes a device key (kept in the OS
+    credential store), registers it, and pins the collector's policy-signing key."""
+    from companion.config import paths
+    from companion.enroll import enroll as do_enroll
+
+    db = _open_db()
+    try:
+        device = do_enroll(paths(), collector_url, token, department, db=db, force=force)
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    click.echo(_dump({"device_id": device["device_id"], "collector": device["collector_url"],
+                      "key_store": device["key_store"]}))  # fmt: skip
+    if device["key_store"] == "file":
+        click.echo("warning: no OS credential store works here; the device key is in a file only you can read",
+                   err=True)  # fmt: skip
+
+
+@cli.command()
+def summary() -> None:
+    """Print the next summary exactly as it will be sent (masked; no body, subject or address)."""
+    from companion.config import paths
+    from companion.summary import build_next_summary
+
+    db = _open_db()
+    try:
+        payload = build_next_summary(db, paths().ensure(), stores=_store_health())
+    finally:
+        db.close()
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+@cli.command()
+def upload() -> None:
+    """Queue the next summary and send what waits (summaries, appeals) to the collector now; then
+    fetch the policy and appeal decisions. Prints what happened."""
+    from companion.config import paths
+    from companion.enroll import require_device
+    from companion.outbox import upload_pending
+    from companion.policy_update import pull_decisions, pull_policy
+    from companion.summary import queue_summary
+
+    p = paths().ensure()
+    db = _open_db()
+    try:
+        require_device(db)
+        queued = 0
+        while True:
+            result = queue_summary(db, p, stores=_store_health())
+            queued += 1
+            if not result.more:
+                break
+        report: dict = {"summaries_queued": queued, "upload": upload_pending(db, p)}
+        for name, pull in (("policy", pull_policy), ("decisions", pull_decisions)):
+            try:
+                report[name] = pull(db, p)
+            except MailwardenError as exc:
+                report[name] = {"status": "error", "reason": exc.message}
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    click.echo(_dump(report))
+
+
+def _store_health() -> tuple[int, int]:
+    stores = _discovered(_settings())
+    return len(stores), sum(1 for s in stores if not s.readable)
+
+
 @cli.command("install-outlook")
 @click.option("--uninstall", is_flag=True, help="Remove the registration instead.")
 def install_outlook(uninstall: bool) -> None:

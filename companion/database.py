@@ -94,6 +94,27 @@ def m003_presend(db: sqlite_utils.Database) -> None:
     db["presend"].create_index(["at"])
 
 
+@migrations()
+def m004_sync(db: sqlite_utils.Database) -> None:
+    # The enrolment with a collector (one row, id = 1): who we are there and whose policy we trust.
+    db["device"].create(
+        {"id": int, "device_id": str, "collector_url": str, "collector_id": str, "department": str,
+         "public_key": str, "policy_key": str, "key_store": str, "enrolled_at": str},
+        pk="id",
+    )  # fmt: skip
+    # Sync state (one row, id = 1). The summary chain and the cursors advance in the same transaction
+    # that queues a summary, so a crash never skips or repeats a sequence number or an event.
+    db["sync_state"].create(
+        {"id": int, "summary_seq": int, "summary_hash": str, "summary_period_end": str,
+         "cursor_message": int, "cursor_presend": int, "cursor_appeal": int, "cursor_error": int,
+         "policy_version": str, "policy_applied_at": str, "decisions_cursor": int},
+        pk="id", defaults={"summary_seq": 0, "summary_hash": "", "summary_period_end": "",
+                           "cursor_message": 0, "cursor_presend": 0, "cursor_appeal": 0, "cursor_error": 0,
+                           "policy_version": "", "policy_applied_at": "", "decisions_cursor": 0},
+    )  # fmt: skip
+    db["sync_state"].insert({"id": 1})
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

@@ -24,7 +24,7 @@ def test_database_is_wal_and_migrated(isolated_home):
     db = Database(isolated_home / "m.db")
     assert db.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     applied = [r["name"] for r in db.db.query("SELECT name FROM _sqlite_migrations")]
-    assert applied == ["m001_initial", "m002_appeals_and_outbox", "m003_presend"]
+    assert applied == ["m001_initial", "m002_appeals_and_outbox", "m003_presend", "m004_sync"]
     db.close()
     Database(isolated_home / "m.db").close()  # reopening applies nothing twice
 
