@@ -145,6 +145,8 @@ def test_outbox_is_empty_until_something_is_queued(filled):
                         "('summary', '{\"n\": 1}', '2026-11-08', 'queued', 0)")  # fmt: skip
         db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
                         "('summary', '{}', '2026-11-07', 'acked', 1, '2026-11-07')")  # fmt: skip
+        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, last_error) VALUES "
+                        "('summary', '{}', '2026-11-06', 'failed', 1, 'sequence_conflict')")  # fmt: skip
     db.close()
     (row,) = api.outbox()["outbox"]
     assert (row["kind"], row["payload"]) == ("summary", {"n": 1})

@@ -33,7 +33,7 @@ MAX_REASON = 2000
 MAX_COMMENT = 10000
 _KEY = re.compile(r"^[0-9a-f]{1,64}$")
 # What waits to leave the computer: outbox rows the collector has not acknowledged.
-_WAITING = "(acked_at IS NULL OR acked_at = '')"
+_WAITING = "status = 'queued'"  # failed items are not waiting: they are never re-sent
 
 
 def _now() -> str:
