@@ -19,6 +19,8 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from timing import pct, timed  # benchmarks/timing.py
+
 from companion.parsing import parse_eml_bytes
 from companion.policy import PolicyEngine, parse_policy
 from companion.policy.loader import default_policy_text
@@ -72,18 +74,6 @@ def make_eml(size: int, seed: int) -> bytes:
     m.set_content("".join(parts))
     return bytes(m)
 
-
-def timed(fn, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 _LAUNCHER = """

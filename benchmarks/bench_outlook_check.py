@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import pct, timed  # noqa: E402  (benchmarks/timing.py)
 
 PR_SMTP = "http://schemas.microsoft.com/mapi/proptag/0x39FE001E"
 SENTENCES = [
@@ -105,18 +106,6 @@ def mail_item(body: str):
                            SenderEmailAddress="/O=EXCHANGELABS/CN=LI.WEI", Sender=sender, SendUsingAccount=None,
                            Recipients=Items(recipients), Attachments=Items(attachments))  # fmt: skip
 
-
-def timed(fn, runs: int) -> list[float]:
-    out = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
-
-
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
 def main() -> None:
