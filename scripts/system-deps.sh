@@ -10,11 +10,19 @@ case "${1:-install}" in
     python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
     ;;
   test)
+    need+=(
+      thunderbird            # the real Thunderbird of the pre-send end-to-end test
+      postgresql             # the collector's tests run on SQLite and on a real PostgreSQL server
+      chromium               # the dashboard tests (Playwright drives Debian's chromium)
+      fonts-wqy-microhei     # Chinese glyphs in Qt and Chromium screenshots
+      msitools wixl          # make msi (wixl) and the MSI table checks (msiinfo)
+      wine                   # the real install/upgrade/uninstall test of the MSI
+    )
     ;;
   *) echo "usage: $0 install|test" >&2; exit 2 ;;
 esac
 
-# Packages listed as Debian names are checked with dpkg; none are needed yet for `test`.
+# Packages listed as Debian names are checked with dpkg.
 missing=()
 for pkg in "${need[@]:-}"; do
   [ -z "$pkg" ] && continue
