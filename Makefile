@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint system-deps bench clean
+.PHONY: install demo test lint system-deps bench clean xpi
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ test: install system-deps lint
 bench: install
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_check.py
+	$(BIN)/python benchmarks/bench_native_host.py
+
+# The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
+xpi:
+	$(PYTHON) thunderbird_ext/build_xpi.py --out dist
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

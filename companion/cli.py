@@ -378,6 +378,56 @@ def install_outlook(uninstall: bool) -> None:
         click.echo(f"{row.get('hive', '')}\\{row.get('key', '')}  {row.get('name') or '(default)'}")
 
 
+@cli.command("native-host", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def native_host(args: tuple[str, ...]) -> None:
+    """The Thunderbird native-messaging host: answers the Mailwarden extension's checks on stdin and
+    stdout (Thunderbird starts it; ARGS, the manifest path and the extension id, are only logged)."""
+    from companion.native_host import main as host_main
+
+    sys.exit(host_main(list(args)))
+
+
+@cli.command("install-thunderbird")
+@click.option("--xpi", "xpi_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The extension to install (default: built from the sources into the data directory).")
+@click.option("--profile", "profiles", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A Thunderbird profile folder (repeatable; default: every profile of yours).")
+@click.option("--policies", "policies_url", metavar="URL",
+              help="Install nothing: print a policies.json that force-installs the .xpi at URL for every user.")
+@click.option("--fail-mode", type=click.Choice(["ask", "open", "closed"]),
+              help="With --policies: fix what happens when the companion cannot answer.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as one JSON object.")
+def install_thunderbird(xpi_path: Path | None, profiles: tuple[Path, ...], policies_url: str | None,
+                        fail_mode: str | None, as_json: bool) -> None:  # fmt: skip
+    """Set up Thunderbird for you: the native-messaging host manifest where Thunderbird looks (on
+    Windows, the HKCU registry value naming it) and the Mailwarden extension in your profiles."""
+    from companion.thunderbird_install import NOTES, enterprise_policies
+    from companion.thunderbird_install import install_thunderbird as install
+
+    if policies_url:
+        click.echo(json.dumps(enterprise_policies(policies_url, fail_mode=fail_mode), indent=2))
+        return
+    if fail_mode:
+        raise click.UsageError("--fail-mode goes with --policies (a user sets it in the add-on's options)")
+    try:
+        result = install(profiles or None, xpi_path=xpi_path)
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(_dump(result))
+        return
+    host = result["host"]
+    click.echo(f"native host: {host['manifest']}  ({host['launcher']})")
+    if host["registry"]:
+        click.echo(f"registry:    {host['registry']['key']} = {host['registry']['value']}")
+    for entry in result["profiles"]:
+        click.echo(f"extension:   {entry['extension']}")
+    lang = _lang()
+    for note in result["notes"]:
+        click.echo(NOTES[note][lang])
+
+
 @cli.command()
 def mask() -> None:
     """Read text on stdin and print it with personal data masked (phones, ID numbers, e-mail

@@ -1,0 +1,19 @@
+/* Test-only, added to the background page by the e2e test build (never shipped): loaded after
+ * background.js, it tells the e2e driver that the send hook is registered, and starts the companion
+ * when the driver asks. */
+"use strict";
+
+messenger.runtime.onMessageExternal.addListener((message, sender) => {
+  if (sender.id !== "mailwarden-e2e@tests.mailwarden.example" || !message) {
+    return undefined;
+  }
+  if (message.type === "ready") {
+    return Promise.resolve(true);
+  }
+  if (message.type === "warm") {
+    // What the extension does when Thunderbird starts (mwStatus pings the companion): the driver
+    // asks for it after putting the real host back, so a check is not timed against a host start.
+    return mwStatus().then((status) => status.ok);
+  }
+  return undefined;
+});
