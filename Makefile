@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint system-deps bench clean xpi
+.PHONY: install demo demo-serve test lint system-deps bench clean xpi screenshots
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,14 @@ $(VENV)/.installed: pyproject.toml
 
 demo: install
 	$(BIN)/mailwarden demo
+
+# The same, keeping the demo collector and its dashboard up until Ctrl-C.
+demo-serve: install
+	$(BIN)/mailwarden demo --serve
+
+# Every window of the dashboard and the tray, in Chinese and English, as PNG under docs/screenshots/.
+screenshots: install
+	$(BIN)/python scripts/dashboard_screenshots.py docs/screenshots
 
 system-deps:
 	bash scripts/system-deps.sh test
@@ -30,6 +38,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_native_host.py
+	$(BIN)/python benchmarks/bench_collector.py
 
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
 xpi:

@@ -470,12 +470,14 @@ def policy_show() -> None:
 @cli.command()
 @click.option("--home", type=click.Path(file_okay=False, path_type=Path),
               help="Data directory for the demo (default: a new temporary one).")  # fmt: skip
-def demo(home: Path | None) -> None:
+@click.option("--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C.")
+def demo(home: Path | None, serve: bool) -> None:
     """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
-    separate data directory (your own data is never touched)."""
+    separate data directory (your own data is never touched); with the collector installed, also
+    upload the signed summary to a demo collector on 127.0.0.1 and print the dashboard login."""
     from companion.demo import run_demo
 
-    run_demo(home, _lang(), sys.stdout.isatty())
+    run_demo(home, _lang(), sys.stdout.isatty(), serve=serve)
 
 
 def _setup_logging() -> None:

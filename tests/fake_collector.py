@@ -1,7 +1,9 @@
 """A small collector speaking docs/protocol.md over real HTTP on 127.0.0.1, for the workstation's
-tests until the real collector lands. Signatures are really verified (companion.signing).
+fault tests (tests/test_sync.py). Signatures are really verified (companion.signing).
 
-It can be told to be down (the port closed), to answer 500 or 409, or to be slow.
+It can be told to be down (the port closed), to answer 500 or 409, or to be slow: failures the
+real collector does not produce on demand. The real collector (collector/) is tested against real
+workstations in tests/test_roundtrip.py and tests/test_collector_api.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 It scans a small demo mailbox (an Inbox and a Sent mbox) and checks sample outgoing mails with the
 default policy, completed with the demo company's domain and finance address so the structural
-rules are active too.
+rules are active too. Then, when the collector (an optional extra) is installed, it runs the
+central part on embedded defaults too (companion/demo/collector.py): a collector on 127.0.0.1 with
+SQLite, this workstation enrolled, its summary signed and uploaded, and the dashboard's login.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ def demo_policy_text() -> str:
     return text.replace('version = "', 'version = "demo-', 1)
 
 
-def run_demo(home: Path | None, lang: str, color: bool) -> None:
+def run_demo(home: Path | None, lang: str, color: bool, serve: bool = False) -> dict | None:
     from companion.config import HOME_ENV, Paths
     from companion.database import Database
     from companion.i18n import t
@@ -70,3 +72,17 @@ def run_demo(home: Path | None, lang: str, color: bool) -> None:
         verdict = engine.check(message)
         click.echo(verdict_report(path.name, verdict, message.field_texts(), lang, color), color=color)
         click.echo()
+    return run_central_part(home, serve)
+
+
+def run_central_part(home: Path, serve: bool) -> dict | None:
+    """The collector half of the demo, or a note saying why it is skipped."""
+    from companion.demo.collector import collector_available, run_collector_demo
+
+    click.echo(click.style("4. The central collector (summaries, appeals, dashboard)", bold=True))
+    missing = collector_available()
+    if missing is not None:
+        click.echo(f"  skipped: the collector is not installed (missing {missing}); install it with"
+                   " pip install 'mailwarden[collector]'. The local part above is complete.")  # fmt: skip
+        return None
+    return run_collector_demo(home, demo_policy_text(), serve=serve)

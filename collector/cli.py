@@ -1,0 +1,176 @@
+"""`mailwarden-collector`: serve, migrate and administer the collector."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from collector.service import ROLES, CollectorError
+
+DB_HELP = "database URL: sqlite:///path/collector.db or postgresql://user@host/db"
+db_option = click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True, help=DB_HELP)
+key_option = click.option("--policy-key-file", envvar="MAILWARDEN_COLLECTOR_POLICY_KEY_FILE", default=None,
+                          help="keep the policy-signing key in this file (mode 0600) instead of the database")
+
+
+def _collector(db_url: str, key_file: str | None = None):
+    from collector.app import build_collector
+
+    return build_collector(db_url, key_file)
+
+
+def _fail(exc: CollectorError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    sys.exit(1)
+
+
+@click.group()
+def main() -> None:
+    """Mailwarden collector: receives signed summaries and appeals, serves the signed policy."""
+
+
+@main.command()
+@db_option
+@key_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8470, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
+@click.option("--forwarded-allow-ips", default=None, help="trusted proxy addresses (behind a load balancer)")
+def serve(db_url: str, policy_key_file: str | None, host: str, port: int, workers: int,
+          forwarded_allow_ips: str | None) -> None:  # fmt: skip
+    """Run the web service (migrates the database first)."""
+    import uvicorn
+
+    from collector.app import ENV_DB, ENV_KEY_FILE, create_app
+
+    collector = _collector(db_url, policy_key_file)  # migrates and creates the key once, here
+    kwargs = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+              "forwarded_allow_ips": forwarded_allow_ips}  # fmt: skip
+    if workers > 1:
+        collector.storage.dispose()
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # /metrics must add up every worker's counters: prometheus_client's multiprocess mode,
+            # in a fresh folder (stale files of an earlier run would be counted again).
+            import tempfile
+
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mailwarden-metrics-")
+        os.environ[ENV_DB] = db_url
+        if policy_key_file:
+            os.environ[ENV_KEY_FILE] = policy_key_file
+        uvicorn.run("collector.app:app_from_env", factory=True, workers=workers, **kwargs)
+    else:
+        uvicorn.run(create_app(collector), **kwargs)
+
+
+@main.command()
+@db_option
+def migrate(db_url: str) -> None:
+    """Bring the database schema up to date."""
+    from collector.migrations.runner import current
+    from collector.storage import SqlStorage
+
+    storage = SqlStorage(db_url)
+    storage.migrate()
+    click.echo(f"database at revision {current(storage.engine)}")
+
+
+@main.command("create-token")
+@db_option
+@click.option("--department", required=True)
+@click.option("--expires", "expires_days", type=float, default=None, help="days until the token expires")
+def create_token(db_url: str, department: str, expires_days: float | None) -> None:
+    """Create an enrolment token and print it (it is stored hashed: save it now)."""
+    try:
+        made = _collector(db_url).create_token(department, expires_days)
+    except CollectorError as exc:
+        _fail(exc)
+    click.echo(made["token"])
+    click.echo(f"token id {made['id']}, department {department}, expires {made['expires_at'] or 'never'}",
+               err=True)  # fmt: skip
+
+
+@main.command("revoke-token")
+@db_option
+@click.argument("token_or_id")
+def revoke_token(db_url: str, token_or_id: str) -> None:
+    """Revoke an enrolment token (by the token itself or its id)."""
+    if not _collector(db_url).revoke_token(token_or_id):
+        click.echo("error: no such active token", err=True)
+        sys.exit(1)
+    click.echo("revoked")
+
+
+@main.command("revoke-device")
+@db_option
+@click.argument("device_id")
+def revoke_device(db_url: str, device_id: str) -> None:
+    """Revoke an enrolled device: its uploads are refused from now on."""
+    if not _collector(db_url).revoke_device(device_id):
+        click.echo("error: no such active device", err=True)
+        sys.exit(1)
+    click.echo("revoked")
+
+
+@main.command("create-admin")
+@db_option
+@click.option("--user", "username", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
+@click.option("--department", default=None, help="for managers: the department they see")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def create_admin(db_url: str, username: str, role: str, department: str | None, password_stdin: bool) -> None:
+    """Create a dashboard user (the password is stored as an Argon2id hash)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        _collector(db_url).create_user(username, password, role, department)
+    except CollectorError as exc:
+        _fail(exc)
+    click.echo(f"user {username} ({role}) created")
+
+
+@main.command()
+@db_option
+@click.option("--older-than", "days", type=float, required=True, help="days to keep")
+def purge(db_url: str, days: float) -> None:
+    """Retention: delete summaries, events, gaps, alerts and decided appeals older than DAYS."""
+    try:
+        counts = _collector(db_url).purge(days)
+    except CollectorError as exc:
+        _fail(exc)
+    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " deleted")
+
+
+@main.command("publish-policy")
+@db_option
+@key_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def publish_policy(db_url: str, policy_key_file: str | None, file: Path) -> None:
+    """Validate FILE (TOML with [policy] version), sign it and make it the policy in force."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        click.echo("error: the policy file is not UTF-8", err=True)
+        sys.exit(1)
+    try:
+        published = _collector(db_url, policy_key_file).publish_policy(text, published_by="cli")
+    except CollectorError as exc:
+        _fail(exc)
+    click.echo(f"policy {published['version']} published")
+
+
+def _add_dashboard_commands() -> None:
+    # The dashboard owns its access log, so its command lives beside it.
+    from collector.dashboard.cli_commands import verify_access_log
+
+    main.add_command(verify_access_log)
+
+
+_add_dashboard_commands()
+
+if __name__ == "__main__":
+    main()

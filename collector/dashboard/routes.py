@@ -1,0 +1,430 @@
+"""The dashboard's pages: thin handlers over reports, learning, policy_editor, access_log and the
+Collector. Handlers are plain `def` (FastAPI runs them in its thread pool: the database is blocking)."""
+
+from __future__ import annotations
+
+import secrets
+import tomllib
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+
+from collector.dashboard import access_log, auth, charts, learning, masking, policy_editor, reports
+from collector.dashboard.auth import Auth
+from collector.dashboard.web import (
+    HOME,
+    PREFIX,
+    BadInput,
+    Posted,
+    collector_of,
+    form_data,
+    language,
+    log,
+    redirect,
+    render,
+    require,
+    require_post,
+    scope_department,
+    set_cookie,
+)  # fmt: skip
+from collector.service import ROLES, CollectorError
+from collector.storage import users
+
+router = APIRouter(prefix=PREFIX)
+EVENTS_PAGE = 50
+LOG_PAGE = 100
+REVIEWERS = ("compliance", "manager")
+
+Reviewer = Annotated[Auth, Depends(require(*REVIEWERS))]
+Compliance = Annotated[Auth, Depends(require("compliance"))]
+Admin = Annotated[Auth, Depends(require("admin"))]
+Auditor = Annotated[Auth, Depends(require("auditor"))]
+PostReviewer = Annotated[Posted, Depends(require_post(*REVIEWERS))]
+PostCompliance = Annotated[Posted, Depends(require_post("compliance"))]
+PostAdmin = Annotated[Posted, Depends(require_post("admin"))]
+PostAnyone = Annotated[Posted, Depends(require_post(*ROLES))]
+FormData = Annotated[dict[str, Any], Depends(form_data)]
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _int(value: str | None, default: int = 0) -> int:
+    try:
+        return max(int(value or default), 0)
+    except ValueError:
+        raise BadInput("a number was expected") from None
+
+
+# -- login ----------------------------------------------------------------------------------------
+
+
+@router.get("")
+@router.get("/")
+def home(request: Request) -> Response:
+    user = auth.session_user(collector_of(request), request.cookies.get(auth.SESSION_COOKIE))
+    return redirect(HOME[user.role] if user else f"{PREFIX}/login")
+
+
+@router.get("/login")
+def login_page(request: Request, failed: bool = False) -> Response:
+    # Login forms are protected by a double-submit token (there is no session to bind one to yet).
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", None, 401 if failed else 200, csrf=token, failed=failed,
+                      next=request.query_params.get("next", ""))  # fmt: skip
+    set_cookie(request, response, auth.LOGIN_CSRF_COOKIE, token)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, form: FormData) -> Response:
+    if not auth.same_token(request.cookies.get(auth.LOGIN_CSRF_COOKIE), form.get("csrf")):
+        return render(request, "error.html", None, 403, title_key="error.forbidden",
+                      message=_t(request, "error.csrf"))  # fmt: skip
+    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    collector = collector_of(request)
+    token = auth.login(collector, username, password) if username and password else None
+    if token is None:
+        return login_page(request, failed=True)
+    user = auth.session_user(collector, token)
+    assert user is not None
+    access_log.append(collector, user.username, user.role, "login")
+    nxt = str(form.get("next", ""))
+    # Only our own pages: an absolute or protocol-relative `next` would be an open redirect.
+    target = nxt if nxt.startswith(PREFIX + "/") and not nxt.startswith("//") else HOME[user.role]
+    response = redirect(target)
+    set_cookie(request, response, auth.SESSION_COOKIE, token, max_age=auth.SESSION_HOURS * 3600)
+    response.delete_cookie(auth.LOGIN_CSRF_COOKIE, path=PREFIX)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, posted: PostAnyone) -> Response:
+    auth.logout(collector_of(request), posted.user)
+    log(request, posted.user, "logout")
+    response = redirect(f"{PREFIX}/login")
+    response.delete_cookie(auth.SESSION_COOKIE, path=PREFIX)
+    return response
+
+
+def _t(request: Request, key: str, **values: Any) -> str:
+    from collector.dashboard.i18n import translate
+
+    return translate(language(request), key, **values)
+
+
+# -- compliance views ----------------------------------------------------------------------------------
+
+
+def _category_labels(request: Request) -> dict[str, str]:
+    """Category names in the reader's language, from the [categories] of the policy in force."""
+    current = collector_of(request).current_policy()
+    if current is None:
+        return {}
+    try:
+        table = tomllib.loads(current["policy"]).get("categories", {})
+    except tomllib.TOMLDecodeError:
+        return {}
+    lang = language(request)
+    return {k: v.get(lang) or v.get("en") or k for k, v in table.items() if isinstance(v, dict)}
+
+
+@router.get("/trends")
+def trends(request: Request, user: Reviewer, period: str = "week", dimension: str = "category",
+           department: str = "") -> Response:  # fmt: skip
+    collector = collector_of(request)
+    scope = scope_department(user, department)
+    if period not in reports.PERIODS or dimension not in reports.DIMENSIONS:
+        raise BadInput("period must be week or month; dimension category, rule or department")
+    trend = reports.trend(collector, period, dimension, scope)
+    labels = _category_labels(request) if dimension == "category" else {}
+    series = {labels.get(k, k): v for k, v in trend.series.items()}
+    x_labels = [d.strftime("%m-%d") if period == "week" else d.strftime("%Y-%m") for d in trend.periods]
+    chart = charts.stacked_bars(x_labels, series, _t(request, "trends.other"))
+    rates = reports.false_flag_rates(collector, scope)
+    log(request, user, "trends.view", f"period={period} dimension={dimension} department={scope or '*'}")
+    return render(request, "trends.html", user, chart=chart, trend=trend, series=series, x_labels=x_labels,
+                  period=period, dimension=dimension, department=scope if user.role != "manager" else user.department,
+                  departments=reports.departments(collector) if user.role != "manager" else [],
+                  rates=rates)  # fmt: skip
+
+
+@router.get("/events")
+def events(request: Request, user: Reviewer, department: str = "", rule: str = "",
+           page: str = "0") -> Response:  # fmt: skip
+    collector = collector_of(request)
+    scope = scope_department(user, department)
+    number = _int(page)
+    rows = reports.flag_events(collector, scope, rule or None, EVENTS_PAGE + 1, number * EVENTS_PAGE)
+    more, rows = len(rows) > EVENTS_PAGE, rows[:EVENTS_PAGE]
+    if user.role == "manager":
+        for r in rows:
+            r["snippet"] = masking.manager_snippet(r["snippet"])
+    ids = ",".join(str(r["id"]) for r in rows)
+    log(request, user, "events.view", f"department={scope or '*'} rule={rule or '*'} page={number} events={ids}")
+    return render(request, "events.html", user, rows=rows, when=_when, page=number, more=more, rule=rule,
+                  categories=_category_labels(request),
+                  department=scope if user.role != "manager" else user.department,
+                  departments=reports.departments(collector) if user.role != "manager" else [])  # fmt: skip
+
+
+@router.get("/appeals")
+def appeals(request: Request, user: Reviewer, department: str = "", status: str = "") -> Response:  # fmt: skip
+    collector = collector_of(request)
+    scope = scope_department(user, department)
+    if status not in ("", "pending", "upheld", "rejected"):
+        raise BadInput("unknown status")
+    rows = reports.appeal_list(collector, scope, status or None)
+    for r in rows:
+        r["phrase"] = learning.suggested_phrase(r["snippet"])
+        if user.role == "manager":
+            r["snippet"] = masking.manager_snippet(r["snippet"])
+    log(request, user, "appeals.view", f"department={scope or '*'} status={status or '*'} "
+                                       f"appeals={','.join(str(r['id']) for r in rows)}")  # fmt: skip
+    message = request.query_params.get("done", "")
+    return render(request, "appeals.html", user, rows=rows, when=_when, status=status, message=message,
+                  department=scope if user.role != "manager" else user.department,
+                  departments=reports.departments(collector) if user.role != "manager" else [])  # fmt: skip
+
+
+def _appeal_in_scope(request: Request, user: Auth, appeal_pk: int) -> dict[str, Any]:
+    found = reports.appeal(collector_of(request), appeal_pk)
+    if found is None:
+        raise BadInput(f"no appeal {appeal_pk}")
+    scope_department(user, found["department"])  # a manager may only decide their department's appeals
+    return found
+
+
+@router.post("/appeals/{appeal_pk}/decide")
+def decide(request: Request, appeal_pk: int, posted: PostReviewer) -> Response:
+    _appeal_in_scope(request, posted.user, appeal_pk)
+    status, comment = posted.text("status", 16), posted.text("comment", 4000)
+    try:
+        collector_of(request).decide_appeal(appeal_pk, status, comment, posted.user.username)
+    except CollectorError as exc:
+        raise BadInput(exc.message) from None
+    log(request, posted.user, "appeal.decide", f"appeal={appeal_pk} status={status}")
+    return redirect(f"{PREFIX}/appeals?done={_t(request, 'appeals.decided', id=appeal_pk, status=_t(request, 'status.' + status))}")
+
+
+@router.post("/appeals/{appeal_pk}/learn")
+def learn(request: Request, appeal_pk: int, posted: PostCompliance) -> Response:
+    """One click: queue the appeal's allow-phrase and open the next version's draft in the editor."""
+    collector = collector_of(request)
+    try:
+        phrase = learning.add_allow_phrase(collector, appeal_pk, posted.text("phrase", 200) or None,
+                                           posted.user.username)  # fmt: skip
+        text = learning.draft(collector, posted.user.username)
+    except CollectorError as exc:
+        raise BadInput(exc.message) from None
+    log(request, posted.user, "appeal.learn", f"appeal={appeal_pk} phrase={phrase}")
+    current = collector.current_policy()
+    return _policy_page(request, posted.user, text, policy_editor.check(text, current["version"] if current else None),
+                        message=_t(request, "appeals.learned", phrase=phrase))  # fmt: skip
+
+
+# -- policy editor -----------------------------------------------------------------------------------
+
+
+def _policy_page(request: Request, user: Auth, text: str = "", checked: Any = None, status: int = 200,
+                 message: str = "") -> Response:  # fmt: skip
+    collector = collector_of(request)
+    current = collector.current_policy()
+    diff = None
+    if checked is not None and checked.ok:
+        diff = policy_editor.diff(current["policy"] if current else "", text,
+                                  f"in force {current['version']}" if current else "(none)", f"new {checked.version}")
+    return render(request, "policy.html", user, status, current=current, text=text, checked=checked, diff=diff,
+                  pending=learning.pending(collector), message=message)  # fmt: skip
+
+
+@router.get("/policy")
+def policy(request: Request, user: Compliance) -> Response:
+    return _policy_page(request, user)
+
+
+async def _policy_upload(request: Request) -> str:
+    """The text of the uploaded file, else of the text area (read here: uploads need `await`)."""
+    form = await request.form()
+    upload = form.get("file")
+    if isinstance(upload, UploadFile) and upload.filename:
+        raw = await upload.read(1024 * 1024 + 1)
+        if len(raw) > 1024 * 1024:
+            raise BadInput("the policy file is larger than 1 MiB")
+        try:
+            return policy_editor.normalise(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise BadInput(_t(request, "policy.not_utf8")) from None
+    text = form.get("text", "")
+    return policy_editor.normalise(text) if isinstance(text, str) else ""
+
+
+@router.post("/policy/validate")
+def policy_validate(request: Request, posted: PostCompliance,
+                    text: Annotated[str, Depends(_policy_upload)]) -> Response:  # fmt: skip
+    current = collector_of(request).current_policy()
+    checked = policy_editor.check(text, current["version"] if current else None)
+    return _policy_page(request, posted.user, text, checked, 200 if checked.ok else 400)
+
+
+@router.post("/policy/draft")
+def policy_draft(request: Request, posted: PostCompliance) -> Response:
+    collector = collector_of(request)
+    current = collector.current_policy()
+    if current is None:
+        raise BadInput(_t(request, "policy.none"))
+    try:
+        text = learning.draft(collector, posted.user.username)
+    except CollectorError as exc:
+        raise BadInput(exc.message) from None
+    return _policy_page(request, posted.user, text, policy_editor.check(text, current["version"]))
+
+
+@router.post("/policy/publish")
+def policy_publish(request: Request, posted: PostCompliance) -> Response:
+    text = policy_editor.normalise(posted.text("text", 1024 * 1024, strip=False))  # published byte for byte as shown in the diff
+    try:
+        published = policy_editor.publish(collector_of(request), text, posted.user.username)
+    except CollectorError as exc:
+        current = collector_of(request).current_policy()
+        return _policy_page(request, posted.user, text, policy_editor.check(text, current["version"] if current
+                                                                              else None), 400, exc.message)
+    log(request, posted.user, "policy.publish", f"version={published['version']}")
+    return _policy_page(request, posted.user, message=_t(request, "policy.published", version=published["version"]))
+
+
+# -- administration -----------------------------------------------------------------------------------
+
+
+def _users(request: Request) -> list[dict[str, Any]]:
+    columns = [c for c in users.c if c.name != "password_hash"]
+    import sqlalchemy as sa
+
+    with collector_of(request).storage.read() as tx:
+        return [dict(r._mapping) for r in tx.conn.execute(sa.select(*columns).order_by(users.c.username))]
+
+
+def _users_page(request: Request, user: Auth, message: str = "", status: int = 200) -> Response:
+    return render(request, "users.html", user, status, users=_users(request), roles=ROLES, when=_when,
+                  message=message)  # fmt: skip
+
+
+@router.get("/admin/users")
+def users_page(request: Request, user: Admin) -> Response:
+    return _users_page(request, user, request.query_params.get("done", ""))
+
+
+@router.post("/admin/users")
+def user_create(request: Request, posted: PostAdmin) -> Response:
+    name, role = posted.text("username", 200), posted.text("role", 32)
+    department = posted.text("department", 200) or None
+    if role == "manager" and not department:
+        return _users_page(request, posted.user, _t(request, "users.manager_needs_department"), 400)
+    try:
+        collector_of(request).create_user(name, posted.text("password", 1000), role, department)
+    except CollectorError as exc:
+        return _users_page(request, posted.user, exc.message, 400)
+    log(request, posted.user, "user.create", f"user={name} role={role} department={department or ''}")
+    return redirect(f"{PREFIX}/admin/users?done={_t(request, 'users.created', name=name)}")
+
+
+@router.post("/admin/users/{user_id}")
+def user_update(request: Request, user_id: int, posted: PostAdmin) -> Response:
+    role, department = posted.text("role", 32), posted.text("department", 200) or None
+    disabled = posted.text("disabled", 8) == "1"
+    if role not in ROLES:
+        raise BadInput("unknown role")
+    if role == "manager" and not department:
+        return _users_page(request, posted.user, _t(request, "users.manager_needs_department"), 400)
+    if user_id == posted.user.user_id and (role != "admin" or disabled):
+        raise BadInput("you cannot demote or disable yourself")  # keeps at least this admin
+    collector = collector_of(request)
+    with collector.storage.transaction() as tx:
+        target = tx.get("users", {"id": user_id})
+        if target is None:
+            raise BadInput(f"no user {user_id}")
+        tx.update("users", {"id": user_id}, {"role": role, "department": department,
+                                             "disabled_at": (target["disabled_at"] or collector.now()) if disabled
+                                             else None})  # fmt: skip
+    auth.end_sessions_of(collector, user_id)  # new rights take effect at once
+    log(request, posted.user, "user.update", f"user={target['username']} role={role} department={department or ''} "
+                                             f"disabled={disabled}")  # fmt: skip
+    return redirect(f"{PREFIX}/admin/users?done={_t(request, 'users.updated', name=target['username'])}")
+
+
+def _tokens(request: Request) -> list[dict[str, Any]]:
+    with collector_of(request).storage.read() as tx:
+        rows = tx.select("tokens")
+    now = collector_of(request).now()
+    for r in rows:
+        r["state"] = ("revoked" if r["revoked_at"] else
+                      "expired" if r["expires_at"] and r["expires_at"] <= now else "active")  # fmt: skip
+    return rows[::-1]
+
+
+@router.get("/admin/tokens")
+def tokens_page(request: Request, user: Admin) -> Response:
+    return render(request, "tokens.html", user, tokens=_tokens(request), when=_when, new=None)
+
+
+@router.post("/admin/tokens")
+def token_create(request: Request, posted: PostAdmin) -> Response:
+    department, days = posted.text("department", 200), posted.text("expires_days", 16)
+    try:
+        expires = float(days) if days else None
+    except ValueError:
+        raise BadInput("the validity must be a number of days") from None
+    if expires is not None and expires <= 0:
+        raise BadInput("the validity must be a positive number of days")
+    try:
+        made = collector_of(request).create_token(department, expires)
+    except CollectorError as exc:
+        raise BadInput(exc.message) from None
+    log(request, posted.user, "token.create", f"token={made['id']} department={department}")
+    # Rendered, not redirected: the token is shown once and must not land in a URL or history.
+    return render(request, "tokens.html", posted.user, tokens=_tokens(request), when=_when, new=made)
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def token_revoke(request: Request, token_id: int, posted: PostAdmin) -> Response:
+    collector_of(request).revoke_token(token_id)
+    log(request, posted.user, "token.revoke", f"token={token_id}")
+    return redirect(f"{PREFIX}/admin/tokens")
+
+
+@router.get("/admin/devices")
+def devices_page(request: Request, user: Admin) -> Response:
+    return render(request, "devices.html", user, devices=reports.device_list(collector_of(request)), when=_when)
+
+
+@router.post("/admin/devices/{device_id}/revoke")
+def device_revoke(request: Request, device_id: str, posted: PostAdmin) -> Response:
+    collector_of(request).revoke_device(device_id)
+    log(request, posted.user, "device.revoke", f"device={device_id}")
+    return redirect(f"{PREFIX}/admin/devices")
+
+
+# -- audit ------------------------------------------------------------------------------------------------
+
+
+@router.get("/access-log")
+def access_log_page(request: Request, user: Auditor, page: str = "0") -> Response:
+    number = _int(page)
+    log(request, user, "access_log.view", f"page={number}")
+    rows = access_log.entries(collector_of(request), LOG_PAGE + 1, number * LOG_PAGE)
+    return render(request, "access_log.html", user, rows=rows[:LOG_PAGE], more=len(rows) > LOG_PAGE, page=number,
+                  when=_when, verification=None)  # fmt: skip
+
+
+@router.get("/access-log/verify")
+def access_log_verify(request: Request, user: Auditor) -> Response:
+    collector = collector_of(request)
+    verification = access_log.verify(collector)
+    log(request, user, "access_log.verify", "ok" if verification.ok else f"broken at {verification.broken_at}")
+    rows = access_log.entries(collector, LOG_PAGE + 1, 0)
+    return render(request, "access_log.html", user, rows=rows[:LOG_PAGE], more=len(rows) > LOG_PAGE, page=0,
+                  when=_when, verification=verification)  # fmt: skip

@@ -1,0 +1,142 @@
+"""Canonical JSON, base64url and Ed25519 for the collector side of docs/protocol.md, plus the
+collector's own policy-signing key.
+
+The policy key is generated on first start and kept in the database (table `meta`), so that
+several stateless web processes share it; `--policy-key-file` keeps it in a file of mode 0600
+instead (created atomically, never overwritten).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+POLICY_KEY_META = "policy_private_key"
+
+
+def canonical(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def obj_hash(obj: Any) -> str:
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or any(c in text for c in "+/= \n\r\t"):
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64url") from None
+
+
+def public_key_from_b64(text: str) -> Ed25519PublicKey:
+    raw = b64url_decode(text)
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 public key is 32 bytes")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def verify(public_key_b64: str, obj: Any, signature_b64: str) -> bool:
+    """True when `signature_b64` is a valid Ed25519 signature of canonical(obj)."""
+    return verify_bytes(public_key_b64, canonical(obj), signature_b64)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_public_key(public_key_b64: str) -> Ed25519PublicKey:
+    return public_key_from_b64(public_key_b64)
+
+
+def verify_bytes(public_key_b64: str, data: bytes, signature_b64: str) -> bool:
+    """True when `signature_b64` is a valid Ed25519 signature of `data` (already canonical)."""
+    try:
+        key = _cached_public_key(public_key_b64)  # parsing a key costs as much as a third of a verify
+        sig = b64url_decode(signature_b64)
+        if len(sig) != 64:
+            return False
+        key.verify(sig, data)
+        return True
+    except (ValueError, InvalidSignature):
+        return False
+
+
+def request_message(method: str, path: str, query: str, when: int) -> dict[str, Any]:
+    return {"method": method, "path": path, "query": query, "time": when}
+
+
+class PolicySigner:
+    """The collector's Ed25519 policy-signing key."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+
+    @classmethod
+    def generate(cls) -> PolicySigner:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_raw(cls, raw: bytes) -> PolicySigner:
+        if len(raw) != 32:
+            raise ValueError("an Ed25519 private key is 32 bytes")
+        return cls(Ed25519PrivateKey.from_private_bytes(raw))
+
+    def raw(self) -> bytes:
+        return self._key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+
+    @property
+    def public_key_b64(self) -> str:
+        raw = self._key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return b64url_encode(raw)
+
+    def sign(self, obj: Any) -> str:
+        return b64url_encode(self._key.sign(canonical(obj)))
+
+
+def load_or_create_file_key(path: str | Path) -> PolicySigner:
+    """The key in a file of mode 0600: created with O_EXCL on first use, read afterwards."""
+    path = Path(path)
+    if not path.exists():
+        fresh = PolicySigner.generate()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process won the race: read theirs
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(b64url_encode(fresh.raw()) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            return fresh
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise PermissionError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+    return PolicySigner.from_raw(b64url_decode(path.read_text().strip()))
+
+
+def load_or_create_db_key(storage: Any) -> PolicySigner:
+    """The key in the database's `meta` table: the first process to start inserts it, the others
+    (and every later start) read the same one."""
+    fresh = PolicySigner.generate()
+    stored = storage.meta_setdefault(POLICY_KEY_META, b64url_encode(fresh.raw()))
+    return PolicySigner.from_raw(b64url_decode(stored))
+
+
+def load_policy_signer(storage: Any, key_file: str | Path | None = None) -> PolicySigner:
+    return load_or_create_file_key(key_file) if key_file else load_or_create_db_key(storage)

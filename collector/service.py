@@ -1,0 +1,568 @@
+"""The collector's logic in a plain class (no web framework here): `Collector(storage,
+policy_signer, clock)`. Methods take and return plain data; refusals raise `CollectorError`
+carrying the HTTP status, the protocol's error code and a message.
+
+Nothing here keeps state between calls: everything that matters is in the database, so several
+web processes can share one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import tomllib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
+from collector.storage import SqlStorage, Tx
+
+MAX_BODY = 1024 * 1024
+REQUEST_WINDOW = 300  # seconds a signed GET may be away from the collector's clock
+ROLES = ("admin", "compliance", "manager", "auditor")
+APPEAL_DECISIONS = ("upheld", "rejected")
+DECISIONS_PAGE = 500
+KEY_CACHE_MAX = 100_000  # device keys cached per process (about 150 bytes each)
+
+
+class CollectorError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message = status, code, message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def bad_request(message: str) -> CollectorError:
+    return CollectorError(400, "bad_request", message)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def naive_utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def iso(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.replace(tzinfo=UTC).isoformat()
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256-bit random strings: a plain SHA-256 is enough to keep them unusable at rest.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+# -- validation helpers ------------------------------------------------------------------------
+
+
+def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str,
+           optional: bool = False, default: Any = None) -> Any:  # fmt: skip
+    if name not in obj:
+        if optional:
+            return default
+        raise bad_request(f"{where}: missing field {name!r}")
+    value = obj[name]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise bad_request(f"{where}: {name!r} has the wrong type")
+    if not isinstance(value, kinds):
+        raise bad_request(f"{where}: {name!r} has the wrong type")
+    return value
+
+
+def _text(obj: dict[str, Any], name: str, where: str, max_len: int = 200, optional: bool = False) -> str:
+    value = _field(obj, name, str, where, optional=optional, default="")
+    if len(value) > max_len:
+        raise bad_request(f"{where}: {name!r} is longer than {max_len} characters")
+    return value
+
+
+def _when(obj: dict[str, Any], name: str, where: str, optional: bool = False) -> datetime | None:
+    value = _text(obj, name, where, 64, optional=optional)
+    if not value and optional:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_request(f"{where}: {name!r} is not an ISO 8601 date-time") from None
+    return naive_utc(dt)
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        obj = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise bad_request("the body is not valid JSON") from None
+    if not isinstance(obj, dict):
+        raise bad_request("the body must be a JSON object")
+    return obj
+
+
+def version_key(version: str) -> tuple[Any, ...]:
+    parts = version.split(".")
+    if all(p.isdigit() for p in parts):
+        return (0, tuple(int(p) for p in parts))
+    return (1, version)
+
+
+def validate_policy(text: str) -> str:
+    """Check that `text` is TOML with a [policy] table carrying a string version; return it."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise bad_request(f"the policy is not valid TOML: {exc}") from None
+    policy = data.get("policy")
+    if not isinstance(policy, dict) or not isinstance(policy.get("version"), str) or not policy["version"]:
+        raise bad_request('the policy needs a [policy] table with version = "…"')
+    return policy["version"]
+
+
+class Collector:
+    def __init__(self, storage: SqlStorage, policy_signer: PolicySigner,
+                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
+        self.storage = storage
+        self.signer = policy_signer
+        self.clock = clock
+        self.collector_id = storage.meta_setdefault("collector_id", "col_" + secrets.token_hex(8))
+        # device id -> public key. A device's key never changes (a new key is a new enrolment, a new
+        # id), so caching it keeps the process stateless in every way that matters and saves a
+        # database round trip per upload. Revocation is NOT cached: it is checked on the device row
+        # inside the upload's own transaction.
+        self._keys: dict[str, str] = {}
+
+    def now(self) -> datetime:
+        return naive_utc(self.clock())
+
+    # -- tokens, devices, users (administration) -------------------------------------------
+
+    def create_token(self, department: str, expires_days: float | None = None) -> dict[str, Any]:
+        if not department:
+            raise bad_request("a token needs a department")
+        token = "mwt_" + secrets.token_urlsafe(32)
+        now = self.now()
+        expires = now + timedelta(days=expires_days) if expires_days is not None else None
+        with self.storage.transaction() as tx:
+            pk = tx.insert("tokens", {"token_hash": token_hash(token), "department": department,
+                                      "created_at": now, "expires_at": expires})  # fmt: skip
+        return {"token": token, "id": pk, "department": department, "expires_at": iso(expires)}
+
+    def revoke_token(self, token_or_id: str | int) -> bool:
+        """Revoke by the token itself or by its numeric id; True when something was revoked."""
+        if isinstance(token_or_id, int) or str(token_or_id).isdigit():
+            where: dict[str, Any] = {"id": int(token_or_id)}
+        else:
+            where = {"token_hash": token_hash(str(token_or_id))}
+        with self.storage.transaction() as tx:
+            return tx.update("tokens", {**where, "revoked_at": None}, {"revoked_at": self.now()}) > 0
+
+    def revoke_device(self, device_id: str) -> bool:
+        with self.storage.transaction() as tx:
+            return tx.update("devices", {"id": device_id, "revoked_at": None}, {"revoked_at": self.now()}) > 0
+
+    def create_user(self, username: str, password: str, role: str = "admin",
+                    department: str | None = None) -> int:  # fmt: skip
+        from argon2 import PasswordHasher
+
+        if role not in ROLES:
+            raise bad_request(f"role must be one of {', '.join(ROLES)}")
+        if not username or len(password) < 8:
+            raise bad_request("a user needs a name and a password of at least 8 characters")
+        try:
+            with self.storage.transaction() as tx:
+                return tx.insert("users", {"username": username, "password_hash": PasswordHasher().hash(password),
+                                           "role": role, "department": department, "created_at": self.now()})
+        except sa.exc.IntegrityError:
+            raise CollectorError(409, "user_exists", f"user {username!r} exists already") from None
+
+    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
+        from argon2 import PasswordHasher
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        with self.storage.read() as tx:
+            user = tx.get("users", {"username": username})
+        if user is None or user["disabled_at"] is not None:
+            return None
+        try:
+            PasswordHasher().verify(user["password_hash"], password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return {k: v for k, v in user.items() if k != "password_hash"}
+
+    # -- enrolment ---------------------------------------------------------------------------
+
+    def enroll(self, body: dict[str, Any]) -> dict[str, Any]:
+        where = "enroll"
+        token = _text(body, "token", where, 200)
+        public_key = _text(body, "public_key", where, 64)
+        hostname = _text(body, "hostname", where, 255)
+        department = _text(body, "department", where, 200, optional=True)
+        agent_version = _text(body, "agent_version", where, 64, optional=True)
+        try:
+            if len(b64url_decode(public_key)) != 32:
+                raise ValueError
+        except ValueError:
+            raise bad_request("public_key must be base64url of 32 raw Ed25519 bytes") from None
+        now = self.now()
+        with self.storage.transaction() as tx:
+            row = tx.get("tokens", {"token_hash": token_hash(token)})
+            if row is None:
+                raise CollectorError(401, "invalid_token", "unknown enrolment token")
+            if row["revoked_at"] is not None:
+                raise CollectorError(403, "revoked_token", "this enrolment token was revoked")
+            if row["expires_at"] is not None and row["expires_at"] <= now:
+                raise CollectorError(403, "expired_token", "this enrolment token has expired")
+            device_id = "dev_" + secrets.token_hex(12)
+            tx.insert("devices", {"id": device_id, "public_key": public_key, "hostname": hostname,
+                                  "department": department or row["department"], "agent_version": agent_version,
+                                  "token_id": row["id"], "enrolled_at": now, "last_seen": now})  # fmt: skip
+        return {"device_id": device_id, "policy_key": self.signer.public_key_b64, "collector": self.collector_id}
+
+    # -- signed uploads ----------------------------------------------------------------------
+
+    def _device_key(self, device_id: Any) -> str:
+        """The device's public key (cached); 401 unknown_device when it never enrolled."""
+        if not isinstance(device_id, str) or not device_id:
+            raise bad_request("device_id must be a string")
+        key = self._keys.get(device_id)
+        if key is None:
+            with self.storage.read() as tx:
+                device = tx.get("devices", {"id": device_id})
+            if device is None:
+                raise CollectorError(401, "unknown_device", "this device is not enrolled")
+            if len(self._keys) >= KEY_CACHE_MAX:
+                self._keys.clear()
+            key = self._keys[device_id] = device["public_key"]
+        return key
+
+    @staticmethod
+    def _admitted(tx: Tx, device_id: str) -> dict[str, Any]:
+        """The device row, locked for this transaction; 403 when the device is revoked."""
+        device = tx.get("devices", {"id": device_id}, lock=True)
+        if device is None:
+            raise CollectorError(401, "unknown_device", "this device is not enrolled")
+        if device["revoked_at"] is not None:
+            raise CollectorError(403, "revoked_device", "this device was revoked")
+        return device
+
+    def verify_envelope(self, envelope: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Check the envelope and its signature (before anything else); return ({"id": device id},
+        payload). Whether the device is revoked is checked by the upload's transaction."""
+        device, payload, _data = self._verified(envelope, kind)
+        return device, payload
+
+    def _verified(self, envelope: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, Any], bytes]:
+        """verify_envelope, also returning canonical(payload): what was signed is what gets
+        hashed and stored (and it is encoded once)."""
+        device_id = _field(envelope, "device_id", str, "envelope")
+        payload = _field(envelope, "payload", dict, "envelope")
+        signature = _field(envelope, "signature", str, "envelope")
+        data = canonical(payload)
+        if not verify_bytes(self._device_key(device_id), data, signature):
+            raise CollectorError(401, "bad_signature", "the signature does not verify with this device's key")
+        if payload.get("type") != kind:
+            raise bad_request(f"payload.type must be {kind!r}")
+        if payload.get("schema") != 1 or isinstance(payload.get("schema"), bool):
+            raise bad_request("payload.schema must be 1")
+        if payload.get("device_id") != device_id:
+            raise bad_request("payload.device_id differs from the envelope's device_id")
+        return {"id": device_id}, payload, data
+
+    def _events(self, payload: dict[str, Any], device: dict[str, Any]) -> list[dict[str, Any]]:
+        raw = _field(payload, "events", list, "summary", optional=True, default=[])
+        out = []
+        for i, ev in enumerate(raw):
+            where = f"events[{i}]"
+            if not isinstance(ev, dict):
+                raise bad_request(f"{where} must be an object")
+            direction = _text(ev, "direction", where, 16)
+            source = _text(ev, "source", where, 16)
+            out.append({
+                "device_id": device["id"],
+                "rule": _text(ev, "rule", where), "tier": _text(ev, "tier", where, 64),
+                "category": _text(ev, "category", where, 64), "at": _when(ev, "at", where),
+                "direction": direction, "source": source,
+                "counterpart_domain": _text(ev, "counterpart_domain", where, 255, optional=True),
+                "snippet": _text(ev, "snippet", where, 400, optional=True),
+                "quoted": bool(_field(ev, "quoted", bool, where, optional=True, default=False)),
+                "message_hash": _text(ev, "message_hash", where, 64, optional=True),
+            })  # fmt: skip
+        return out
+
+    def ingest_summary(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        device, payload, data = self._verified(envelope, "summary")
+        where = "summary"
+        seq = _field(payload, "seq", int, where)
+        if seq < 1 or seq > 2**31 - 1:
+            raise bad_request("summary: seq must be a positive integer")
+        prev_hash = _text(payload, "prev_hash", where, 64)
+        period = _field(payload, "period", dict, where)
+        period_start = _when(period, "start", "period")
+        period_end = _when(period, "end", "period")
+        for name in ("counts", "presend", "health"):
+            _field(payload, name, dict, where, optional=True)
+        events = self._events(payload, device)
+        digest = hashlib.sha256(data).hexdigest()
+        device_id = device["id"]
+        now = self.now()
+        conflict: str | None = None
+        answer: dict[str, Any]
+        with self.storage.transaction() as tx:
+            dev = self._admitted(tx, device_id)  # the lock serialises one device's uploads
+            last_seq = dev["last_seq"]
+            # Only a seq at or below the chain head can exist already (the common case skips the look-up).
+            existing = tx.get("summaries", {"device_id": device_id, "seq": seq}) if seq <= last_seq else None
+            if existing is not None:
+                if existing["hash"] == digest:
+                    tx.update("devices", {"id": device_id}, {"last_seen": now})
+                    return {"status": "duplicate", "seq": seq, "hash": digest}
+                conflict = f"a different summary was already accepted under seq {seq}"
+            elif seq <= last_seq and not any(g["from_seq"] <= seq <= g["to_seq"]
+                                             for g in tx.select("gaps", {"device_id": device_id})):  # fmt: skip
+                # Below the chain head, not stored and not missing: it was purged by retention.
+                # Only a replay of an old upload does that (a workstation sends each seq until
+                # acknowledged, then never again); storing it would count it twice.
+                conflict = f"seq {seq} is below the chain head ({last_seq}) and was not missing: a replay"
+            else:
+                expected = None
+                if seq == 1:
+                    expected = ""
+                elif dev["last_seq"] == seq - 1 and dev["last_hash"]:
+                    expected = dev["last_hash"]  # the chain head (also after a retention purge)
+                else:
+                    prev = tx.get("summaries", {"device_id": device_id, "seq": seq - 1})
+                    if prev is not None:
+                        expected = prev["hash"]
+                if expected is not None and prev_hash != expected:
+                    conflict = f"prev_hash does not match the summary with seq {seq - 1} (chain break)"
+                nxt = tx.get("summaries", {"device_id": device_id, "seq": seq + 1}) if seq < last_seq else None
+                if conflict is None and nxt is not None and nxt["prev_hash"] != digest:
+                    conflict = f"the summary with seq {seq + 1} does not chain to this one"
+            if conflict is not None:
+                tx.insert("alerts", {"device_id": device_id, "kind": "sequence_conflict", "seq": seq,
+                                     "detail": conflict, "payload_hash": digest, "at": now})  # fmt: skip
+                tx.update("devices", {"id": device_id}, {"last_seen": now})
+            else:
+                answer = {"status": "accepted", "seq": seq, "hash": digest}
+                if seq > last_seq + 1:
+                    tx.insert("gaps", {"device_id": device_id, "from_seq": last_seq + 1, "to_seq": seq - 1,
+                                       "detected_at": now})  # fmt: skip
+                    answer["gap"] = [last_seq + 1, seq - 1]
+                summary_id = tx.insert("summaries", {
+                    "device_id": device_id, "seq": seq, "hash": digest, "prev_hash": prev_hash,
+                    "period_start": period_start, "period_end": period_end,
+                    "policy_version": str(payload.get("policy_version", ""))[:64],
+                    "agent_version": str(payload.get("agent_version", ""))[:64],
+                    "payload": data.decode("utf-8"), "signature": envelope["signature"], "received_at": now,
+                })  # fmt: skip
+                tx.insert_many("events", [{**ev, "summary_id": summary_id, "department": dev["department"]}
+                                          for ev in events])  # fmt: skip
+                values: dict[str, Any] = {"last_seen": now}
+                if seq > last_seq:
+                    values.update(last_seq=seq, last_hash=digest)
+                tx.update("devices", {"id": device_id}, values)
+        if conflict is not None:
+            raise CollectorError(409, "sequence_conflict", conflict)
+        return answer
+
+    def ingest_appeal(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        device, payload = self.verify_envelope(envelope, "appeal")
+        where = "appeal"
+        appeal_id = _field(payload, "appeal_id", int, where)
+        if appeal_id < 0 or appeal_id > 2**31 - 1:
+            raise bad_request("appeal: appeal_id is out of range")
+        row = {
+            "device_id": device["id"], "appeal_id": appeal_id,
+            "message_hash": _text(payload, "message_hash", where, 64),
+            "rule": _text(payload, "rule", where), "reason": _text(payload, "reason", where, 2000),
+            "comment": _text(payload, "comment", where, 4000, optional=True),
+            "filed_at": _text(payload, "filed_at", where, 64), "status": "pending",
+        }  # fmt: skip
+        now = self.now()
+        try:
+            with self.storage.transaction() as tx:
+                dev = self._admitted(tx, device["id"])
+                tx.update("devices", {"id": device["id"]}, {"last_seen": now})
+                if tx.get("appeals", {"device_id": device["id"], "appeal_id": appeal_id}) is not None:
+                    return {"status": "duplicate", "appeal_id": appeal_id}
+                tx.insert("appeals", {**row, "department": dev["department"], "received_at": now})
+        except sa.exc.IntegrityError:  # a concurrent twin won the race
+            return {"status": "duplicate", "appeal_id": appeal_id}
+        return {"status": "accepted", "appeal_id": appeal_id}
+
+    # -- signed pulls ------------------------------------------------------------------------
+
+    def verify_request(self, method: str, path: str, query: str, headers: dict[str, str]) -> dict[str, Any]:
+        """Check a signed GET (X-Mailwarden-Device/-Time/-Signature); return the device."""
+        device_id = headers.get("x-mailwarden-device")
+        when_text = headers.get("x-mailwarden-time")
+        signature = headers.get("x-mailwarden-signature")
+        if not device_id or not when_text or not signature:
+            raise bad_request("signed request headers are missing (X-Mailwarden-Device, -Time, -Signature)")
+        try:
+            when = int(when_text)
+        except ValueError:
+            raise bad_request("X-Mailwarden-Time must be an integer (unix seconds)") from None
+        if not verify(self._device_key(device_id), request_message(method, path, query, when), signature):
+            raise CollectorError(401, "bad_signature", "the request signature does not verify")
+        if abs(self.clock().timestamp() - when) > REQUEST_WINDOW:
+            raise CollectorError(401, "stale_request", "the request time is more than 300 s away")
+        with self.storage.transaction() as tx:
+            device = self._admitted(tx, device_id)
+            tx.update("devices", {"id": device_id}, {"last_seen": self.now()})
+        return device
+
+    def current_policy(self) -> dict[str, Any] | None:
+        with self.storage.read() as tx:
+            row = tx.latest("policies")
+        if row is None:
+            return None
+        return {"version": row["version"], "policy": row["policy"], "published_at": iso(row["published_at"]),
+                "signature": row["signature"]}  # fmt: skip
+
+    def publish_policy(self, text: str, published_by: str = "") -> dict[str, Any]:
+        version = validate_policy(text)
+        current = self.current_policy()
+        if current is not None and version_key(version) <= version_key(current["version"]):
+            raise CollectorError(409, "stale_version",
+                                 f"version {version} is not newer than {current['version']} (in force)")  # fmt: skip
+        signature = self.signer.sign({"version": version, "policy": text})
+        now = self.now()
+        with self.storage.transaction() as tx:
+            tx.insert("policies", {"version": version, "policy": text, "signature": signature,
+                                   "published_at": now, "published_by": published_by})  # fmt: skip
+        return {"version": version, "policy": text, "published_at": iso(now), "signature": signature}
+
+    def decisions_since(self, device_id: str, after: int = 0) -> dict[str, Any]:
+        with self.storage.read() as tx:
+            rows = tx.select("decisions", {"device_id": device_id}, after_id=after, limit=DECISIONS_PAGE)
+        out = [{"id": r["id"], "appeal_id": r["appeal_id"], "status": r["status"], "comment": r["comment"],
+                "decided_at": iso(r["decided_at"])} for r in rows]  # fmt: skip
+        return {"decisions": out, "cursor": out[-1]["id"] if out else after}
+
+    # -- review and retention ------------------------------------------------------------------
+
+    def decide_appeal(self, appeal_pk: int, status: str, comment: str, reviewer: str) -> dict[str, Any]:
+        if status not in APPEAL_DECISIONS:
+            raise bad_request(f"status must be one of {', '.join(APPEAL_DECISIONS)}")
+        now = self.now()
+        with self.storage.transaction() as tx:
+            appeal = tx.get("appeals", {"id": appeal_pk}, lock=True)
+            if appeal is None:
+                raise CollectorError(404, "unknown_appeal", f"no appeal {appeal_pk}")
+            tx.update("appeals", {"id": appeal_pk}, {"status": status, "reviewer": reviewer,
+                                                     "reviewer_comment": comment, "decided_at": now})  # fmt: skip
+            pk = tx.insert("decisions", {"appeal_pk": appeal_pk, "device_id": appeal["device_id"],
+                                         "appeal_id": appeal["appeal_id"], "status": status,
+                                         "comment": comment, "decided_at": now})  # fmt: skip
+        return {"id": pk, "appeal_id": appeal["appeal_id"], "status": status, "comment": comment,
+                "decided_at": iso(now)}  # fmt: skip
+
+    def appeals(self, status: str | None = None) -> list[dict[str, Any]]:
+        with self.storage.read() as tx:
+            return tx.select("appeals", {"status": status} if status else None)
+
+    def device_status(self, device_id: str) -> dict[str, Any] | None:
+        with self.storage.read() as tx:
+            dev = tx.get("devices", {"id": device_id})
+            if dev is None:
+                return None
+            return {**dev, "gaps": tx.select("gaps", {"device_id": device_id}),
+                    "alerts": tx.select("alerts", {"device_id": device_id}),
+                    "summaries": tx.count("summaries", {"device_id": device_id})}  # fmt: skip
+
+    # -- learning from appeals ----------------------------------------------------------------
+
+    def false_flag_rates(self, since: datetime | None = None, department: str | None = None) -> list[dict[str, Any]]:
+        """Per rule: flagged messages, appeals (upheld, rejected, pending) and the false-flag rate
+        = upheld appeals / flagged messages (None without flags; at most 1, since retention may
+        have purged the events of an old appeal). Worst rules first. `since` limits events (by when
+        they happened) and appeals (by when they arrived); `department` limits both."""
+        where = {"department": department} if department else None
+        since_naive = naive_utc(since) if since else None
+        with self.storage.read() as tx:
+            # A message counts once per rule, whether the scan, the pre-send check or both saw it.
+            flags = tx.count_by("events", "rule", distinct="message_hash", where=where,
+                                since=("at", since_naive) if since_naive else None)  # fmt: skip
+            by_status = {status: tx.count_by("appeals", "rule", where={**(where or {}), "status": status},
+                                             since=("received_at", since_naive) if since_naive else None)
+                         for status in ("pending", *APPEAL_DECISIONS)}  # fmt: skip
+        out = []
+        for rule in sorted(set(flags).union(*by_status.values())):
+            n = flags.get(rule, 0)
+            upheld, rejected, pending = (by_status[s].get(rule, 0) for s in ("upheld", "rejected", "pending"))
+            decided = upheld + rejected
+            out.append({"rule": rule, "flags": n, "appeals": decided + pending, "upheld": upheld,
+                        "rejected": rejected, "pending": pending,
+                        "false_flag_rate": min(1.0, upheld / n) if n else None,
+                        "upheld_share": upheld / decided if decided else None})  # fmt: skip
+        out.sort(key=lambda r: (-(r["false_flag_rate"] or 0.0), -r["flags"], r["rule"]))
+        return out
+
+    def draft_exception(self, appeal_pk: int, phrase: str | None = None, base_text: str | None = None,
+                        reviewer: str = "") -> dict[str, Any]:  # fmt: skip
+        """Turn an upheld appeal into an allow-phrase in a new policy DRAFT (not published: a human
+        reviews it, then `publish_policy(draft["policy"])`). The phrase is `phrase`, else the clause
+        around the match in the flagged event's masked snippet. The draft extends `base_text`, else
+        the policy in force, under the next version. Returns {"policy", "version", "allow_id",
+        "phrase", "based_on"}."""
+        from collector import learning
+
+        with self.storage.read() as tx:
+            appeal = tx.get("appeals", {"id": appeal_pk})
+            events = [] if appeal is None else tx.select(
+                "events", {"device_id": appeal["device_id"], "message_hash": appeal["message_hash"]})  # fmt: skip
+        if appeal is None:
+            raise CollectorError(404, "unknown_appeal", f"no appeal {appeal_pk}")
+        if appeal["status"] != "upheld":
+            raise CollectorError(409, "not_upheld", f"appeal {appeal_pk} is {appeal['status']}, not upheld")
+        if phrase is None:
+            # The flag of the appealed rule (any of the message's flags when the appeal names none).
+            candidates = [e for e in events if e["rule"] == appeal["rule"]] or ([] if appeal["rule"] else events)
+            found = (learning.exception_phrase(e["snippet"]) for e in candidates if not e["quoted"])
+            phrase = next((p for p in found if p), None)
+            if phrase is None:
+                raise CollectorError(409, "no_phrase", "no usable snippet for this appeal (masked, cut, purged "
+                                     "or snippets off): give the allow-phrase yourself")  # fmt: skip
+        phrase = " ".join(phrase.split())
+        if not phrase or len(phrase) > 200:
+            raise bad_request("the allow-phrase must be 1 to 200 characters")
+        current = self.current_policy()
+        text = base_text if base_text is not None else (current["policy"] if current else None)
+        if text is None:
+            raise CollectorError(409, "no_policy", "no policy is published yet: pass the policy text to extend")
+        try:
+            _s, _e, old_version = learning.policy_version_span(text)
+            floor = max(old_version, current["version"] if current else old_version, key=version_key)
+            version = learning.bumped_version(floor, lambda a, b: version_key(a) > version_key(b))
+            allow_id = f"allow.appeal-{appeal_pk}"
+            note = (f"From appeal {appeal_pk} (rule {appeal['rule'] or '?'}, department {appeal['department']}), "
+                    f"upheld by {appeal['reviewer'] or reviewer or '?'}: {appeal['reviewer_comment'] or ''}")
+            draft = learning.add_allow_phrase(text, version, allow_id, phrase, note)
+        except ValueError as exc:
+            raise bad_request(str(exc)) from None
+        validate_policy(draft)
+        return {"policy": draft, "version": version, "allow_id": allow_id, "phrase": phrase,
+                "based_on": old_version}  # fmt: skip
+
+    def purge(self, older_than_days: float) -> dict[str, int]:
+        """Retention: delete summaries and their events received, gaps and alerts recorded, and
+        appeals decided (with their decisions) more than `older_than_days` ago. Devices keep their
+        chain head (last seq and hash), so the chain still verifies after a purge."""
+        if older_than_days < 0:
+            raise bad_request("older_than must be >= 0 days")
+        cutoff = self.now() - timedelta(days=older_than_days)
+        with self.storage.transaction() as tx:
+            counts = {"events": tx.delete_events_of_summaries_before(cutoff)}
+            counts["summaries"] = tx.delete_before("summaries", "received_at", cutoff)
+            counts["gaps"] = tx.delete_before("gaps", "detected_at", cutoff)
+            counts["alerts"] = tx.delete_before("alerts", "at", cutoff)
+            counts["decisions"] = tx.delete_decisions_of_appeals_before(cutoff)
+            counts["appeals"] = tx.delete_before("appeals", "decided_at", cutoff)
+        return counts

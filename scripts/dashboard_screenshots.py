@@ -1,0 +1,114 @@
+"""Render the collector's dashboard in English and Simplified Chinese to
+docs/screenshots/dashboard-*.png.
+
+A real collector (SQLite in a temporary folder) is filled with signed demo summaries and appeals
+(tests/dashboard_fixtures.py), served by uvicorn on 127.0.0.1 and photographed by Debian's
+headless Chromium through Playwright. Nothing is fetched from the internet.
+
+    .venv/bin/python scripts/dashboard_screenshots.py [OUT_DIR]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+PASSWORD = "correct horse battery"
+USERS = (("admin", "admin", None), ("carol", "compliance", None), ("mia", "manager", "sales-east"),
+         ("otto", "auditor", None))  # fmt: skip
+LOCALES = {"en": "en-US", "zh": "zh-CN"}
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def prepare(collector: Any) -> dict[str, Any]:
+    """Users for every role, the default policy in force, and demo flags and appeals."""
+    from companion.policy.loader import default_policy_text
+    from tests.dashboard_fixtures import seed
+
+    for name, role, department in USERS:
+        collector.create_user(name, PASSWORD, role, department)
+    collector.publish_policy(default_policy_text(), "setup")
+    return seed(collector)
+
+
+def log_in(page: Any, base: str, username: str) -> None:
+    page.goto(f"{base}/dashboard/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/dashboard/login'] button[type=submit]")
+    page.wait_for_load_state()
+
+
+def shoot(browser: Any, base: str, out: Path, only: set[str] | None = None) -> list[Path]:
+    """Screenshots of each view (or of the views named in `only`) in both languages."""
+    written = []
+    for lang, locale in LOCALES.items():
+        # (user, name, page, button to click there first or None)
+        views = (("carol", "trends", "/dashboard/trends?period=week&dimension=category", None),
+                 ("carol", "rates", "/dashboard/trends?period=month&dimension=rule", None),
+                 ("carol", "events", "/dashboard/events", None), ("carol", "appeals", "/dashboard/appeals", None),
+                 ("carol", "policy", "/dashboard/policy", None),
+                 # One click on an upheld appeal: the next version's draft, validated, with its diff.
+                 ("carol", "policy-draft", "/dashboard/appeals", "form.learn button[type=submit]"),
+                 ("mia", "manager-events", "/dashboard/events", None),
+                 ("admin", "devices", "/dashboard/admin/devices", None),
+                 ("otto", "access-log", "/dashboard/access-log/verify", None))  # fmt: skip
+        contexts: dict[str, Any] = {}
+        for user, name, path, click in views:
+            if only is not None and name not in only:
+                continue
+            if user not in contexts:
+                contexts[user] = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860})
+                log_in(contexts[user].new_page(), base, user)
+            page = contexts[user].pages[0]
+            page.goto(base + path)
+            if click is not None:
+                page.click(click)
+                page.wait_for_load_state()
+            target = out / f"dashboard-{name}-{lang}.png"
+            page.screenshot(path=str(target), full_page=True)
+            written.append(target)
+        for context in contexts.values():
+            context.close()
+    return written
+
+
+def main(argv: list[str]) -> int:
+    from playwright.sync_api import sync_playwright
+
+    from tests.collector_fixtures import start_server
+
+    out = Path(argv[1]) if len(argv) > 1 else REPO / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="mw-dash-") as tmp:
+        server = start_server(f"sqlite:///{tmp}/collector.db")
+        try:
+            data = prepare(server.collector)
+            # One decided appeal, so the queue shows both states and the report a false-flag rate.
+            server.collector.decide_appeal(data["east_appeal"], "upheld", "it said we cannot promise", "carol")
+            with sync_playwright() as playwright:
+                browser = launch(playwright)
+                try:
+                    for path in shoot(browser, server.url, out):
+                        print(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+                finally:
+                    browser.close()
+        finally:
+            server.stop()
+            server.collector.storage.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
