@@ -24,6 +24,7 @@ demo-serve: install
 # Every window of the dashboard and the tray, in Chinese and English, as PNG under docs/screenshots/.
 screenshots: install
 	$(BIN)/python scripts/dashboard_screenshots.py docs/screenshots
+	$(BIN)/python scripts/screenshots.py
 
 system-deps:
 	bash scripts/system-deps.sh test
@@ -39,6 +40,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_check.py
 	$(BIN)/python benchmarks/bench_native_host.py
 	$(BIN)/python benchmarks/bench_collector.py
+	$(BIN)/python benchmarks/bench_tray.py
 
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
 xpi:

@@ -115,6 +115,15 @@ def m004_sync(db: sqlite_utils.Database) -> None:
     db["sync_state"].insert({"id": 1})
 
 
+@migrations()
+def m005_tray(db: sqlite_utils.Database) -> None:
+    # What the tray asked the agent to remember (one row, id = 1): up to which message (rowid) the
+    # user has looked at the flags, and the language chosen ("" follows the system locale).
+    db["tray_state"].create({"id": int, "flags_seen": int, "language": str}, pk="id",
+                            defaults={"flags_seen": 0, "language": ""})  # fmt: skip
+    db["tray_state"].insert({"id": 1})
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

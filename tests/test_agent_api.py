@@ -235,3 +235,96 @@ def test_control_calls_without_an_agent(filled):
         api.rescan()
     with pytest.raises(Unavailable):
         api.shutdown()
+
+
+# -- what the tray needs ------------------------------------------------------------------------------
+
+
+def test_new_flags_and_the_seen_marker(filled):
+    api, _, _ = filled
+    status = api.status()
+    assert status["flags"] == {"new": 4, "seen": 0, "last": 6}
+    seqs = {f["subject"]: f["seq"] for f in api.flags()["flags"]}
+    assert api.flag(_key(api, "Offer 1"))["flag"]["seq"] == seqs["Offer 1"]
+    assert api.mark_flags_seen(seqs["报价"]) == {"seen": seqs["报价"]}
+    assert api.status()["flags"]["new"] == sum(1 for s in seqs.values() if s > seqs["报价"])
+    assert api.mark_flags_seen(1) == {"seen": seqs["报价"]}  # never goes back
+    assert api.mark_flags_seen() == {"seen": 6}
+    assert api.status()["flags"] == {"new": 0, "seen": 6, "last": 6}
+    for bad in (-1, "3", True, 1.5):
+        with pytest.raises(BadRequest, match="'upto'"):
+            api.mark_flags_seen(bad)
+
+
+def test_settings_language_only_and_monitoring_stays_on(filled):
+    api, paths, _ = filled
+    settings = api.settings_view()["settings"]
+    assert settings["language"] == "" and settings["enrolled"] is False and settings["monitoring"] == "always on"
+    assert settings["policy_version"] == DEFAULT_VERSION and settings["policy_source"] == "default"
+    assert api.update_settings({"language": "zh"})["settings"]["language"] == "zh"
+    assert MailwardenAPI(paths).status()["language"] == "zh"  # stored: survives a restart of the agent
+    with pytest.raises(BadRequest, match="'language'"):
+        api.update_settings({"language": "fr"})
+    for key in ("monitoring", "stores", "enabled"):
+        with pytest.raises(BadRequest, match="cannot change"):
+            api.update_settings({key: False})
+    assert api.update_settings({"language": ""})["settings"]["language"] == ""
+
+
+def test_flag_detail_has_the_decisions_taken_at_send_time(filled):
+    from companion.presend import check_outgoing, record_decision
+
+    api, paths, _ = filled
+    key = _key(api, "Offer 1")
+    assert api.flag(key)["flag"]["decisions"] == []
+    db = Database(paths.database)
+    engine = PolicyEngine(load_policy())
+    details = {"subject": "Offer 1", "to": ["Buyer@client.example"], "body": "We guarantee the lowest price in town."}
+    record_decision(db, "outlook", check_outgoing(engine, details), "justified", justification="approved by Wang")
+    record_decision(db, "outlook", check_outgoing(engine, {**details, "subject": "other"}), "edited")
+    db.close()
+    (decision,) = api.flag(key)["flag"]["decisions"]
+    assert (decision["choice"], decision["justification"], decision["channel"]) == ("justified", "approved by Wang",
+                                                                                   "outlook")  # fmt: skip
+    assert decision["recipients"] == ["buyer@client.example"] and decision["findings"][0]["rule"] == "commit.lowest-price"
+    assert api.flag(_key(api, "Notice"))["flag"]["decisions"] == []  # received mail: nothing decided at send time
+    assert [d["choice"] for d in api.decisions()["decisions"]] == ["edited", "justified"]
+
+
+def test_transparency_lists_every_outbox_item_with_its_exact_bytes(filled):
+    import hashlib
+    import json
+
+    api, paths, _ = filled
+    first = {"type": "summary", "seq": 1, "prev_hash": "", "events": [{"snippet": "…the »lowest price«…"}]}
+    raw1 = json.dumps({"device_id": "dev_1", "payload": first, "signature": "c2ln"}, ensure_ascii=False,
+                      separators=(",", ":"), sort_keys=True)  # fmt: skip
+    raw2 = json.dumps({"device_id": "dev_1", "payload": {"seq": 2, "prev_hash": "ab12"}, "signature": "c2lnMg"},
+                      separators=(",", ":"), sort_keys=True)  # fmt: skip
+    db = Database(paths.database)
+    with db.transaction():
+        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
+                        "('summary', ?, '2026-11-07', 'acked', 1, '2026-11-07T10:00:00+00:00')", (raw1,))  # fmt: skip
+        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, last_error)"
+                        " VALUES ('summary', ?, '2026-11-08', 'queued', 2, '2026-11-08T11:00:00+00:00',"
+                        " 'network: ConnectionError')", (raw2,))  # fmt: skip
+        db.conn.execute("INSERT INTO device (id, device_id, collector_url, department, enrolled_at) VALUES "
+                        "(1, 'dev_1', 'https://collector.example', 'sales', '2026-11-01T00:00:00+00:00')")  # fmt: skip
+    db.close()
+    answer = api.transparency()
+    assert answer["total"] == 2
+    newest, oldest = answer["items"]
+    assert (oldest["raw"], newest["raw"]) == (raw1, raw2)
+    assert oldest["sha256"] == hashlib.sha256(raw1.encode("utf-8")).hexdigest()
+    assert oldest["bytes"] == len(raw1.encode("utf-8"))
+    assert (oldest["seq"], oldest["prev_hash"], oldest["signature"], oldest["payload"]) == (1, "", "c2ln", first)
+    assert (newest["seq"], newest["prev_hash"], newest["status"], newest["last_error"]) == (
+        2, "ab12", "queued", "network: ConnectionError")
+    sync = api.status()["sync"]
+    assert sync == {"enrolled": True, "device_id": "dev_1", "collector_url": "https://collector.example",
+                    "department": "sales", "enrolled_at": "2026-11-01T00:00:00+00:00", "queued": 1,
+                    "last_upload": "2026-11-07T10:00:00+00:00", "collector_reachable": False,
+                    "last_error": "network: ConnectionError", "next_attempt_at": "2026-11-08T11:00:00+00:00"}  # fmt: skip
+    assert api.settings_view()["settings"]["collector_url"] == "https://collector.example"
+    with pytest.raises(BadRequest):
+        api.transparency(limit=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -354,3 +355,52 @@ def test_watcher_scans_a_burst_once_after_it_ends_at_low_priority(tmp_path, isol
     finally:
         watcher.stop()
     assert not any(t.name == "mailwarden-scan" for t in threading.enumerate())
+
+
+def test_tray_routes_over_http(fresh_agent):
+    client = fresh_agent.client()
+    status = poll("the first scan", lambda: (s := client.status())["totals"]["messages"] == 4 and s)
+    assert status["flags"]["new"] == 2 and status["sync"]["enrolled"] is False and status["language"] == ""
+    assert client.mark_flags_seen() == {"seen": 4}  # every message scanned so far
+    assert client.status()["flags"]["new"] == 0
+    assert raw(fresh_agent, "POST", "/v1/flags/seen", body=b'{"upto": "x"}')[0] == 400
+    assert client.update_settings(language="zh")["language"] == "zh"
+    assert client.settings()["language"] == "zh" and client.status()["language"] == "zh"
+    status_code, answer = raw(fresh_agent, "POST", "/v1/settings", body=b'{"monitoring": false}')
+    assert status_code == 400 and "cannot change" in _error_shape(answer)["message"]
+    assert client.transparency() == {"items": [], "total": 0}
+    assert client.decisions() == {"decisions": []}
+    key = next(f["id"] for f in client.flags()["flags"] if f["subject"] == "mbox risky")
+    assert client.flag(key)["flag"]["decisions"] == []
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    (b"HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n{\"api\": 1}", "cut short (10 of 50 bytes)"),
+    (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not HTTP"),
+    (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n", "no complete header"),
+    (b"HTTP/1.0 200 OK\r\n\r\n<html>", "not JSON"),
+])  # fmt: skip
+def test_client_says_clearly_when_the_answer_is_not_the_agents(answer, message):
+    """Something else on the port, or an answer cut short: a clear AgentError, never a hang."""
+    from companion.agent.errors import AgentError
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        def serve() -> None:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(65536)
+                conn.sendall(answer)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        client = AgentClient(AgentInfo(os.getpid(), server.getsockname()[1], "t"), timeout=10)
+        with pytest.raises(AgentError, match=re.escape(message)):
+            client.status()
+        thread.join(10)
+
+
+def test_client_reads_answers_larger_than_one_read(fresh_agent):
+    client = fresh_agent.client()
+    body = {"to": ["a@client.example"], "subject": "x", "body": "lowest price. " * 20000}  # ~280 kB each way
+    result = client.check(body)
+    assert result["verdict"] == "warn" and len(result["findings"]) == 20000

@@ -7,6 +7,7 @@ server answers each request on a thread of its own); check() touches no database
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -31,6 +32,8 @@ VERDICTS = ("pass", "warn", "block")
 MAX_PAGE = 500
 MAX_REASON = 2000
 MAX_COMMENT = 10000
+LANGUAGES = ("", "en", "zh")  # "" follows the system locale
+SETTINGS_KEYS = ("language",)  # what the tray may change; monitoring itself cannot be switched off
 _KEY = re.compile(r"^[0-9a-f]{1,64}$")
 # What waits to leave the computer: outbox rows the collector has not acknowledged.
 _WAITING = "status = 'queued'"  # failed items are not waiting: they are never re-sent
@@ -71,7 +74,7 @@ def _message_row(row: dict[str, Any]) -> dict[str, Any]:
         "recipients": json.loads(row["recipients"] or "[]"), "counterpart": row["counterpart"],
         "subject": row["subject"], "verdict": row["verdict"], "policy_version": row["policy_version"],
         "source": row["source"], "account": row["account"], "folder": row["folder"],
-        "scanned_at": row["scanned_at"],
+        "scanned_at": row["scanned_at"], "seq": row.get("seq"),
     }  # fmt: skip
 
 
@@ -91,6 +94,53 @@ def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, re
     if limit is not None and len(value) > limit:
         raise BadRequest(f"'{name}' is too long (at most {limit} characters)")
     return value
+
+
+DECISION_KEYS = ("id", "at", "channel", "verdict", "policy_version", "choice", "justification", "error", "subject",
+                 "recipients", "counterpart", "findings")  # fmt: skip
+
+
+def _decision_row(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row.get(k) for k in DECISION_KEYS}
+    for k in ("recipients", "findings"):
+        try:
+            out[k] = json.loads(out[k] or "[]")
+        except (TypeError, ValueError):
+            out[k] = []
+    return out
+
+
+def _decisions_for(db: Database, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pre-send decisions recorded for a sent message. A decision is taken before the mail has a
+    Message-ID, so it is matched by subject and first recipient (the mail's counterpart)."""
+    rows = db.db.query(
+        "SELECT * FROM presend WHERE subject = ? AND lower(counterpart) = lower(?) ORDER BY at, id",
+        [message["subject"] or "", message["counterpart"] or ""],
+    )
+    return [_decision_row(r) for r in rows]
+
+
+def _outbox_item(row: dict[str, Any]) -> dict[str, Any]:
+    """One outbox row for the transparency view: the exact queued bytes ("raw", the canonical JSON
+    the collector receives) and, read from them, the payload, its signature and its chain position."""
+    raw = row["payload"] or ""
+    envelope: Any = None
+    try:
+        envelope = json.loads(raw)
+    except (TypeError, ValueError):
+        pass
+    payload = envelope.get("payload") if isinstance(envelope, dict) else None
+    payload = payload if isinstance(payload, dict) else {}
+    return {
+        "id": row["id"], "kind": row["kind"], "status": row["status"], "created_at": row["created_at"],
+        "attempts": row["attempts"] or 0, "next_attempt_at": row["next_attempt_at"] or "",
+        "acked_at": row["acked_at"] or "", "last_error": row["last_error"] or "",
+        "raw": raw, "bytes": len(raw.encode("utf-8")),
+        "sha256": hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        "payload": payload, "signature": envelope.get("signature", "") if isinstance(envelope, dict) else "",
+        "device_id": envelope.get("device_id", "") if isinstance(envelope, dict) else "",
+        "seq": payload.get("seq"), "prev_hash": payload.get("prev_hash"),
+    }  # fmt: skip
 
 
 class MailwardenAPI:
@@ -136,6 +186,12 @@ class MailwardenAPI:
                 "appeals": dict(q("SELECT status, count(*) FROM appeals GROUP BY status ORDER BY status").fetchall()),
                 "outbox_queued": q(f"SELECT count(*) FROM outbox WHERE {_WAITING}").fetchone()[0],
             }
+            tray = self._tray_state(db)
+            sync = self._sync_state(db)
+            new_flags = q("SELECT count(*) FROM messages WHERE rowid > ? AND key IN (SELECT message_key FROM findings)",
+                          (tray["flags_seen"],)).fetchone()[0]  # fmt: skip
+            last_flag = q("SELECT coalesce(max(rowid), 0) FROM messages WHERE key IN (SELECT message_key FROM findings)"
+                          ).fetchone()[0]  # fmt: skip
         scan = self.watcher.scan_state() if self.watcher else {"state": "off"}
         return {
             "agent": {"version": __version__, "pid": os.getpid(), "started_at": self.started_at},
@@ -148,6 +204,9 @@ class MailwardenAPI:
             "stores": self.stores_status(),
             "totals": totals,
             "scan": scan,
+            "flags": {"new": new_flags, "seen": tray["flags_seen"], "last": last_flag},
+            "sync": sync,
+            "language": tray["language"],
         }
 
     def stores_status(self) -> list[dict[str, Any]]:
@@ -165,7 +224,7 @@ class MailwardenAPI:
         with self._db() as db:
             total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}").fetchone()[0]
             rows = list(db.db.query(
-                f"SELECT * FROM messages WHERE {flagged} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
+                f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
                 [limit, offset],
             ))  # fmt: skip
             items = []
@@ -185,7 +244,7 @@ class MailwardenAPI:
         with self._db() as db:
             total = db.conn.execute(f"SELECT count(*) FROM messages {where}", params).fetchone()[0]
             rows = db.db.query(
-                f"SELECT m.*, (SELECT count(*) FROM findings f WHERE f.message_key = m.key) AS n_findings"
+                f"SELECT m.rowid AS seq, m.*, (SELECT count(*) FROM findings f WHERE f.message_key = m.key) AS n_findings"
                 f" FROM messages m {where} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
                 [*params, limit, offset],
             )
@@ -203,13 +262,15 @@ class MailwardenAPI:
                 "SELECT field, text FROM flagged_fields WHERE message_key = ? ORDER BY field", [key])}  # fmt: skip
             appeals = [_appeal_row(a) for a in db.db.query(
                 "SELECT * FROM appeals WHERE message_key = ? ORDER BY id", [key])]  # fmt: skip
-        return {"flag": {**_message_row(row), "findings": findings, "excerpts": excerpts, "appeals": appeals}}
+            decisions = _decisions_for(db, row) if row["direction"] == "sent" else []
+        return {"flag": {**_message_row(row), "findings": findings, "excerpts": excerpts, "appeals": appeals,
+                         "decisions": decisions}}  # fmt: skip
 
     @staticmethod
     def _message(db: Database, key: Any) -> dict[str, Any]:
         if not isinstance(key, str) or not _KEY.match(key):
             raise NotFound(f"no message with the id {key!r}")
-        rows = list(db.db.query("SELECT * FROM messages WHERE key = ?", [key]))
+        rows = list(db.db.query("SELECT rowid AS seq, * FROM messages WHERE key = ?", [key]))
         if not rows:
             raise NotFound(f"no message with the id {key!r}; it may not have been scanned on this computer")
         return rows[0]
@@ -261,6 +322,96 @@ class MailwardenAPI:
             except (TypeError, ValueError):
                 pass  # shown as stored
         return {"outbox": rows}
+
+    # -- tray: seen marker, settings, decisions, transparency ------------------------------------
+
+    @staticmethod
+    def _tray_state(db: Database) -> dict[str, Any]:
+        rows = list(db.db.query("SELECT flags_seen, language FROM tray_state WHERE id = 1"))
+        return rows[0] if rows else {"flags_seen": 0, "language": ""}
+
+    @staticmethod
+    def _sync_state(db: Database) -> dict[str, Any]:
+        """Enrolment and delivery, read from the outbox: the collector counts as unreachable while the
+        oldest waiting item has failed to go at least once (network error, 5xx, refused device)."""
+        q = db.conn.execute
+        device = list(db.db.query(
+            "SELECT device_id, collector_url, department, enrolled_at FROM device WHERE id = 1"))  # fmt: skip
+        queued = q("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[0]
+        last_upload = q("SELECT max(acked_at) FROM outbox WHERE status = 'acked'").fetchone()[0]
+        failing = list(db.db.query(
+            "SELECT attempts, last_error, next_attempt_at FROM outbox WHERE status = 'queued' AND attempts > 0"
+            " ORDER BY id LIMIT 1"))  # fmt: skip
+        if failing:
+            reachable: bool | None = False
+        elif last_upload:
+            reachable = True
+        else:
+            reachable = None  # nothing was tried yet
+        return {
+            "enrolled": bool(device), **(device[0] if device else
+                                         {"device_id": "", "collector_url": "", "department": "", "enrolled_at": ""}),
+            "queued": queued, "last_upload": last_upload or "", "collector_reachable": reachable,
+            "last_error": failing[0]["last_error"] if failing else "",
+            "next_attempt_at": failing[0]["next_attempt_at"] if failing else "",
+        }  # fmt: skip
+
+    def mark_flags_seen(self, upto: Any = None) -> dict[str, Any]:
+        """Remember that the user has looked at the flags up to message `upto` (a flag's "seq";
+        default: every flag so far). The marker never goes back."""
+        if upto is not None and (isinstance(upto, bool) or not isinstance(upto, int) or upto < 0):
+            raise BadRequest("'upto' must be a whole number (a flag's seq)")
+        with self._write_lock, self._db() as db:
+            if upto is None:
+                upto = db.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
+            with db.transaction():
+                db.conn.execute("UPDATE tray_state SET flags_seen = max(flags_seen, ?) WHERE id = 1", (upto,))
+            seen = self._tray_state(db)["flags_seen"]
+        return {"seen": seen}
+
+    def settings_view(self) -> dict[str, Any]:
+        engine = self.engines.get()
+        with self._db() as db:
+            tray = self._tray_state(db)
+            sync = self._sync_state(db)
+        return {"settings": {
+            "language": tray["language"], "languages": ["en", "zh"],
+            "policy_version": engine.version, "policy_source": "installed" if self.engines.installed else "default",
+            "collector_url": sync["collector_url"], "enrolled": sync["enrolled"], "device_id": sync["device_id"],
+            "department": sync["department"], "enrolled_at": sync["enrolled_at"],
+            "monitoring": "always on",
+        }}  # fmt: skip
+
+    def update_settings(self, changes: Any) -> dict[str, Any]:
+        if not isinstance(changes, dict):
+            raise BadRequest("the settings must be a JSON object")
+        unknown = sorted(set(changes) - set(SETTINGS_KEYS))
+        if unknown:
+            raise BadRequest(f"cannot change {', '.join(map(repr, unknown))} here (only: {', '.join(SETTINGS_KEYS)})")
+        if "language" in changes:
+            lang = changes["language"]
+            if lang not in LANGUAGES:
+                raise BadRequest("'language' must be \"en\", \"zh\" or \"\" (follow the system)")
+            with self._write_lock, self._db() as db, db.transaction():
+                db.conn.execute("UPDATE tray_state SET language = ? WHERE id = 1", (lang,))
+        return self.settings_view()
+
+    def decisions(self, limit: Any = None) -> dict[str, Any]:
+        """Pre-send decisions, newest first: what the user did when a check found something."""
+        limit, _ = _page(limit, 0)
+        with self._db() as db:
+            rows = db.db.query("SELECT * FROM presend WHERE verdict != 'pass' OR findings != '[]'"
+                               " ORDER BY at DESC, id DESC LIMIT ?", [limit])  # fmt: skip
+            return {"decisions": [_decision_row(r) for r in rows]}
+
+    def transparency(self, limit: Any = None) -> dict[str, Any]:
+        """Everything put in the outbox, newest first, whatever its status (queued, acked, failed),
+        each with its exact bytes: what leaves this computer, or left it."""
+        limit, _ = _page(limit, 0, default=200)
+        with self._db() as db:
+            total = db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
+            rows = list(db.db.query("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", [limit]))
+        return {"items": [_outbox_item(r) for r in rows], "total": total}
 
     # -- pre-send check -------------------------------------------------------------------------
 

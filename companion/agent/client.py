@@ -1,13 +1,14 @@
 """AgentClient: the API's calls over HTTP, for the CLI and the tray. Stdlib only, so talking to the
 agent costs the caller no heavy import.
 
-http.client is used rather than urllib.request on purpose: urllib honours HTTP(S)_PROXY and would
-send the token to a proxy when no_proxy does not list 127.0.0.1; it also follows redirects.
+The few lines of HTTP/1.1 the agent needs are written on a plain socket: urllib honours
+HTTP(S)_PROXY (it would send the token to a proxy when no_proxy does not list 127.0.0.1) and follows
+redirects, and http.client pulls in ssl and the email package (~6 MB of resident memory in the
+tray, which lives all day) for a connection that is always plain HTTP to 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import socket
@@ -102,6 +103,26 @@ def _port_answers(port: int, timeout: float) -> bool:
         return False
 
 
+def _parse_head(head: bytes) -> tuple[int, int | None]:
+    """(status, Content-Length or None) of an HTTP answer's header block."""
+    status_line, *fields = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    try:
+        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+            raise ValueError
+        status = int(parts[1])
+        length = None
+        for field in fields:
+            name, _, value = field.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+                if length < 0:
+                    raise ValueError
+    except ValueError:
+        raise AgentError(f"the agent answered something that is not HTTP: {status_line[:80]!r}") from None
+    return status, length
+
+
 class AgentClient:
     def __init__(self, info: AgentInfo, *, timeout: float = 10.0) -> None:
         self.info = info
@@ -132,20 +153,14 @@ class AgentClient:
         headers = {"Authorization": f"Bearer {self.info.token}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-        conn = http.client.HTTPConnection(HOST, self.info.port, timeout=self.timeout)
         try:
-            conn.request(method, target, body=data, headers=headers)
-            response = conn.getresponse()
-            raw = response.read()
-            status = response.status
+            status, raw = self._exchange(method, target, data, headers)
         except ConnectionRefusedError:
             raise AgentNotRunning(f"{NOT_RUNNING} (nothing answers on port {self.info.port})") from None
         except TimeoutError:
             raise AgentError(f"the agent did not answer within {self.timeout:g} s", title="Agent busy") from None
-        except (OSError, http.client.HTTPException) as exc:
+        except OSError as exc:
             raise AgentError(f"cannot talk to the agent: {exc}") from None
-        finally:
-            conn.close()
         try:
             answer = json.loads(raw.decode("utf-8"))
         except ValueError:
@@ -159,6 +174,36 @@ class AgentClient:
                              "restart the agent after updating Mailwarden")  # fmt: skip
         answer.pop("api")
         return answer
+
+    def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+        """One HTTP/1.1 request on its own connection ("Connection: close"); (status, body)."""
+        lines = [f"{method} {target} HTTP/1.1", f"Host: {HOST}:{self.info.port}", "Connection: close",
+                 *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {len(data or b'')}"]  # fmt: skip
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (data or b"")
+        received = bytearray()
+        length: int | None
+        status, length, start = 0, None, -1
+        with socket.create_connection((HOST, self.info.port), timeout=self.timeout) as sock:
+            sock.sendall(request)
+            while True:
+                chunk = sock.recv(65536)
+                if chunk:
+                    received += chunk
+                if start < 0 and (end := received.find(b"\r\n\r\n")) >= 0:
+                    start = end + 4
+                    status, length = _parse_head(bytes(received[:end]))
+                if start >= 0 and length is not None and len(received) - start >= length:
+                    break  # the whole body is in
+                if not chunk:
+                    break  # the agent closed the connection
+        if start < 0:
+            raise AgentError("the agent's answer was cut short (no complete header)")
+        body = bytes(received[start:])
+        if length is not None:
+            if len(body) < length:
+                raise AgentError(f"the agent's answer was cut short ({len(body)} of {length} bytes)")
+            body = body[:length]
+        return status, body
 
     # -- the API, mirrored -------------------------------------------------------------------
 
@@ -186,6 +231,21 @@ class AgentClient:
 
     def outbox(self, limit: int = 50) -> dict[str, Any]:
         return self.request("GET", "outbox", query={"limit": limit})
+
+    def transparency(self, limit: int = 200) -> dict[str, Any]:
+        return self.request("GET", "outbox/all", query={"limit": limit})
+
+    def mark_flags_seen(self, upto: int | None = None) -> dict[str, Any]:
+        return self.request("POST", "flags/seen", {} if upto is None else {"upto": upto})
+
+    def decisions(self, limit: int = 50) -> dict[str, Any]:
+        return self.request("GET", "decisions", query={"limit": limit})
+
+    def settings(self) -> dict[str, Any]:
+        return self.request("GET", "settings")["settings"]
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        return self.request("POST", "settings", changes)["settings"]
 
     def check(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "check", payload)

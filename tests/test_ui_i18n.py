@@ -1,0 +1,147 @@
+"""Simplified Chinese and English: every key has both, every visible string goes through the
+catalogue, and switching the language at runtime changes every string of every open window."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QTabWidget,
+    QTextBrowser,
+    QWidget,
+)
+
+from ui.i18n import CATALOG, tr, translator
+from ui.qtcompat import emit
+
+pytest_plugins = ("tests.ui_fixtures",)
+
+WAIT = 15000
+UI = Path(__file__).resolve().parents[1] / "ui"
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # Chinese, or its full-width punctuation
+SAME_IN_BOTH = {"tx.col.id", "none"}  # "#" and "—"
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_every_key_has_both_languages_with_the_same_placeholders():
+    for key, (en, zh) in CATALOG.items():
+        assert en.strip() and zh.strip(), key
+        assert _fields(en) == _fields(zh), key
+        if key not in SAME_IN_BOTH:
+            assert en != zh and CJK.search(zh), key
+        assert ("&" in en) == ("&" in zh), f"{key}: a mnemonic in one language only"
+
+
+def test_no_visible_string_bypasses_the_catalogue():
+    """Text setters and menu entries in ui/ get their words from tr(), never from a literal: a literal
+    given to one of them may only hold placeholders and punctuation (e.g. f"{subject} — {when}")."""
+    setter = re.compile(r"\.(setText|setWindowTitle|setPlaceholderText|setTabText|setToolTip|setItemText|"
+                        r"addAction|addTab|addItem|showMessage|setHtml)\(\s*f?(\"(?:[^\"\\\\]|\\\\.)*\"|"
+                        r"'(?:[^'\\\\]|\\\\.)*')")  # fmt: skip
+    offenders, checked = [], 0
+    for path in UI.glob("*.py"):
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for m in setter.finditer(line):
+                checked += 1
+                words = re.sub(r"\{[^{}]*\}", "", m.group(2)[1:-1])
+                if re.search(r"[^\W\d_]", words):
+                    offenders.append(f"{path.name}:{n}: {line.strip()}")
+    assert checked >= 5 and offenders == []
+
+
+def texts(window: QWidget) -> dict[str, str]:
+    """Every string a user can see in a window, by a stable name."""
+    out = {"title": window.windowTitle()}
+    for i, w in enumerate(window.findChildren(QWidget)):
+        name = f"{type(w).__name__}#{i}"
+        if isinstance(w, QLabel) and w.text():
+            out[name] = w.text()
+        elif isinstance(w, QAbstractButton) and w.text():
+            out[name] = w.text()
+        elif isinstance(w, QLineEdit) and w.placeholderText():
+            out[name + ".placeholder"] = w.placeholderText()
+        elif isinstance(w, QTabWidget):
+            out.update({f"{name}.tab{t}": w.tabText(t) for t in range(w.count())})
+        elif isinstance(w, QComboBox):
+            out.update({f"{name}.item{t}": w.itemText(t) for t in range(w.count()) if w.itemData(t) is None
+                        or w.itemData(t) in ("", "en", "zh", "body", "subject")})  # fmt: skip
+        elif isinstance(w, QTextBrowser) and w.toPlainText():
+            out[name] = w.toPlainText()
+        elif isinstance(w, QTableView):
+            model = w.model()
+            out.update({f"{name}.header{c}": model.headerData(c, Qt.Orientation.Horizontal)
+                        for c in range(model.columnCount())})  # fmt: skip
+    return out
+
+
+def test_switching_the_language_changes_every_string(qtbot, real_agent, link_factory, monkeypatch):
+    client = real_agent.client()
+    key = next(f["id"] for f in client.flags()["flags"] if f["subject"] == "Re: order 4471")
+    client.file_appeal(key, "normal discount")
+    tray = link_factory(real_agent)
+    tray.start()
+    flags = tray.show_flags()
+    with qtbot.waitSignal(flags.detailLoaded, timeout=WAIT):
+        pass
+    windows = {"flags": flags, "appeals": tray.show_appeals(), "transparency": tray.show_transparency(),
+               "settings": tray.show_settings(), "about": tray.show_about()}  # fmt: skip
+    qtbot.waitUntil(lambda: bool(windows["settings"].settings and windows["appeals"].model.rows
+                                    and windows["transparency"].item is None and tray.link.status), timeout=WAIT)
+    windows["appeal"] = flags.open_appeal()
+    tray.notify(tr("notify.appeal.title"), "x")
+    windows["notices"] = tray.windows["notices"]
+    menu = {name: action.text() for name, action in tray.actions.items()}
+    before = {w: texts(win) for w, win in windows.items()}
+    cells_before = [flags.proxy.index(r, c).data() for r in range(flags.proxy.rowCount()) for c in (1, 4)]
+
+    settings = windows["settings"]
+    index = settings.language.findData("zh")
+    settings.language.setCurrentIndex(index)
+    emit(settings.language.activated, index)  # as when the user picks it
+    assert translator().lang == "zh"
+    after = {w: texts(win) for w, win in windows.items()}
+    unchanged = []
+    for w in windows:
+        assert before[w].keys() == after[w].keys(), w
+        for name, text in before[w].items():
+            if text not in ("#", "—") and after[w][name] == text:
+                unchanged.append((w, name, text))
+    assert unchanged == [], unchanged
+    assert all(CJK.search(t) for w in after for t in after[w].values() if t not in ("#", "—"))
+    assert all(CJK.search(action.text()) and action.text() != menu[name] for name, action in tray.actions.items())
+    assert CJK.search(tray.tooltip())
+    cells_after = [flags.proxy.index(r, c).data() for r in range(flags.proxy.rowCount()) for c in (1, 4)]
+    assert all(CJK.search(c) for c in cells_after) and cells_after != cells_before
+    assert after["flags"]["title"] == "我的标记 — Mailwarden"
+    assert tr("menu.flags") == "我的标记(&F)"  # mnemonics in the Chinese way
+    # The agent remembers the choice: a tray started later (after a log-off) is in Chinese at once.
+    qtbot.waitUntil(lambda: client.settings()["language"] == "zh", timeout=WAIT)
+    translator().set_language("en")
+    second = link_factory(real_agent)
+    second.start()
+    qtbot.waitUntil(lambda: translator().lang == "zh", timeout=WAIT)
+    # Back to English: every string comes back exactly.
+    translator().set_language("en")
+    assert {w: texts(win) for w, win in windows.items() if w != "notices"} == {
+        w: t for w, t in before.items() if w != "notices"}
+    assert {name: action.text() for name, action in tray.actions.items()} == menu
+
+
+def test_follow_the_system_language(qtbot, real_agent, link_factory, monkeypatch):
+    monkeypatch.setenv("MAILWARDEN_LANG", "zh")
+    translator().set_language("")  # "" = the system locale
+    assert translator().lang == "zh" and tr("close") == "关闭(&C)"
+    monkeypatch.setenv("MAILWARDEN_LANG", "en")
+    translator().set_language("")
+    assert translator().lang == "en"
