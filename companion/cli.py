@@ -330,27 +330,12 @@ def upload() -> None:
     """Queue the next summary and send what waits (summaries, appeals) to the collector now; then
     fetch the policy and appeal decisions. Prints what happened."""
     from companion.config import paths
-    from companion.enroll import require_device
-    from companion.outbox import upload_pending
-    from companion.policy_update import pull_decisions, pull_policy
-    from companion.summary import queue_summary
+    from companion.sync import sync_round
 
     p = paths().ensure()
     db = _open_db()
     try:
-        require_device(db)
-        queued = 0
-        while True:
-            result = queue_summary(db, p, stores=_store_health())
-            queued += 1
-            if not result.more:
-                break
-        report: dict = {"summaries_queued": queued, "upload": upload_pending(db, p)}
-        for name, pull in (("policy", pull_policy), ("decisions", pull_decisions)):
-            try:
-                report[name] = pull(db, p)
-            except MailwardenError as exc:
-                report[name] = {"status": "error", "reason": exc.message}
+        report = sync_round(db, p, stores=_store_health())
     except MailwardenError as exc:
         raise click.ClickException(exc.message) from None
     finally:

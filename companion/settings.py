@@ -23,10 +23,12 @@ class Settings:
     discover: bool = True  # look for Thunderbird profiles and Outlook data files
     rescan_minutes: float = 10.0  # the safety-net rescan, for stores that give no file events
     debounce_seconds: float = 2.0  # wait for a burst of writes to end before scanning
+    summary_minutes: float = 60.0  # how often the agent signs a summary for the collector
+    pull_minutes: float = 15.0  # how often it asks the collector for policy and appeal decisions
 
 
 _TYPES = {"identities": list, "role": str, "stores": list, "discover": bool, "rescan_minutes": (int, float),
-          "debounce_seconds": (int, float)}  # fmt: skip
+          "debounce_seconds": (int, float), "summary_minutes": (int, float), "pull_minutes": (int, float)}  # fmt: skip
 
 
 def load_settings(paths: Paths) -> Settings:
@@ -51,4 +53,13 @@ def load_settings(paths: Paths) -> Settings:
         discover=data.get("discover", True),
         rescan_minutes=float(data.get("rescan_minutes", 10.0)),
         debounce_seconds=float(data.get("debounce_seconds", 2.0)),
+        summary_minutes=_positive(path, data, "summary_minutes", 60.0),
+        pull_minutes=_positive(path, data, "pull_minutes", 15.0),
     )
+
+
+def _positive(path: Path, data: dict, key: str, default: float) -> float:
+    value = float(data.get(key, default))
+    if value <= 0:
+        raise SettingsError(f"{path}: '{key}' must be more than 0 minutes")
+    return value

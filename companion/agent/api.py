@@ -24,6 +24,7 @@ from companion.config import Paths
 from companion.settings import Settings
 
 if TYPE_CHECKING:
+    from companion.agent.sync_loop import SyncLoop
     from companion.agent.watcher import Watcher
     from companion.database import Database
     from companion.stores.discovery import StoreInfo
@@ -153,6 +154,7 @@ class MailwardenAPI:
         watcher: Watcher | None = None,
         engines: EngineCache | None = None,
         on_shutdown: Callable[[], None] | None = None,
+        sync: SyncLoop | None = None,
     ) -> None:
         self.paths = paths
         self.settings = settings or Settings()
@@ -160,6 +162,7 @@ class MailwardenAPI:
         self.watcher = watcher
         self.engines = engines or EngineCache(paths.policy)
         self.on_shutdown = on_shutdown
+        self.sync_loop = sync
         self.started_at = _now()
         self._write_lock = threading.Lock()  # appeals are written by one request at a time
 
@@ -193,6 +196,12 @@ class MailwardenAPI:
             last_flag = q("SELECT coalesce(max(rowid), 0) FROM messages WHERE key IN (SELECT message_key FROM findings)"
                           ).fetchone()[0]  # fmt: skip
         scan = self.watcher.scan_state() if self.watcher else {"state": "off"}
+        if self.sync_loop is not None:
+            schedule = self.sync_loop.state()
+            sync["schedule"] = schedule
+            if schedule["last_error"] and sync["enrolled"]:
+                sync["collector_reachable"] = False  # the last round could not reach it
+                sync["last_error"] = sync["last_error"] or schedule["last_error"]
         return {
             "agent": {"version": __version__, "pid": os.getpid(), "started_at": self.started_at},
             "policy": {
@@ -299,6 +308,8 @@ class MailwardenAPI:
                     (message_key, rule, reason, comment, "pending", now, now, ""),
                 )
             row = next(db.db.query("SELECT * FROM appeals WHERE id = ?", [cur.lastrowid]))
+        if self.sync_loop is not None:
+            self.sync_loop.run_now()  # an appeal should not wait for the hourly summary
         return {"appeal": _appeal_row(row)}
 
     def appeals(self, status: str | None = None) -> dict[str, Any]:
@@ -454,6 +465,13 @@ class MailwardenAPI:
         }  # fmt: skip
 
     # -- control --------------------------------------------------------------------------------
+
+    def sync_now(self) -> dict[str, Any]:
+        """Ask the agent's schedule to sign a summary, send what waits and pull, now."""
+        if self.sync_loop is None:
+            raise Unavailable("no sync schedule runs in this process: start the agent")
+        self.sync_loop.run_now()
+        return {"sync": "requested"}
 
     def rescan(self) -> dict[str, Any]:
         if self.watcher is None:

@@ -81,6 +81,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"settings"), lambda api, g, q, b: _ok(api.update_settings(_object(b)))),
     ("POST", re.compile(r"check"), lambda api, g, q, b: _ok(api.check(_object(b)))),
     ("POST", re.compile(r"scan"), lambda api, g, q, b: _ok(api.rescan(), 202)),
+    ("POST", re.compile(r"sync"), lambda api, g, q, b: _ok(api.sync_now(), 202)),
     ("POST", re.compile(r"shutdown"), _shutdown),
 ]  # fmt: skip
 

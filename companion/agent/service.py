@@ -111,6 +111,7 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
     from companion.agent.client import AgentInfo, write_agent_file
     from companion.agent.engines import EngineCache
     from companion.agent.server import AgentServer
+    from companion.agent.sync_loop import SyncLoop
     from companion.agent.watcher import Watcher
     from companion.database import Database
     from companion.settings import load_settings
@@ -124,7 +125,10 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
     watcher = Watcher(paths.database, stores, engines.get, identities=frozenset(settings.identities),
                       role=settings.role, debounce_seconds=settings.debounce_seconds,
                       rescan_minutes=settings.rescan_minutes, ignore=paths.home)  # fmt: skip
-    api = MailwardenAPI(paths, settings, stores=stores, watcher=watcher, engines=engines, on_shutdown=stop.set)
+    sync = SyncLoop(paths, settings, store_health=lambda: (len(stores), sum(1 for s in stores if not s.readable)),
+                    enrol_from_machine=_machine_enrolment())  # fmt: skip
+    api = MailwardenAPI(paths, settings, stores=stores, watcher=watcher, engines=engines, on_shutdown=stop.set,
+                        sync=sync)  # fmt: skip
     server = AgentServer(api, secrets.token_urlsafe(32))
     agent_file = paths.home / AGENT_FILE
     info = AgentInfo(os.getpid(), server.port, server.httpd.token.decode(), __version__,
@@ -134,6 +138,7 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
         try:
             watcher.start()
             watcher.rescan()  # the first scan: runs in the background, the API answers meanwhile
+            sync.start()
             write_agent_file(agent_file, info)
             log.info("agent %s (pid %d) listening on 127.0.0.1:%d; %d stores", __version__, info.pid, info.port,
                      len(stores))  # fmt: skip
@@ -144,10 +149,17 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
             log.info("stopping")
         finally:
             server.stop()
+            sync.stop(STOP_TIMEOUT)
             watcher.stop(STOP_TIMEOUT)
             _remove_agent_file(agent_file, info.pid)
     log.info("stopped")
     return 0
+
+
+def _machine_enrolment():
+    """The first-run enrolment from what the MSI left in the machine configuration, where there is
+    such a thing (Windows); None elsewhere."""
+    return None
 
 
 def _remove_agent_file(path: Path, pid: int) -> None:
