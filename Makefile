@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo demo-serve test lint system-deps bench clean xpi screenshots
+.PHONY: install demo demo-serve test lint system-deps bench clean xpi screenshots msi
 
 install: $(VENV)/.installed
 
@@ -45,6 +45,11 @@ bench: install
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
 xpi:
 	$(PYTHON) thunderbird_ext/build_xpi.py --out dist
+
+# The Windows MSI, built on Linux: dist/Mailwarden-<version>-x64.msi (docs/deploy.md).
+# Its tests (tables, and install/upgrade/uninstall under wine) are part of `make test`.
+msi: install system-deps
+	$(BIN)/python installer/build.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

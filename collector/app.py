@@ -63,8 +63,24 @@ class TimingMiddleware:
             return
         start = time.perf_counter()
         path = scope.get("path", "")
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, which re-raises to the
+            # server: uvicorn then drops the connection, sometimes before the 500 reaches the client.
+            log.exception("unhandled error on %s", path)
+            if started:
+                raise
+            self.metrics.rejected.labels("internal_error").inc()
+            await error_response(500, "internal_error", "the collector failed; nothing was stored")(
+                scope, receive, send)  # fmt: skip
         finally:
             route = path if path in self.ROUTES else "other"
             self.metrics.latency.labels(route).observe(time.perf_counter() - start)

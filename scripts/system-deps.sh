@@ -17,6 +17,7 @@ case "${1:-install}" in
       fonts-wqy-microhei     # Chinese glyphs in Qt and Chromium screenshots
       msitools wixl          # make msi (wixl) and the MSI table checks (msiinfo)
       wine                   # the real install/upgrade/uninstall test of the MSI
+      osslsigncode           # make msi checks the Authenticode signatures of the Windows Python
     )
     ;;
   *) echo "usage: $0 install|test" >&2; exit 2 ;;

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
+from companion import machine_config
 from companion.agent.api import MailwardenAPI
 from companion.agent.sync_loop import SyncLoop
 from companion.cli import cli
@@ -19,6 +20,7 @@ from companion.database import Database
 from companion.settings import Settings
 from tests.collector_fixtures import start_server
 from tests.conftest import build_eml
+from tests.test_machine_config import MSI_VALUES, FakeRegistry
 from tests.test_signing import MemoryKeyring
 
 
@@ -250,3 +252,22 @@ def test_the_real_agent_uploads_on_its_own(collector_server, tmp_path):
     finally:
         agent.terminate()
         agent.wait(15)
+
+
+def test_first_run_hook_in_the_agent_loop_enrols_and_deletes_the_token(collector_server, isolated_home):
+    token = collector_server.collector.create_token("finance")["token"]
+    registry = FakeRegistry({**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": token,
+                             "Department": "finance"})  # fmt: skip
+    loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
+    report = loop.tick()
+    assert report is not None and report["upload"]["accepted"] == 1
+    assert "EnrollToken" not in registry.keys[machine_config.KEY]
+    assert loop.enrol_from_machine.last["status"] == "enrolled"
+
+
+def test_a_refused_token_shows_in_the_agent_status(collector_server, isolated_home):
+    registry = FakeRegistry({**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": "not-a-token"})
+    loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
+    assert loop.tick() is None
+    assert loop.state()["last_error"].startswith("enrolment from the machine configuration failed:")
+    assert registry.keys[machine_config.KEY]["EnrollToken"] == "not-a-token"

@@ -157,9 +157,11 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
 
 
 def _machine_enrolment():
-    """The first-run enrolment from what the MSI left in the machine configuration, where there is
-    such a thing (Windows); None elsewhere."""
-    return None
+    """The first-run enrolment from what the MSI left in the machine configuration (Windows); None
+    elsewhere (`mailwarden enroll` then)."""
+    from companion.machine_config import first_run_enrolment
+
+    return first_run_enrolment()
 
 
 def _remove_agent_file(path: Path, pid: int) -> None:

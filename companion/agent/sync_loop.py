@@ -104,6 +104,9 @@ class SyncLoop:
 
         if load_device(db) is None:
             if self.enrol_from_machine is None or not self.enrol_from_machine(self.paths):
+                last = getattr(self.enrol_from_machine, "last", None)  # FirstRunEnrolment's result
+                if isinstance(last, dict) and last.get("status") == "failed":
+                    self._record(now, None, f"enrolment from the machine configuration failed: {last['error']}")
                 return None
             log.info("enrolled from the machine configuration")
         plan = SyncPlan(
