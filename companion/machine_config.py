@@ -4,7 +4,9 @@
 [POLICY_FAIL_MODE=...]` stores these values (docs/deploy.md):
 
     CollectorUrl     the collector's address
-    EnrollToken      the enrolment token: consumed on the first successful enrolment, then deleted
+    Enrollment\\EnrollToken  the enrolment token, in a subkey of its own whose permissions let
+                     every user delete it (MsiLockPermissionsEx, see docs/deploy.md): consumed on
+                     the first successful enrolment, then deleted
     Department       optional; sent with the enrolment
     PolicyFailMode   optional; what the mail-client add-ins do when the companion cannot answer
                      ("ask", "open" or "closed")
@@ -34,6 +36,10 @@ log = logging.getLogger(__name__)
 
 KEY = r"Software\Mailwarden"
 FULL_KEY = r"HKLM\Software\Mailwarden"
+# The token has a key of its own: the MSI gives users the right to delete values there (and only
+# there), so a standard user's companion can remove the token once it has enrolled.
+TOKEN_KEY = r"Software\Mailwarden\Enrollment"
+FULL_TOKEN_KEY = r"HKLM\Software\Mailwarden\Enrollment"
 TOKEN_VALUE = "EnrollToken"
 FAIL_MODES = ("ask", "open", "closed")
 
@@ -103,12 +109,12 @@ class MachineConfig:
         return data
 
 
-def _text(values: Mapping[str, Any], name: str) -> str | None:
+def _text(values: Mapping[str, Any], name: str, key: str = FULL_KEY) -> str | None:
     value = values.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise MachineConfigError(f"{FULL_KEY}\\{name} is not a string value")
+        raise MachineConfigError(f"{key}\\{name} is not a string value")
     value = value.strip()
     return value or None  # the MSI writes "" for a property that was not given
 
@@ -131,7 +137,7 @@ def read_machine_config(registry: Registry | None = None) -> MachineConfig | Non
         raise MachineConfigError(f"{FULL_KEY}\\PolicyFailMode is '{mode}' (expected one of: {', '.join(FAIL_MODES)})")
     return MachineConfig(
         collector_url=_text(values, "CollectorUrl"),
-        enroll_token=_text(values, TOKEN_VALUE),
+        enroll_token=_text(registry.read_values(TOKEN_KEY) or {}, TOKEN_VALUE, FULL_TOKEN_KEY),
         department=_text(values, "Department"),
         policy_fail_mode=mode.lower() if mode else None,
         install_dir=_text(values, "InstallDir"),
@@ -144,14 +150,14 @@ EnrollFunction = Callable[..., dict[str, Any]]
 
 def _delete_token(registry: Registry, result: dict[str, Any]) -> dict[str, Any]:
     try:
-        registry.delete_value(KEY, TOKEN_VALUE)
+        registry.delete_value(TOKEN_KEY, TOKEN_VALUE)
     except OSError as exc:
         reason = "access denied" if isinstance(exc, PermissionError) else f"{type(exc).__name__}: {exc}"
-        message = (f"the enrolment token could not be deleted from {FULL_KEY}\\{TOKEN_VALUE} ({reason}); it stays "
+        message = (f"the enrolment token could not be deleted from {FULL_TOKEN_KEY}\\{TOKEN_VALUE} ({reason}); it stays "
                    "readable by every user of this computer until an administrator deletes it")  # fmt: skip
         log.warning(message)
         return {**result, "token_deleted": False, "warning": message}
-    log.info("enrolment token deleted from %s", FULL_KEY)
+    log.info("enrolment token deleted from %s", FULL_TOKEN_KEY)
     return {**result, "token_deleted": True}
 
 

@@ -549,6 +549,24 @@ def restore_text(msi: Path, texts: list[str], work: Path) -> None:
         raise SystemExit(f"text tokens left in tables {left}")
 
 
+# Who may do what on HKLM\Software\Mailwarden\Enrollment (SDDL; well-known SIDs, so it does not
+# depend on the language of Windows): SYSTEM and Administrators everything; Users read, and set or
+# delete values (0x2001b = KEY_READ | KEY_SET_VALUE), so each user's companion can delete the
+# token after enrolling. Only this key: the collector address and the rest stay admin-only.
+TOKEN_KEY_SDDL = "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
+
+
+def lock_token_key(msi: Path, work: Path) -> None:
+    """Add an MsiLockPermissionsEx row for the token's registry value (wixl knows no Permission
+    element; Windows Installer 5 applies the table in WriteRegistryValues)."""
+    idt = work / "idt"
+    idt.mkdir(exist_ok=True)
+    rows = ["MsiLockPermissionsEx\tLockObject\tTable\tSDDLText\tCondition", "s72\ts72\ts32\ts0\tS255",
+            "MsiLockPermissionsEx\tMsiLockPermissionsEx", f"LockEnrollToken\tregEnrollToken\tRegistry\t{TOKEN_KEY_SDDL}\t"]
+    (idt / "MsiLockPermissionsEx.idt").write_bytes(("\r\n".join(rows) + "\r\n").encode("ascii"))
+    run(["msibuild", str(msi), "-i", str(idt / "MsiLockPermissionsEx.idt")])
+
+
 def wixl(version: str, stage: Path, work: Path, out: Path, tb: dict[str, str]) -> None:
     """wixl runs in `work`: every Source is relative to it (wixl 0.101 fails on absolute ones)."""
     for tool in ("wixl", "msiinfo", "msibuild"):
@@ -568,6 +586,7 @@ def wixl(version: str, stage: Path, work: Path, out: Path, tb: dict[str, str]) -
     cmd += ["mailwarden.wxs", "files.wxs", "outlook.wxs"]
     run(cmd, cwd=work)
     restore_text(tmp, texts, work)
+    lock_token_key(tmp, work)
     tmp.replace(out)
 
 

@@ -261,7 +261,7 @@ def test_first_run_hook_in_the_agent_loop_enrols_and_deletes_the_token(collector
     loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
     report = loop.tick()
     assert report is not None and report["upload"]["accepted"] == 1
-    assert "EnrollToken" not in registry.keys[machine_config.KEY]
+    assert "EnrollToken" not in registry.keys[machine_config.TOKEN_KEY]
     assert loop.enrol_from_machine.last["status"] == "enrolled"
 
 
@@ -270,4 +270,4 @@ def test_a_refused_token_shows_in_the_agent_status(collector_server, isolated_ho
     loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
     assert loop.tick() is None
     assert loop.state()["last_error"].startswith("enrolment from the machine configuration failed:")
-    assert registry.keys[machine_config.KEY]["EnrollToken"] == "not-a-token"
+    assert registry.keys[machine_config.TOKEN_KEY]["EnrollToken"] == "not-a-token"

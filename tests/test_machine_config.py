@@ -16,7 +16,11 @@ class FakeRegistry:
     """HKLM as a dict of key -> {name: data}; deletions can be made to fail like Windows does."""
 
     def __init__(self, values: dict[str, object] | None = None, *, delete_error: OSError | None = None) -> None:
-        self.keys: dict[str, dict[str, object]] = {} if values is None else {mc.KEY: dict(values)}
+        self.keys: dict[str, dict[str, object]] = {}
+        if values is not None:  # laid out as the MSI writes them: the token in a key of its own
+            self.keys[mc.KEY] = {k: v for k, v in values.items() if k != mc.TOKEN_VALUE}
+            if mc.TOKEN_VALUE in values:
+                self.keys[mc.TOKEN_KEY] = {mc.TOKEN_VALUE: values[mc.TOKEN_VALUE]}
         self.delete_error = delete_error
         self.deleted: list[tuple[str, str]] = []
 
@@ -83,8 +87,8 @@ def test_enrols_once_with_the_token_then_deletes_it(paths):
     assert result == {"status": "enrolled", "device": {"device_id": "dev-1", "collector_url": "https://collector.corp"},
                       "token_deleted": True}  # fmt: skip
     assert calls == [(paths, "https://collector.corp", "tok-123", "Sales")]
-    assert registry.deleted == [(mc.KEY, "EnrollToken")]
-    assert "EnrollToken" not in registry.keys[mc.KEY] and registry.keys[mc.KEY]["CollectorUrl"]
+    assert registry.deleted == [(mc.TOKEN_KEY, "EnrollToken")]
+    assert "EnrollToken" not in registry.keys[mc.TOKEN_KEY] and registry.keys[mc.KEY]["CollectorUrl"]
     # the next start has nothing to do
     assert mc.enroll_from_machine_config(paths, registry=registry, enroll=fake_enroll)["status"] == "no-token"
     assert len(calls) == 1
@@ -94,7 +98,7 @@ def test_a_token_that_cannot_be_deleted_is_reported_clearly(paths):
     registry = FakeRegistry(MSI_VALUES, delete_error=PermissionError(13, "Access is denied"))
     result = mc.enroll_from_machine_config(paths, registry=registry, enroll=lambda *a, **k: {"device_id": "d"})
     assert result["status"] == "enrolled" and result["token_deleted"] is False
-    assert "could not be deleted from HKLM\\Software\\Mailwarden\\EnrollToken (access denied)" in result["warning"]
+    assert "could not be deleted from HKLM\\Software\\Mailwarden\\Enrollment\\EnrollToken (access denied)" in result["warning"]
     assert "until an administrator deletes it" in result["warning"]
     other = FakeRegistry(MSI_VALUES, delete_error=OSError(5, "broken"))
     result = mc.enroll_from_machine_config(paths, registry=other, enroll=lambda *a, **k: {"device_id": "d"})
@@ -110,7 +114,7 @@ def test_a_failed_enrolment_keeps_the_token_for_the_next_start(paths):
     result = mc.enroll_from_machine_config(paths, registry=registry, enroll=refused)
     assert result == {"status": "failed", "error": "the collector refused the enrolment (403 bad_token)",
                       "collector_url": "https://collector.corp"}  # fmt: skip
-    assert registry.deleted == [] and registry.keys[mc.KEY]["EnrollToken"] == "tok-123"
+    assert registry.deleted == [] and registry.keys[mc.TOKEN_KEY]["EnrollToken"] == "tok-123"
 
 
 def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, monkeypatch):
@@ -120,7 +124,7 @@ def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, mo
     registry = FakeRegistry(MSI_VALUES)
     result = mc.enroll_from_machine_config(paths, registry=registry, enroll=lambda *a, **k: pytest.fail("enrolled"))
     assert result == {"status": "already-enrolled", "token_deleted": True}
-    assert registry.deleted == [(mc.KEY, "EnrollToken")]
+    assert registry.deleted == [(mc.TOKEN_KEY, "EnrollToken")]
 
 
 def test_nothing_to_do_without_configuration_or_token(paths):
@@ -139,7 +143,7 @@ def test_real_enrolment_path_with_the_project_database(paths):
     registry = FakeRegistry({**MSI_VALUES, "CollectorUrl": "http://127.0.0.1:9"})
     result = mc.enroll_from_machine_config(paths, registry=registry)
     assert result["status"] == "failed" and "cannot reach the collector" in result["error"]
-    assert registry.keys[mc.KEY]["EnrollToken"] == "tok-123"
+    assert registry.keys[mc.TOKEN_KEY]["EnrollToken"] == "tok-123"
 
 
 def test_windows_layer_imports_winreg_only_when_used():
@@ -161,7 +165,7 @@ def test_first_run_hook_retries_at_most_every_few_minutes(paths):
     assert hook(paths) is False and hook.last is None  # too soon: the collector is not asked again
     clock[0] += 2
     assert hook(paths) is False and "cannot reach the collector" in hook.last["error"]
-    assert registry.keys[mc.KEY]["EnrollToken"] == "tok-123"
+    assert registry.keys[mc.TOKEN_KEY]["EnrollToken"] == "tok-123"
 
 
 

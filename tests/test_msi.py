@@ -47,6 +47,7 @@ TOKEN = "tok-8f3a1c"
 INSTALL = r"C:\Program Files\Mailwarden"
 PY = INSTALL + r"\python"
 MAILWARDEN_KEY = r"Software\Mailwarden"
+TOKEN_KEY = r"Software\Mailwarden\Enrollment"
 UNINSTALL_KEY = r"Software\Microsoft\Windows\CurrentVersion\Uninstall"
 
 # The whole InstallExecuteSequence, pinned: a wixl update or a wxs edit that moves an action fails here.
@@ -152,7 +153,8 @@ def test_saved_properties_are_read_back_before_launch_conditions(msi):
                        ("POLICY_FAIL_MODE", "PolicyFailMode")]:  # fmt: skip
         sig = search["SAVED_" + prop]
         # root 2 = HKLM, type 18 = raw | 64-bit view (16)
-        assert locators[sig] == ["2", MAILWARDEN_KEY, name, "18"]
+        key = TOKEN_KEY if prop == "ENROLL_TOKEN" else MAILWARDEN_KEY
+        assert locators[sig] == ["2", key, name, "18"]
     actions = {r[0]: r[1:] for r in table(msi, "CustomAction")}
     assert actions["RestoreCollectorUrl"] == ["2099", "COLLECTOR_URL", "[SAVED_COLLECTOR_URL]", ""]  # 51 + 2048
     ui = {r[0]: (r[1], int(r[2])) for r in table(msi, "InstallUISequence")}
@@ -179,6 +181,18 @@ def test_no_custom_action_runs_an_executable_or_python(msi):
     assert int(actions["RemoveUserData"][1]) == 5 + 64 + 1024 + 2048
 
 
+def test_users_may_delete_the_token_and_nothing_else(msi):
+    """The token's key alone gets an ACL letting Users (BU) set/delete values; wine does not apply
+    ACLs, so this is checked in the table (docs/deploy.md: check on real Windows)."""
+    registry_ids = {r[0]: (r[2], r[3]) for r in table(msi, "Registry")}
+    (row,) = table(msi, "MsiLockPermissionsEx")
+    _id, lock_object, table_name, sddl, condition = row
+    assert table_name == "Registry" and registry_ids[lock_object] == (TOKEN_KEY, "EnrollToken") and condition == ""
+    assert sddl == msi_build.TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
+    summary = subprocess.run(["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True).stdout
+    assert "Version: 500 " in summary  # Windows Installer 5, which knows MsiLockPermissionsEx
+
+
 def _registry_rows(msi):
     components = {r[0]: int(r[3]) for r in table(msi, "Component")}
     rows = {}
@@ -193,8 +207,9 @@ def test_registry_rows(msi):
     m = (MAILWARDEN_KEY, 64)
     assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == m} == {
         "InstallDir": "[INSTALLDIR]", "Version": VERSION, "CollectorUrl": "[COLLECTOR_URL]",
-        "EnrollToken": "[ENROLL_TOKEN]", "Department": "[DEPARTMENT]", "PolicyFailMode": "[POLICY_FAIL_MODE]",
+        "Department": "[DEPARTMENT]", "PolicyFailMode": "[POLICY_FAIL_MODE]",
         "RemoveDataOnUninstall": "[REMOVE_DATA]"}  # fmt: skip
+    assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == (TOKEN_KEY, 64)} == {"EnrollToken": "[ENROLL_TOKEN]"}
     run_key = r"Software\Microsoft\Windows\CurrentVersion\Run"
     assert rows[("2", run_key, "Mailwarden Agent", 64)] == '"[PYTHONDIR]pythonw.exe" -E -s -m companion.agent'
     assert "from ui.app import main" in rows[("2", run_key, "Mailwarden Tray", 64)]
@@ -377,8 +392,8 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     story["downgrade"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
     story["after_downgrade_hklm"] = wine.hklm()
     story["delete_token"] = wine.python(
-        "import json, companion.machine_config as mc; r = mc.WindowsRegistry(); r.delete_value(mc.KEY, mc.TOKEN_VALUE);"
-        " r.delete_value(mc.KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))")  # fmt: skip
+        "import json, companion.machine_config as mc; r = mc.WindowsRegistry(); r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE);"
+        " r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))")  # fmt: skip
 
     story["uninstall"] = wine.msiexec("/x", win(msi_upgrade), log="uninstall.log")
     story["uninstalled_hklm"] = wine.hklm()
@@ -413,7 +428,8 @@ def test_install_writes_files_and_machine_configuration(wine_story):
                    "bin/mailwarden.cmd", "thunderbird/mailwarden.json", "mailwarden.ico"):  # fmt: skip
         assert needed in files
     hklm = wine_story["installed_hklm"]
-    assert hklm[MAILWARDEN_KEY.lower()] == {"CollectorUrl": COLLECTOR, "EnrollToken": TOKEN, "Department": "Sales",
+    assert hklm[TOKEN_KEY.lower()] == {"EnrollToken": TOKEN}
+    assert hklm[MAILWARDEN_KEY.lower()] == {"CollectorUrl": COLLECTOR, "Department": "Sales",
                                             "PolicyFailMode": "closed", "InstallDir": INSTALL + "\\",
                                             "Version": VERSION, "RemoveDataOnUninstall": "0"}  # fmt: skip
     run = hklm[r"software\microsoft\windows\currentversion\run"]
@@ -468,7 +484,8 @@ def test_upgrade_without_properties_keeps_the_configuration(wine_story):
     hklm = wine_story["upgraded_hklm"]
     config = hklm[MAILWARDEN_KEY.lower()]
     assert config["Version"] == UPGRADE_VERSION
-    assert (config["CollectorUrl"], config["EnrollToken"], config["Department"], config["PolicyFailMode"]) == (
+    token = hklm[TOKEN_KEY.lower()]["EnrollToken"]
+    assert (config["CollectorUrl"], token, config["Department"], config["PolicyFailMode"]) == (
         COLLECTOR, TOKEN, "Sales", "closed")  # fmt: skip
     entries = _product_entries(hklm)
     assert [e["DisplayVersion"] for e in entries] == [UPGRADE_VERSION]  # the old product is gone
@@ -495,7 +512,7 @@ def test_uninstall_removes_files_and_keys_and_keeps_user_data(wine_story):
     assert code == 0, log[-3000:]
     assert wine_story["left_files"] == []
     hklm = wine_story["uninstalled_hklm"]
-    gone = [MAILWARDEN_KEY, registration.ADDIN_KEY, registration.ADDIN_KEY.replace("Software\\", "Software\\Wow6432Node\\"),
+    gone = [MAILWARDEN_KEY, TOKEN_KEY, registration.ADDIN_KEY, registration.ADDIN_KEY.replace("Software\\", "Software\\Wow6432Node\\"),
             registration.CLSID_KEY + r"\InprocServer32", registration.PROGID_KEY + r"\CLSID",
             r"Software\Mozilla\NativeMessagingHosts\mailwarden"]  # fmt: skip
     for key in gone:
