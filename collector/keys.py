@@ -1,5 +1,6 @@
-"""Canonical JSON, base64url and Ed25519 for the collector side of docs/protocol.md, plus the
-collector's own policy-signing key.
+"""Ed25519 verification for the collector side of docs/protocol.md, plus the collector's own
+policy-signing key. The byte forms (canonical JSON, base64url, the signed request) are those of
+companion.signing, so both ends of the protocol share one definition.
 
 The policy key is generated on first start and kept in the database (table `meta`), so that
 several stateless web processes share it; `--policy-key-file` keeps it in a file of mode 0600
@@ -8,11 +9,7 @@ instead (created atomically, never overwritten).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,28 +18,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from companion.signing import b64url_decode, b64url_encode, canonical, request_message
+
+__all__ = ["PolicySigner", "b64url_decode", "b64url_encode", "canonical", "load_policy_signer",
+           "request_message", "verify", "verify_bytes"]  # fmt: skip
+
 POLICY_KEY_META = "policy_private_key"
-
-
-def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def obj_hash(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj)).hexdigest()
-
-
-def b64url_encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def b64url_decode(text: str) -> bytes:
-    if not isinstance(text, str) or any(c in text for c in "+/= \n\r\t"):
-        raise ValueError("not base64url")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
-        raise ValueError("not base64url") from None
 
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:
@@ -73,10 +54,6 @@ def verify_bytes(public_key_b64: str, data: bytes, signature_b64: str) -> bool:
         return True
     except (ValueError, InvalidSignature):
         return False
-
-
-def request_message(method: str, path: str, query: str, when: int) -> dict[str, Any]:
-    return {"method": method, "path": path, "query": query, "time": when}
 
 
 class PolicySigner:

@@ -37,7 +37,7 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Inverse of b64url_encode; raises ValueError on anything that is not base64url."""
-    if not isinstance(text, str) or any(c in text for c in "+/= \n"):
+    if not isinstance(text, str) or any(c in text for c in "+/= \n\r\t"):
         raise ValueError("not base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
