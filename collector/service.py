@@ -8,6 +8,7 @@ web processes can share one PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
 from collector.storage import SqlStorage, Tx
+from companion.policy_update import version_key  # one order of policy versions on both ends
 
 MAX_BODY = 1024 * 1024
 REQUEST_WINDOW = 300  # seconds a signed GET may be away from the collector's clock
@@ -105,11 +107,11 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return obj
 
 
-def version_key(version: str) -> tuple[Any, ...]:
-    parts = version.split(".")
-    if all(p.isdigit() for p in parts):
-        return (0, tuple(int(p) for p in parts))
-    return (1, version)
+@functools.cache
+def _dummy_hash() -> str:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(secrets.token_urlsafe(16))
 
 
 def validate_policy(text: str) -> str:
@@ -187,11 +189,14 @@ class Collector:
 
         with self.storage.read() as tx:
             user = tx.get("users", {"username": username})
-        if user is None or user["disabled_at"] is not None:
-            return None
+        usable = user is not None and user["disabled_at"] is None
         try:
-            PasswordHasher().verify(user["password_hash"], password)
+            # An unknown or disabled user costs one verification too, so the answer's timing does
+            # not tell which usernames exist.
+            PasswordHasher().verify(user["password_hash"] if usable else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
+            return None
+        if not usable:
             return None
         return {k: v for k, v in user.items() if k != "password_hash"}
 
@@ -428,13 +433,13 @@ class Collector:
 
     def publish_policy(self, text: str, published_by: str = "") -> dict[str, Any]:
         version = validate_policy(text)
-        current = self.current_policy()
-        if current is not None and version_key(version) <= version_key(current["version"]):
-            raise CollectorError(409, "stale_version",
-                                 f"version {version} is not newer than {current['version']} (in force)")  # fmt: skip
         signature = self.signer.sign({"version": version, "policy": text})
         now = self.now()
-        with self.storage.transaction() as tx:
+        with self.storage.transaction() as tx:  # the check and the insert in one: two publishers never both win
+            current = tx.latest("policies", lock=True)
+            if current is not None and version_key(version) <= version_key(current["version"]):
+                raise CollectorError(409, "stale_version",
+                                     f"version {version} is not newer than {current['version']} (in force)")  # fmt: skip
             tx.insert("policies", {"version": version, "policy": text, "signature": signature,
                                    "published_at": now, "published_by": published_by})  # fmt: skip
         return {"version": version, "policy": text, "published_at": iso(now), "signature": signature}

@@ -13,7 +13,6 @@ All datetimes are stored as naive UTC.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Iterator
 from datetime import datetime
@@ -183,7 +182,7 @@ class Tx(Protocol):
     def delete_before(self, table: str, column: str, cutoff: datetime, extra: dict[str, Any] | None = None) -> int: ...
     def count(self, table: str, where: dict[str, Any] | None = None) -> int: ...
     def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None: ...
-    def latest(self, table: str) -> dict[str, Any] | None: ...
+    def latest(self, table: str, lock: bool = False) -> dict[str, Any] | None: ...
     def count_by(self, table: str, key: str, *, distinct: str | None = None, where: dict[str, Any] | None = None,
                  since: tuple[str, datetime] | None = None) -> dict[Any, int]: ...  # fmt: skip
 
@@ -302,8 +301,13 @@ class SqlTx:
             stmt = stmt.where(t.c[since[0]] >= since[1])
         return {k: n for k, n in self.conn.execute(stmt, _params(where or {}))}
 
-    def latest(self, table: str) -> dict[str, Any] | None:
+    def latest(self, table: str, lock: bool = False) -> dict[str, Any] | None:
+        """The newest row. `lock`: no other transaction may add a row to `table` until this one
+        ends (PostgreSQL: a table lock that still lets readers read; SQLite's BEGIN IMMEDIATE
+        already makes every write transaction the only one)."""
         t = TABLES[table]
+        if lock and self.dialect == "postgresql":
+            self.conn.execute(sa.text(f"LOCK TABLE {t.name} IN SHARE ROW EXCLUSIVE MODE"))
         return _row(self.conn.execute(sa.select(t).order_by(t.c.id.desc()).limit(1)).first())
 
 
@@ -391,5 +395,3 @@ class SqlStorage:
         self.engine.dispose()
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -175,7 +175,8 @@ def enroll(paths: Paths, collector_url: str, token: str, department: str | None 
 
 def _forget_old_identity(db: Database) -> None:
     """A new identity starts a new chain; what the old one queued can no longer be sent."""
-    db.conn.execute("UPDATE sync_state SET summary_seq = 0, summary_hash = '' WHERE id = 1")
+    # The decision cursor too: the new collector numbers its decisions from the start.
+    db.conn.execute("UPDATE sync_state SET summary_seq = 0, summary_hash = '', decisions_cursor = 0 WHERE id = 1")
     db.conn.execute("UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
                     " WHERE status = 'queued' AND kind = 'summary'")  # fmt: skip
     # Appeals are re-queued under the new identity.

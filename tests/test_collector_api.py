@@ -562,3 +562,41 @@ def test_every_collector_command_is_documented():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "collector.md").read_text(encoding="utf-8")
     for name in collector_cli.commands:
         assert f"`mailwarden-collector {name}" in doc, f"docs/collector.md does not document `{name}`"
+
+
+def test_two_publishers_of_the_same_version_never_both_win(server, monkeypatch):
+    """The version check and the insert are one transaction: two publishers racing with the same
+    version give one policy and one stale_version, on every backend."""
+    from collector import service
+    from collector.service import CollectorError
+
+    barrier = threading.Barrier(2)
+    real_key = service.version_key
+
+    def meeting_point(version):  # both publishers here at once, when nothing serialises them
+        try:
+            barrier.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass
+        return real_key(version)
+
+    monkeypatch.setattr(service, "version_key", meeting_point)
+    server.collector.publish_policy(POLICY.format(v="2026.12.1"))
+    barrier.reset()
+    outcomes = []
+
+    def publish():
+        try:
+            server.collector.publish_policy(POLICY.format(v="2026.12.2"))
+            outcomes.append("published")
+        except CollectorError as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes) == ["published", "stale_version"]
+    with server.collector.storage.read() as tx:
+        assert [p["version"] for p in tx.select("policies")].count("2026.12.2") == 1

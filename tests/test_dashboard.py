@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -457,3 +458,38 @@ def test_concurrent_appends_keep_one_linear_chain(dash):
         list(pool.map(write, range(4)))
     result = access_log.verify(dash.collector)
     assert result.ok and result.checked == before + 60
+
+
+def test_an_appeal_shows_the_snippet_of_its_own_device_only(dash):
+    """The same mail flagged in two departments has one message hash; the reviewer of one
+    department's appeal must see that department's snippet, never the other's."""
+    from tests.dashboard_fixtures import Device, event
+
+    now = datetime.now(UTC)
+    elsewhere = Device(dash.collector, "finance").enroll()
+    shared = event("commit.lowest-price", "commitment", now, "…FINANCE ONLY: the »lowest price« for Acme…", 500)
+    elsewhere.upload([shared])  # stored first
+    mine = Device(dash.collector, "sales-north").enroll()
+    mine.upload([{**shared, "snippet": "…north: we cannot promise the »lowest price«…"}])
+    pk = mine.appeal(shared["message_hash"], "commit.lowest-price")
+    [row] = [r for r in reports.appeal_list(dash.collector, department="sales-north") if r["id"] == pk]
+    assert row["snippet"] == "…north: we cannot promise the »lowest price«…"
+
+
+def test_an_unknown_user_costs_one_password_verification_like_a_known_one(dash, monkeypatch):
+    """Timing must not tell which usernames exist."""
+    from argon2 import PasswordHasher
+
+    PasswordHasher = getattr(PasswordHasher, "func", PasswordHasher)  # the fixture makes hashing cheap with a partial
+    verified = []
+    real = PasswordHasher.verify
+
+    def counting(self, hashed, password):
+        verified.append(hashed)
+        return real(self, hashed, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting)
+    assert dash.collector.check_password("nobody", PASSWORD) is None
+    assert dash.collector.check_password("carol", "wrong password") is None
+    assert dash.collector.check_password("carol", PASSWORD)["username"] == "carol"
+    assert len(verified) == 3 and verified[0] not in verified[1:]

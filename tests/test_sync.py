@@ -503,3 +503,20 @@ def test_cli_enroll_summary_upload_against_a_real_http_collector(tmp_path, isola
         assert collector.seqs(device_id) == [1]
     finally:
         collector.down()
+
+
+def test_enrolling_again_starts_the_decision_cursor_over(db, paths, tmp_path, collector, enrolled):
+    """A new collector numbers its decisions from 1: the old cursor must not hide them."""
+    from companion.enroll import enroll
+
+    scan_mails(db, tmp_path / "box")
+    appeal_id = file_appeal(db, "Secret offer Zephyr", "approved by my manager")
+    upload_pending(db, paths, now=T0)
+    collector.state.decisions.append({"id": 40, "appeal_id": 999, "status": "rejected", "comment": "",
+                                      "decided_at": "2026-11-25T09:00:00+00:00"})  # fmt: skip
+    assert pull_decisions(db, paths)["cursor"] == 40
+    enroll(paths, collector.url, "good-token", db=db, force=True)
+    collector.state.decisions[:] = [{"id": 3, "appeal_id": appeal_id, "status": "upheld", "comment": "ok",
+                                     "decided_at": "2026-11-26T09:00:00+00:00"}]  # fmt: skip
+    upload_pending(db, paths, now=T0)  # the appeal, re-queued under the new identity
+    assert pull_decisions(db, paths)["cursor"] == 3

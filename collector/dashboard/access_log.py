@@ -7,8 +7,6 @@ that row. (Removing rows at the end is only visible against an exported head has
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +15,7 @@ import sqlalchemy as sa
 
 from collector.dashboard.tables import access_log
 from collector.service import Collector
+from companion.signing import obj_hash
 
 GENESIS = "0" * 64  # prev_hash of the first row (prev_hash is unique, so it cannot be empty twice)
 _PG_LOCK_ID = 847100  # pg_advisory_xact_lock key: one appender at a time keeps the chain linear
@@ -25,8 +24,7 @@ _PG_LOCK_ID = 847100  # pg_advisory_xact_lock key: one appender at a time keeps 
 def row_hash(seq: int, at: datetime, username: str, role: str, action: str, target: str, prev_hash: str) -> str:
     fields = {"seq": seq, "at": at.isoformat(), "username": username, "role": role, "action": action,
               "target": target, "prev_hash": prev_hash}  # fmt: skip
-    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return obj_hash(fields)  # the protocol's canonical JSON, hashed (companion.signing)
 
 
 def append(collector: Collector, username: str, role: str, action: str, target: str = "") -> int:

@@ -127,15 +127,18 @@ def appeal_list(collector: Collector, department: str | None = None, status: str
         query = query.where(appeals.c.status == status)
     with collector.storage.read() as tx:
         rows = [dict(r._mapping) for r in tx.conn.execute(query.limit(500))]
-        # The flagged snippets of the appealed message, for the reviewer (and the learning step).
+        # The flagged snippets of the appealed message, for the reviewer (and the learning step):
+        # from the appealing device only, since the same mail received elsewhere has the same
+        # hash and another department's snippet is not this reviewer's to see.
         hashes = {r["message_hash"] for r in rows}
-        snippets: dict[tuple[str, str], str] = {}
+        snippets: dict[tuple[str, str, str], str] = {}
         if hashes:
-            q = sa.select(events.c.message_hash, events.c.rule, events.c.snippet).where(events.c.message_hash.in_(hashes))
-            for h, rule, snippet in tx.conn.execute(q):
-                snippets.setdefault((h, rule), snippet)
+            q = sa.select(events.c.device_id, events.c.message_hash, events.c.rule, events.c.snippet).where(
+                events.c.message_hash.in_(hashes))  # fmt: skip
+            for device, h, rule, snippet in tx.conn.execute(q):
+                snippets.setdefault((device, h, rule), snippet)
     for r in rows:
-        r["snippet"] = snippets.get((r["message_hash"], r["rule"]), "")
+        r["snippet"] = snippets.get((r["device_id"], r["message_hash"], r["rule"]), "")
     return rows
 
 
