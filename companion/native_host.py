@@ -14,6 +14,8 @@ UTF-8 JSON. Messages from the extension (each carries an "id" that the answer re
        mail, text in any charset): the host extracts the text (companion.parsing.attachments).
     {"type": "decision", "id", "check_id", "choice", "justification", "error", "details"}
         -> {"type": "recorded", "id", "row"}
+       A decision whose check this host does not know (reported late, after the host that checked
+       it was replaced) is checked again from its "details", attachment bytes included.
     anything wrong
         -> {"type": "error", "id", "title", "message"}
 
@@ -26,6 +28,8 @@ Rules kept here:
 - Checks run on the main thread with one engine, built at start and rebuilt when the policy file
   changes. Decisions are written to the database by a writer thread, so a busy database never
   holds up a check.
+- What is sent is always valid UTF-8: a lone surrogate coming in (JSON allows "\\ud800") is read
+  as U+FFFD, and encode() escapes one that would still be there.
 - The log (<data dir>/logs/native-host.log) holds ids, verdicts, rule ids and timings, never the
   text of a mail.
 
@@ -40,6 +44,7 @@ import json
 import logging
 import logging.handlers
 import queue
+import re
 import struct
 import sys
 import threading
@@ -66,6 +71,8 @@ REMEMBERED_CHECKS = 256  # checks kept so that the decision that follows can be 
 _HEADER = struct.Struct("=I")  # native byte order, 4 bytes
 _TEXT_CAP = 500  # when a verdict must be cut: longest matched text kept per finding
 _SENTENCE_CAP = 1000  # ... and longest sentence
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")  # in a message: maybe a lone surrogate
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # in decoded JSON, pairs are already joined
 
 
 class TooLarge(Exception):
@@ -100,7 +107,14 @@ def read_message(stream: IO[bytes], limit: int = MAX_INCOMING) -> bytes | None:
 
 
 def encode(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    """The message as UTF-8 JSON. A lone surrogate (it may come in from the extension, as JSON allows
+    "\\ud800") cannot be encoded as UTF-8: then the message is written with ASCII escapes, which stay
+    valid UTF-8 and decode to the same strings."""
+    text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode("ascii")
 
 
 def frame(data: bytes) -> bytes:
@@ -204,6 +218,8 @@ class Host:
         if not isinstance(message, dict):
             self.error(None, "Malformed message", "the message must be a JSON object")
             return
+        if _ESCAPED_SURROGATE.search(raw):
+            message = _without_lone_surrogates(message)
         mid = message.get("id")
         if not isinstance(mid, str | int) or isinstance(mid, bool):
             mid = None
@@ -288,8 +304,17 @@ class Host:
         if not choice.startswith("unchecked"):
             check = self.checks.get(message.get("check_id"))
             if check is None and details:
+                # Reported late (the host that checked it is gone): check the details sent with it,
+                # as a check does; attachments kept without their bytes are judged by name.
+                notes = ["checked again from the details sent with the decision"]
+                if _attachments_without_content(details):
+                    notes.append("attachments judged by name")
                 engine = self.engines.get()
-                check = check_outgoing(engine, details, role=self._role_for(engine))
+                try:
+                    check = check_outgoing(engine, with_attachment_text(details), role=self._role_for(engine))
+                except ComposeError:  # recorded without a verdict; the writer says what is wrong
+                    notes = [f"check {message.get('check_id')!r} is not known to this host"]
+                error = "; ".join(filter(None, [error, *notes]))
             elif check is None:
                 error = "; ".join(
                     filter(None, [error, f"check {message.get('check_id')!r} is not known to this host"])
@@ -368,6 +393,27 @@ def with_attachment_text(details: Any) -> Any:
                 item["size"] = len(data)
         attachments.append(item)
     return {**details, "attachments": attachments}
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """`value` with each lone surrogate (JSON allows "\\ud800"; UTF-8 and the database do not)
+    replaced by U+FFFD, one character for one: the offsets of findings stay right."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _attachments_without_content(details: dict[str, Any]) -> bool:
+    """Whether some attachment comes with neither its bytes nor its text (it is judged by name)."""
+    attachments = details.get("attachments")
+    return isinstance(attachments, list) and any(
+        isinstance(a, dict) and not isinstance(a.get("data_base64"), str) and not isinstance(a.get("text"), str)
+        for a in attachments
+    )
 
 
 def _configured_role(where: Paths) -> str | None:

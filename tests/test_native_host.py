@@ -19,7 +19,7 @@ import pytest
 
 from companion import __version__
 from companion.database import Database
-from companion.native_host import MAX_INCOMING, MAX_OUTGOING, fit
+from companion.native_host import MAX_INCOMING, MAX_OUTGOING, encode, fit
 from companion.policy.loader import default_policy_text
 from companion.thunderbird_install import (
     EXTENSION_ID,
@@ -76,7 +76,7 @@ class HostProcess:
         assert result, f"no answer from the host within {timeout} s (stderr: {self.stderr()})"
         length, data = result[0]
         assert length == len(data) <= MAX_OUTGOING
-        return json.loads(data)
+        return json.loads(data.decode("utf-8"))  # strict: Thunderbird refuses a frame that is not UTF-8
 
     def ask(self, message: dict) -> dict:
         self.send(message)
@@ -164,6 +164,75 @@ def test_decisions_are_recorded_in_the_database(host, isolated_home):
     assert (late["verdict"], late["choice"], late["subject"]) == ("unchecked", "unchecked_sent", "Late")
     assert "timeout" in late["error"]
     assert "not known" in rows[forgotten["row"]]["error"]
+
+
+def _presend_rows(home: Path) -> dict[int, dict]:
+    db = Database(home / "mailwarden.db")
+    try:
+        return {r["id"]: r for r in db.presend_decisions(flagged_only=False)}
+    finally:
+        db.close()
+
+
+def test_a_late_decision_sent_to_a_new_host_is_recorded_with_the_real_verdict(host, isolated_home):
+    """The extension keeps a decision it could not report with the details that were checked (no
+    attachment bytes); the new host that gets it does not know the check and checks them again."""
+    from tests.mailfactory import docx_bytes
+
+    checked = {**WARN, "attachments": [
+        {"name": "terms.pdf", "content_type": "application/pdf", "size": 9, "data_base64": base64.b64encode(b"%PDF-1.4 ").decode()},
+    ]}  # fmt: skip
+    assert host.ask({"type": "check", "id": "c-1", "details": checked})["verdict"] == "warn"
+    host.kill()  # the port dropped before the decision went: Thunderbird starts a new host
+
+    fresh = HostProcess(isolated_home)
+    try:
+        kept = {**WARN, "attachments": [{"name": "terms.pdf", "content_type": "application/pdf", "size": 9, "text": None}]}
+        late = fresh.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified",
+                          "justification": "Approved by phone with Mr Zhang",
+                          "error": "reported late (decided 2026-11-30T09:00:00.000Z)", "details": kept})  # fmt: skip
+        # Bytes sent with a late decision are read as a check reads them.
+        memo = {**WARN, "body": "See the memo.", "attachments": [
+            {"name": "memo.docx", "content_type": "", "data_base64": base64.b64encode(docx_bytes(["Please keep this between us."])).decode()},
+        ]}  # fmt: skip
+        blocked = fresh.ask({"type": "decision", "id": "d-2", "check_id": "c-2", "choice": "blocked", "details": memo})
+        assert late["type"] == "recorded" and blocked["type"] == "recorded", (late, blocked)
+        assert fresh.close() == 0
+    finally:
+        fresh.kill()
+
+    rows = _presend_rows(isolated_home)
+    row = rows[late["row"]]
+    assert (row["channel"], row["verdict"], row["choice"]) == ("thunderbird", "warn", "justified")
+    assert (row["subject"], row["recipients"], row["policy_version"]) == ("Offer", ["anna@buyer.example"], "2026.11.1")
+    assert [f["rule"] for f in row["findings"]] == ["commit.lowest-price"]
+    assert row["justification"] == "Approved by phone with Mr Zhang"
+    assert "reported late (decided 2026-11-30" in row["error"] and "attachments judged by name" in row["error"]
+    assert "not known" not in row["error"]
+    memo_row = rows[blocked["row"]]
+    assert (memo_row["verdict"], memo_row["choice"]) == ("block", "blocked")
+    assert ("attachment:memo.docx", "offbook.private-deal") in {(f["field"], f["rule"]) for f in memo_row["findings"]}
+    assert "attachments judged by name" not in memo_row["error"]
+
+
+def test_a_lone_surrogate_never_makes_an_answer_that_is_not_utf8(host, isolated_home):
+    """JSON allows "\\ud800" (JavaScript strings may hold one); UTF-8 does not, nor Thunderbird."""
+    body = "Dear Anna,\nWe offer the lowest price \ud800 for the valves.\nBest regards"
+    host.send({"type": "check", "id": "c-s", "details": {**WARN, "subject": "Offer \udfff", "body": body}})
+    verdict = host.read()  # decoded as strict UTF-8
+    assert (verdict["type"], verdict["verdict"]) == ("verdict", "warn")
+    [finding] = verdict["findings"]
+    assert "lowest price \ufffd for" in finding["sentence"]["text"]  # one character for one: offsets hold
+    sentence = finding["sentence"]
+    assert sentence["text"][sentence["start"] : sentence["end"]] == "lowest price"
+    recorded = host.ask({"type": "decision", "id": "d-s", "check_id": "c-s", "choice": "edited"})
+    assert recorded["type"] == "recorded", recorded  # the database takes it too
+    assert host.close() == 0
+    assert _presend_rows(isolated_home)[recorded["row"]]["subject"] == "Offer \ufffd"
+    # and whatever would still hold one is written as valid UTF-8 that decodes to the same text
+    data = encode({"type": "verdict", "text": "a\ud800中"})
+    assert json.loads(data.decode("utf-8")) == {"type": "verdict", "text": "a\ud800中"}
+    assert fit({"type": "pong", "id": "\udc80"}).decode("utf-8")
 
 
 def test_bad_decisions_are_refused_with_clear_errors(host):

@@ -30,6 +30,8 @@ const MW_TEXT_ATTACHMENT = /\.(text|markdown|xml|json|ics|vcf|rtf|ini|cfg|yaml|y
 const MW_TEXT_ATTACHMENT_MAX = 512 * 1024;
 const MW_UNREPORTED_KEY = "unreportedDecisions";
 const MW_UNREPORTED_MAX = 200;
+const MW_LATE_TEXT_MAX = 200000; // characters of each body (and of attachment text) kept with a late decision
+const MW_LATE_TRIES_MAX = 20; // a late decision the companion could not record is sent this many times
 const MW_DECISION_TIMEOUT_MS = 15000;
 const MW_PROMPT_MAX_MS = 60 * 60 * 1000; // a prompt left open for an hour counts as "edit"
 
@@ -173,62 +175,141 @@ function mwWithApprovers(details, approvers) {
 
 // -- decisions -------------------------------------------------------------------------------
 
-async function mwQueueDecision(decision) {
+/** An id for a kept decision: it is removed from storage by this key once the companion recorded it. */
+function mwNewKey() {
   try {
+    return crypto.randomUUID();
+  } catch (e) {
+    return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+  }
+}
+
+function mwCapText(text, max) {
+  return typeof text === "string" && text.length > max ? text.slice(0, max) : text || "";
+}
+
+/** What is kept with a checked decision that could not be reported at once: the compose details
+ *  that were checked, so that a new companion (which does not know the check) checks them again.
+ *  Attachment bytes are left out (those attachments are judged by name), bodies and attachment
+ *  text are capped: storage stays bounded. `cut` says whether anything was shortened. */
+function mwLateDetails(payload) {
+  let textLeft = MW_LATE_TEXT_MAX;
+  const attachments = (payload.attachments || []).map((a) => {
+    const kept = { name: a.name || "", content_type: a.content_type || "", size: a.size || 0, text: null };
+    if (typeof a.text === "string" && a.text.length <= textLeft) {
+      kept.text = a.text;
+      textLeft -= a.text.length;
+    }
+    return kept;
+  });
+  const details = {
+    ...payload,
+    body: mwCapText(payload.body, MW_LATE_TEXT_MAX),
+    html: mwCapText(payload.html, MW_LATE_TEXT_MAX),
+    attachments,
+  };
+  const cut = details.body.length < (payload.body || "").length || details.html.length < (payload.html || "").length;
+  return { details, cut };
+}
+
+// Every change to the kept decisions goes through this one chain: each update reads what the one
+// before it wrote (two failing windows, or a flush and a failing report, never overwrite each other).
+let mwStorageChain = Promise.resolve();
+
+/** Apply `update(list)` to the kept decisions; it returns the new list, or null to leave it as is.
+ *  Resolves with the list as it was read. */
+function mwUpdateUnreported(update) {
+  const run = mwStorageChain.then(async () => {
     const stored = await messenger.storage.local.get(MW_UNREPORTED_KEY);
     const list = Array.isArray(stored[MW_UNREPORTED_KEY]) ? stored[MW_UNREPORTED_KEY] : [];
-    list.push({ ...decision, at: new Date().toISOString() });
-    await messenger.storage.local.set({ [MW_UNREPORTED_KEY]: list.slice(-MW_UNREPORTED_MAX) });
+    const next = update(list);
+    if (next) {
+      await messenger.storage.local.set({ [MW_UNREPORTED_KEY]: next.slice(-MW_UNREPORTED_MAX) });
+    }
+    return list;
+  });
+  mwStorageChain = run.catch(() => {});
+  return run;
+}
+
+async function mwQueueDecision(decision) {
+  try {
+    const item = { ...decision, key: mwNewKey(), at: new Date().toISOString() };
+    await mwUpdateUnreported((list) => [...list, item]);
   } catch (e) {
     console.error("Mailwarden: a decision could not be kept for later", e);
   }
 }
 
-/** Tell the companion what happened; keep it for later when the companion cannot take it now. */
-function mwReport(decision) {
+/** An answer that says the decision may be recorded if sent again (the database was busy, ...);
+ *  a refused choice or a missing justification never will be. */
+function mwWorthRetrying(answer) {
+  return answer.type === "error" && answer.title === "Decision not recorded";
+}
+
+/** Tell the companion what happened; keep it for later when the companion cannot take it now.
+ *  `payload` is the compose details that were checked: kept with the decision (see mwLateDetails). */
+function mwReport(decision, payload = null) {
+  const keep = () => {
+    if (!decision.check_id || !payload) {
+      return mwQueueDecision(decision);
+    }
+    const { details, cut } = mwLateDetails(payload);
+    const note = cut ? `body cut to ${MW_LATE_TEXT_MAX} characters for the late report` : "";
+    const error = [decision.error, note].filter(Boolean).join("; ");
+    return mwQueueDecision({ ...decision, ...(error ? { error } : {}), details });
+  };
   mwHost
     .request({ type: "decision", ...decision }, MW_DECISION_TIMEOUT_MS)
     .then((answer) => {
-      if (answer.type !== "recorded") {
-        console.error("Mailwarden: decision refused:", answer.title, answer.message);
+      if (answer.type === "recorded") {
+        return undefined;
       }
+      console.error("Mailwarden: decision refused:", answer.title, answer.message);
+      return mwWorthRetrying(answer) ? keep() : undefined;
     })
     .catch((e) => {
       console.warn("Mailwarden: decision kept for later:", mwErrorText(e));
-      return mwQueueDecision(decision);
+      return keep();
     });
 }
 
 let mwFlushing = false;
 
-/** Send the decisions kept while the companion was unreachable. */
+/** Send the decisions kept while the companion was unreachable. Each stays in storage until the
+ *  companion answered "recorded" for it (or refused it for good). */
 async function mwFlushUnreported() {
   if (mwFlushing) {
     return;
   }
   mwFlushing = true;
   try {
-    const stored = await messenger.storage.local.get(MW_UNREPORTED_KEY);
-    const list = Array.isArray(stored[MW_UNREPORTED_KEY]) ? stored[MW_UNREPORTED_KEY] : [];
-    if (!list.length) {
-      return;
-    }
-    await messenger.storage.local.set({ [MW_UNREPORTED_KEY]: [] });
-    for (const [i, decision] of list.entries()) {
+    let list = [];
+    await mwUpdateUnreported((stored) => {
+      // Decisions kept by an older version have no key yet.
+      list = stored.filter((d) => d && typeof d === "object").map((d) => (d.key ? d : { ...d, key: mwNewKey() }));
+      return list.length !== stored.length || list.some((d, i) => d !== stored[i]) ? list : null;
+    });
+    for (const item of list) {
+      const { key, at, tries, ...message } = item;
+      const note = `reported late (decided ${at})`;
+      const error = [message.error, note].filter(Boolean).join("; ");
+      let answer;
       try {
-        const { at, ...message } = decision;
-        const note = `reported late (decided ${at})`;
-        const error = [message.error, note].filter(Boolean).join("; ");
-        const answer = await mwHost.request({ type: "decision", ...message, error }, MW_DECISION_TIMEOUT_MS);
-        if (answer.type !== "recorded") {
-          console.error("Mailwarden: late decision refused:", answer.title, answer.message);
-        }
+        answer = await mwHost.request({ type: "decision", ...message, error }, MW_DECISION_TIMEOUT_MS);
       } catch (e) {
-        for (const rest of list.slice(i)) {
-          await mwQueueDecision(rest);
-        }
-        break;
+        console.warn("Mailwarden: late decisions kept for later:", mwErrorText(e));
+        break; // the companion is gone again: the rest stays kept
       }
+      if (answer.type !== "recorded") {
+        console.error("Mailwarden: late decision refused:", answer.title, answer.message);
+      }
+      const again = mwWorthRetrying(answer) && (tries || 0) + 1 < MW_LATE_TRIES_MAX;
+      await mwUpdateUnreported((stored) =>
+        again
+          ? stored.map((d) => (d && d.key === key ? { ...d, tries: (tries || 0) + 1 } : d))
+          : stored.filter((d) => !d || d.key !== key)
+      );
     }
   } catch (e) {
     console.error("Mailwarden: late decisions not sent", e);
@@ -369,7 +450,7 @@ async function mwCheck(tab, details, settings) {
   mwFlushUnreported().catch(() => {});
   const policy = `policy ${verdict.policy_version}`;
   if (verdict.verdict === "pass") {
-    mwReport({ check_id: verdict.id, choice: "sent" });
+    mwReport({ check_id: verdict.id, choice: "sent" }, payload);
     return mwSend(details, `${policy}; pass`);
   }
   const view = {
@@ -388,23 +469,23 @@ async function mwCheck(tab, details, settings) {
   } catch (e) {
     // No window, no way to show the findings: the mail is held (it stays in the compose window).
     const error = `the warning window could not open: ${mwErrorText(e)}`;
-    mwReport({ check_id: verdict.id, choice: view.kind === "block" ? "blocked" : "edited", error });
+    mwReport({ check_id: verdict.id, choice: view.kind === "block" ? "blocked" : "edited", error }, payload);
     return { cancel: true };
   }
   if (view.kind === "block") {
-    mwReport({ check_id: verdict.id, choice: "blocked" });
+    mwReport({ check_id: verdict.id, choice: "blocked" }, payload);
     return { cancel: true };
   }
   if (answer.choice === "approver" && view.approvers.length) {
-    mwReport({ check_id: verdict.id, choice: "added_approver" });
+    mwReport({ check_id: verdict.id, choice: "added_approver" }, payload);
     return mwSend(details, `${policy}; warn; approver in cc`, { cc: mwWithApprovers(details, view.approvers) });
   }
   const justification = (answer.justification || "").trim();
   if (answer.choice === "justify" && justification) {
-    mwReport({ check_id: verdict.id, choice: "justified", justification: justification.slice(0, 4000) });
+    mwReport({ check_id: verdict.id, choice: "justified", justification: justification.slice(0, 4000) }, payload);
     return mwSend(details, `${policy}; warn; justified`);
   }
-  mwReport({ check_id: verdict.id, choice: "edited" });
+  mwReport({ check_id: verdict.id, choice: "edited" }, payload);
   return { cancel: true };
 }
 
