@@ -112,7 +112,7 @@ def test_an_appeal_goes_at_once_and_its_decision_comes_back(collector_server, tm
     api.file_appeal(flag["id"], "false_positive", "a quoted price")
     # Filing woke the loop: the next tick sends it although neither summary nor pull is due.
     report = loop.tick(now + timedelta(seconds=5))
-    assert report["upload"]["appeals_queued"] == 1 and report["summaries_queued"] == 1
+    assert report["upload"]["appeals_queued"] == 1 and report["summaries_queued"] == 0  # hourly stays hourly
     [received] = collector_server.collector.appeals("pending")
     collector_server.collector.decide_appeal(received["id"], "rejected", "the promise stands", "alice")
     loop.run_now()
@@ -271,3 +271,29 @@ def test_a_refused_token_shows_in_the_agent_status(collector_server, isolated_ho
     assert loop.tick() is None
     assert loop.state()["last_error"].startswith("enrolment from the machine configuration failed:")
     assert registry.keys[machine_config.TOKEN_KEY]["EnrollToken"] == "not-a-token"
+
+
+def test_only_the_oldest_summary_decides_whether_the_outbox_is_due(isolated_home):
+    """Summaries go in order: while the oldest waits out its backoff, the newer ones are not due
+    (no round every tick); an appeal item is due on its own time."""
+    from companion.agent.sync_loop import _outbox_due
+    from companion.enroll import now_iso
+
+    now = datetime.now(UTC)
+    db = Database(Paths(isolated_home).ensure().database)
+    try:
+        def queue(kind: str, next_at: str) -> None:
+            with db.transaction():
+                db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at,"
+                                " acked_at, last_error) VALUES (?, '{}', ?, 'queued', 0, ?, '', '')",
+                                (kind, now_iso(now), next_at))  # fmt: skip
+
+        assert not _outbox_due(db, now)
+        queue("summary", now_iso(now + timedelta(hours=1)))  # in backoff
+        queue("summary", "")  # newer: held behind it
+        assert not _outbox_due(db, now)
+        assert _outbox_due(db, now + timedelta(hours=1))
+        queue("appeal", "")
+        assert _outbox_due(db, now)
+    finally:
+        db.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import pytest
 from PySide6.QtCore import Qt
 
 from ui.windows import AppealsWindow, FlagsWindow, merged_ranges
@@ -151,6 +150,7 @@ def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_resta
     qtbot.keyClicks(dialog.comment, "see CRM #4471")
     with qtbot.waitSignal(dialog.filed, timeout=WAIT):
         qtbot.mouseClick(dialog.submit, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _dialog(window) is None, timeout=WAIT)  # closed and deleted, not kept as a child
     rows = real_agent.query("SELECT * FROM appeals")
     assert [(r["message_key"], r["rule"], r["reason"], r["comment"], r["status"]) for r in rows] == [
         (key, "offbook.private-deal", "normal discount, 已报备", "see CRM #4471", "pending")]
@@ -163,12 +163,6 @@ def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_resta
     assert isinstance(appeals, AppealsWindow)
     cells = [[appeals.proxy.index(0, c).data() for c in range(6)]]
     assert cells[0][1:] == ["Re: order 4471", "offbook.private-deal", "normal discount, 已报备", "pending", ""]
-
-
-@pytest.fixture
-def file_keystore(monkeypatch):
-    """The device key goes to a file in the test's data directory, never to the OS credential store."""
-    monkeypatch.setattr("companion.keystore._usable_keyring", lambda: None)
 
 
 def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(qtbot, real_agent, link_factory,
@@ -211,6 +205,25 @@ def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(qtbot, rea
     assert [appeals.proxy.index(0, c).data() for c in (4, 5)] == ["upheld", "agreed, the rule is too strict here"]
 
 
+def test_a_dialog_closed_while_its_appeal_is_being_saved(qtbot, real_agent, link_factory):
+    """The agent still stores the appeal; its answer finds the dialog gone and touches nothing of it."""
+    import shiboken6
+
+    tray = link_factory(real_agent)
+    window = open_flags(qtbot, tray)
+    select(qtbot, window, 0)
+    dialog = window.open_appeal()
+    assert dialog is not None
+    qtbot.keyClicks(dialog.reason, "closed at once")
+    dialog.send()
+    dialog.reject()  # Cancel / Esc before the agent answered
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT)
+    qtbot.waitUntil(lambda: len(real_agent.query("SELECT id FROM appeals")) == 1, timeout=WAIT)
+    tray.link.runner.wait(WAIT)
+    qtbot.wait(100)  # the answer is delivered to a deleted dialog: nothing raises
+    assert _dialog(window) is None
+
+
 def test_a_window_opened_while_the_agent_is_stopped_loads_once_it_is_back(qtbot, tmp_path, link_factory):
     from tests.ui_fixtures import make_agent
     from ui.i18n import tr
@@ -221,9 +234,17 @@ def test_a_window_opened_while_the_agent_is_stopped_loads_once_it_is_back(qtbot,
         tray.start()
         qtbot.waitUntil(lambda: tray.state == "stopped", timeout=WAIT)
         tray.link.stop()
+        statuses: list = []
+        tray.link.statusChanged.connect(statuses.append)
+        tray.link.refresh()
+        tray.link.runner.wait(WAIT)
+        qtbot.waitUntil(lambda: not tray.link._polling, timeout=WAIT)
+        qtbot.wait(50)
+        assert statuses == [None]  # one poll, one statusChanged
         window = tray.show_flags()
         qtbot.waitUntil(lambda: window.error.isVisible(), timeout=WAIT)
         assert window.error.text() == tr("agent.not_running") and window.model.rows == []
+        assert window.error.textFormat() == Qt.TextFormat.PlainText  # the agent's text is never HTML
         agent.start()
         agent.wait_scanned()
         with qtbot.waitSignal(window.loaded, timeout=WAIT):

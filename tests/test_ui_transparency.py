@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sqlite3
 
-import pytest
 from PySide6.QtCore import Qt
 
 from companion.signing import obj_hash, verify
@@ -14,11 +13,6 @@ from companion.signing import obj_hash, verify
 pytest_plugins = ("tests.ui_fixtures",)
 
 WAIT = 15000
-
-
-@pytest.fixture
-def file_keystore(monkeypatch):
-    monkeypatch.setattr("companion.keystore._usable_keyring", lambda: None)
 
 
 def test_the_transparency_view_shows_the_byte_exact_queued_payload(qtbot, real_agent, link_factory, file_keystore):

@@ -20,11 +20,6 @@ pytest_plugins = ("tests.ui_fixtures",)
 WAIT = 20000
 
 
-@pytest.fixture
-def file_keystore(monkeypatch):
-    monkeypatch.setattr("companion.keystore._usable_keyring", lambda: None)
-
-
 def test_one_svg_icon_per_state_renders_at_every_size(qapp):
     assert sorted(p.stem for p in ICONS.glob("*.svg")) == sorted(STATES)
     for state in STATES:
@@ -148,3 +143,66 @@ def test_a_new_high_risk_received_mail_is_notified(qtbot, real_agent, link_facto
     board = tray.windows["notices"]
     assert board.isVisible() and board.list.count() == 1  # in-app fallback: this desktop has no tray
     assert tray.notices == [(title, text)]
+
+
+def test_a_high_risk_mail_with_an_old_date_among_many_new_flags_is_notified(qtbot, real_agent, link_factory):
+    """Phishing often carries an old or forged Date: the tray finds new flags by their place in the
+    database (seq), not by date, and fetches more than one page when many arrive at once."""
+    from companion.agent.errors import BadRequest
+    from companion.demo import DEMO_IDENTITY
+    from tests.ui_fixtures import DEMO_MESSAGES
+
+    tray = link_factory(real_agent)
+    tray.start()
+    qtbot.waitUntil(lambda: tray.state == "attention" and tray.link.watching, timeout=WAIT)
+    baseline = real_agent.client().status()["flags"]["last"]
+    # 120 of the user's own mails (flagged, not worth a notification) dated today, then one received
+    # phishing mail dated 2014: by date it is far below the first page of the flags.
+    own = [(f"Offer {i}", "We guarantee the lowest price in town.", DEMO_IDENTITY, "Thu, 26 Nov 2026 10:00:00 +0800")
+           for i in range(120)]  # fmt: skip
+    phishing = ("Invoice 2014-03: our bank details have changed",
+                "Dear customer, our bank details have changed. Please pay the invoice to the new account below.",
+                "accounts@old-supplier.example", "Mon, 03 Mar 2014 09:00:00 +0800")  # fmt: skip
+    with qtbot.waitSignal(tray.notified, timeout=WAIT * 2) as notified:
+        real_agent.add_mails([*own, phishing])
+    title, text = notified.args
+    assert title == "High-risk mail received" and phishing[0] in text
+    last = real_agent.wait_scanned(DEMO_MESSAGES + 121)["flags"]["last"]
+    qtbot.waitUntil(lambda: tray.link._last_flag == last, timeout=WAIT)  # every page fetched
+    qtbot.wait(500)
+    assert tray.notices == [(title, text)]  # once, and the user's own mails are not notified
+
+    client = real_agent.client()
+    assert phishing[0] not in {f["subject"] for f in client.flags(limit=100)["flags"]}  # newest Date first
+    first = client.flags(limit=100, after_seq=baseline)
+    assert first["total"] == 121 and first["after_seq"] == baseline and len(first["flags"]) == 100
+    seqs = [f["seq"] for f in first["flags"]]
+    assert seqs == sorted(seqs) and seqs[0] > baseline
+    rest = client.flags(limit=100, after_seq=seqs[-1])
+    assert rest["total"] == 21 and rest["flags"][-1]["subject"] == phishing[0]
+    for bad in (-1, "x"):
+        with pytest.raises(BadRequest):
+            client.flags(after_seq=bad)  # type: ignore[arg-type]
+
+
+def test_the_appeals_list_is_fetched_only_when_the_counts_change(qtbot, real_agent, link_factory):
+    tray = link_factory(real_agent)
+    link = tray.link
+    asked: list[str] = []
+    call = link.call
+
+    def spy(method, *args, **kwargs):
+        asked.append(method)
+        return call(method, *args, **kwargs)
+
+    link.call = spy  # type: ignore[method-assign]
+    tray.start()
+    qtbot.waitUntil(lambda: link.watching, timeout=WAIT)
+    qtbot.waitUntil(lambda: asked.count("status") >= 5, timeout=WAIT)  # polls every 200 ms here
+    assert asked.count("appeals") == 1  # the baseline only: nothing changed since
+    key = real_agent.client().flags()["flags"][0]["id"]
+    real_agent.client().file_appeal(key, "a reason")
+    qtbot.waitUntil(lambda: link._appeal_counts == {"pending": 1}, timeout=WAIT)
+    polls = asked.count("status")
+    qtbot.waitUntil(lambda: asked.count("status") >= polls + 5, timeout=WAIT)
+    assert asked.count("appeals") == 2

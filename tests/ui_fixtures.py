@@ -124,12 +124,20 @@ class RealAgent:
         finally:
             conn.close()
 
-    def add_received(self, subject: str, body: str, sender: str = "accounts@new-supplier.example") -> None:
+    def add_received(self, subject: str, body: str, sender: str = "accounts@new-supplier.example",
+                     date: str = "Wed, 25 Nov 2026 09:00:00 +0800") -> None:  # fmt: skip
         """A new mail arrives in the watched Inbox (appended, as Thunderbird does)."""
-        raw = build_eml(body, subject=subject, sender=sender, to="li.wei@demo-trading.example",
-                        message_id=f"<{abs(hash(subject))}@new>", date="Wed, 25 Nov 2026 09:00:00 +0800")  # fmt: skip
+        self.add_mails([(subject, body, sender, date)])
+
+    def add_mails(self, mails: list[tuple[str, str, str, str]]) -> None:
+        """(subject, body, sender, Date header) mails appended to the watched Inbox in one write."""
+        data = b""
+        for subject, body, sender, date in mails:
+            raw = build_eml(body, subject=subject, sender=sender, to="li.wei@demo-trading.example",
+                            message_id=f"<{abs(hash(subject))}@new>", date=date)  # fmt: skip
+            data += b"\nFrom - Wed Nov 25 09:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n"
         with (self.mailbox / "Inbox").open("ab") as f:
-            f.write(b"\nFrom - Wed Nov 25 09:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n")
+            f.write(data)
 
 
 def make_agent(root: Path, *, start: bool = True) -> RealAgent:
@@ -199,6 +207,12 @@ def link_factory(qtbot):
     made.clear()
     qtbot.wait(20)
     gc.collect()
+
+
+@pytest.fixture
+def file_keystore(monkeypatch):
+    """The device key goes to a file in the test's data directory, never to the OS credential store."""
+    monkeypatch.setattr("companion.keystore._usable_keyring", lambda: None)
 
 
 @pytest.fixture(autouse=True)

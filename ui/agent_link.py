@@ -27,6 +27,7 @@ OK, ATTENTION, OFFLINE, STOPPED = "ok", "attention", "offline", "stopped"
 STATES = (OK, ATTENTION, OFFLINE, STOPPED)
 HIGH_RISK_TIERS = ("approval", "forbidden")
 DECIDED = ("upheld", "rejected")
+NEWS_PAGE = 100  # new flags fetched per call; a bigger batch is fetched page after page
 
 
 def tray_state(status: dict[str, Any] | None) -> str:
@@ -65,8 +66,10 @@ class AgentLink(QObject):
         self.started_pids: list[int] = []
         self._client: AgentClient | None = None
         self._polling = False
-        self._last_flag: int | None = None  # the newest flag's seq already seen by this tray
+        self._last_flag: int | None = None  # the newest flag's seq already notified (or baseline)
+        self._flags_busy = False
         self._appeals: dict[int, str] | None = None  # appeal id -> status, as last seen
+        self._appeal_counts: dict[str, int] | None = None  # status -> count, of that same list
         self._appeals_busy = False
         self._autostarted = False
         self.timer = QTimer(self)
@@ -123,9 +126,7 @@ class AgentLink(QObject):
 
         def error(exc: Exception) -> None:
             self._polling = False
-            if isinstance(exc, AgentNotRunning):
-                self._client = None
-                self._set_status(None)
+            if isinstance(exc, AgentNotRunning):  # call() has already set the status to None
                 if self.autostart and not self._autostarted:
                     self._autostarted = True  # once per launch; later the user starts it from the menu
                     self.start_agent()
@@ -149,9 +150,11 @@ class AgentLink(QObject):
         if self._last_flag is None:
             self._last_flag = last  # what existed before the tray started is not news
         elif last > self._last_flag:
-            since, self._last_flag = self._last_flag, last
-            self.call("flags", limit=100, on_done=lambda answer: self._new_flags(answer, since))
-        if not self._appeals_busy:  # one at a time: answers can never arrive out of order
+            self._fetch_new_flags(last)
+        counts = (status.get("totals") or {}).get("appeals") or {}
+        # The list only when the counts by status moved (an appeal filed, sent or decided), and one
+        # call at a time: answers can never arrive out of order.
+        if counts != self._appeal_counts and not self._appeals_busy:
             self._appeals_busy = True
             self.call("appeals", on_done=self._appeals_now, on_error=self._appeals_failed)
 
@@ -160,18 +163,42 @@ class AgentLink(QObject):
         """Whether the baselines are in: from now on new flags and decided appeals are notified."""
         return self._last_flag is not None and self._appeals is not None
 
-    def _appeals_failed(self, _exc: Exception) -> None:
-        self._appeals_busy = False
+    def _fetch_new_flags(self, last: int) -> None:
+        """The flags scanned after `_last_flag` (by seq, whatever their Date header says), a page at a
+        time; the marker moves on only once a page has arrived, so a failed call loses nothing."""
+        if self._flags_busy or self._last_flag is None:
+            return  # one call at a time: the same flag is never notified twice
+        self._flags_busy = True
+        since = self._last_flag
 
-    def _new_flags(self, answer: dict[str, Any], since: int) -> None:
-        for flag in answer.get("flags", []):
-            if (flag.get("seq") or 0) > since and high_risk_findings(flag):
-                emit(self.highRiskReceived, flag)
+        def done(answer: dict[str, Any]) -> None:
+            self._flags_busy = False
+            flags = answer.get("flags", [])
+            seqs = [flag.get("seq") or 0 for flag in flags]
+            for flag in flags:
+                if (flag.get("seq") or 0) > since and high_risk_findings(flag):
+                    emit(self.highRiskReceived, flag)
+            more = bool(flags) and answer.get("total", 0) > len(flags)  # a bigger batch: the next page now
+            self._last_flag = max([since, *seqs] if more else [since, last, *seqs])
+            if more:
+                self._fetch_new_flags(last)
+
+        def error(_exc: Exception) -> None:
+            self._flags_busy = False  # the next poll asks again from the same marker
+
+        self.call("flags", limit=NEWS_PAGE, after_seq=since, on_done=done, on_error=error)
+
+    def _appeals_failed(self, _exc: Exception) -> None:
+        self._appeals_busy = False  # the counts were not updated: the next poll asks again
 
     def _appeals_now(self, answer: dict[str, Any]) -> None:
         self._appeals_busy = False
         appeals = answer.get("appeals", [])
         now = {a["id"]: a["status"] for a in appeals}
+        counts: dict[str, int] = {}
+        for a in appeals:
+            counts[a["status"]] = counts.get(a["status"], 0) + 1
+        self._appeal_counts = counts
         if self._appeals is not None:
             for a in appeals:
                 if a["status"] in DECIDED and self._appeals.get(a["id"]) != a["status"]:

@@ -16,7 +16,6 @@ LANGS = ("en", "zh")
 
 CATALOG: dict[str, tuple[str, str]] = {
     # the tray
-    "app.name": ("Mailwarden", "Mailwarden 邮件风险助手"),
     "state.ok": ("Mailwarden: protected and in sync", "Mailwarden：已保护，已同步"),
     "state.attention": ("Mailwarden: {n} new flag(s) to look at", "Mailwarden：有 {n} 条新标记待查看"),
     "state.offline": ("Mailwarden: collector unreachable, {n} summary(ies) queued",
@@ -42,8 +41,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "agent.not_running": ("The agent is not running. It starts with the tray, or from the tray menu (Start the agent).",
                           "后台代理未运行。它会随托盘启动，也可在托盘菜单中选择“启动后台代理”。"),
     "agent.error": ("The agent did not answer: {message}", "后台代理没有响应：{message}"),
-    "yes": ("yes", "是"),
-    "no": ("no", "否"),
     "none": ("—", "—"),
     # flags
     "flags.title": ("My flags — Mailwarden", "我的标记 — Mailwarden"),

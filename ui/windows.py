@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
@@ -175,6 +176,7 @@ class Window(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.link = link
         self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # the agent's message: never rendered as HTML
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #b71c1c")
         self.error.hide()
@@ -473,6 +475,7 @@ class AppealDialog(QDialog):
 
     def __init__(self, link: AgentLink, flag: dict[str, Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one dialog per appeal: none piles up
         self.link = link
         self.flag = flag
         self.appeal: dict[str, Any] | None = None
@@ -491,6 +494,7 @@ class AppealDialog(QDialog):
         for rule in sorted({f["rule"] for f in flag.get("findings", [])}):
             self.rule.addItem(rule, rule)
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)  # may hold the agent's error text
         self.status.setWordWrap(True)
         self.submit = QPushButton()
         self.submit.setDefault(True)
@@ -547,11 +551,15 @@ class AppealDialog(QDialog):
                        self.rule.currentData(), on_done=self._filed, on_error=self._failed)  # fmt: skip
 
     def _filed(self, answer: dict[str, Any]) -> None:
+        if not shiboken6.isValid(self):  # closed (so deleted) while the agent stored it
+            return
         self.appeal = answer["appeal"]
         emit(self.filed, self.appeal)
         self.accept()
 
     def _failed(self, exc: Exception) -> None:
+        if not shiboken6.isValid(self):
+            return
         self.status.setText(tr("agent.error", message=str(exc)))
         self.submit.setEnabled(bool(self.reason.text().strip()))
 
@@ -635,6 +643,7 @@ class TransparencyWindow(Window):
         self.intro.setWordWrap(True)
         self.count = QLabel()
         self.info = QLabel()
+        self.info.setTextFormat(Qt.TextFormat.PlainText)  # holds the collector's error text
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)

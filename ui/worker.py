@@ -61,9 +61,5 @@ class Runner(QObject):
         signals.failed.connect(lambda exc: finish(on_error, exc))
         self.pool.start(_Task(fn, signals))
 
-    @property
-    def busy(self) -> int:
-        return len(self._live)
-
     def wait(self, msecs: int = 30000) -> bool:
         return self.pool.waitForDone(msecs)

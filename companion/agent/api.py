@@ -226,15 +226,29 @@ class MailwardenAPI:
 
     # -- flags and messages -------------------------------------------------------------------
 
-    def flags(self, limit: Any = None, offset: Any = None) -> dict[str, Any]:
-        """Flagged messages (those with findings), newest first, each with its findings."""
+    def flags(self, limit: Any = None, offset: Any = None, after_seq: Any = None) -> dict[str, Any]:
+        """Flagged messages (those with findings), newest first, each with its findings. With
+        after_seq: only those whose seq is greater, in seq order (oldest scan first), whatever their
+        Date header says: what was flagged since the caller last looked."""
         limit, offset = _page(limit, offset)
         flagged = "key IN (SELECT message_key FROM findings)"
+        params: list[Any] = []
+        order = "date DESC, scanned_at DESC, key"
+        if after_seq is not None:
+            try:
+                after_seq = int(after_seq)
+            except (TypeError, ValueError):
+                raise BadRequest("after_seq must be a whole number") from None
+            if after_seq < 0:
+                raise BadRequest("after_seq must not be negative")
+            flagged += " AND rowid > ?"
+            params.append(after_seq)
+            order = "rowid"
         with self._db() as db:
-            total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}").fetchone()[0]
+            total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}", params).fetchone()[0]
             rows = list(db.db.query(
-                f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
-                [limit, offset],
+                f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
             ))  # fmt: skip
             items = []
             for row in rows:
@@ -242,7 +256,10 @@ class MailwardenAPI:
                     "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [row["key"]]
                 )
                 items.append({**_message_row(row), "findings": [_finding_row(f) for f in findings]})
-        return {"flags": items, "total": total, "limit": limit, "offset": offset}
+        answer: dict[str, Any] = {"flags": items, "total": total, "limit": limit, "offset": offset}
+        if after_seq is not None:
+            answer["after_seq"] = after_seq
+        return answer
 
     def messages(self, limit: Any = None, offset: Any = None, verdict: str | None = None) -> dict[str, Any]:
         """Every scanned message, newest first, optionally only those with one verdict."""
@@ -309,7 +326,7 @@ class MailwardenAPI:
                 )
             row = next(db.db.query("SELECT * FROM appeals WHERE id = ?", [cur.lastrowid]))
         if self.sync_loop is not None:
-            self.sync_loop.run_now()  # an appeal should not wait for the hourly summary
+            self.sync_loop.wake()  # an appeal goes at once, without waiting for the hourly summary
         return {"appeal": _appeal_row(row)}
 
     def appeals(self, status: str | None = None) -> dict[str, Any]:

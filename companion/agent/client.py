@@ -213,8 +213,8 @@ class AgentClient:
     def stores(self) -> list[dict[str, Any]]:
         return self.request("GET", "stores")["stores"]
 
-    def flags(self, limit: int = 50, offset: int = 0) -> dict[str, Any]:
-        return self.request("GET", "flags", query={"limit": limit, "offset": offset})
+    def flags(self, limit: int = 50, offset: int = 0, after_seq: int | None = None) -> dict[str, Any]:
+        return self.request("GET", "flags", query={"limit": limit, "offset": offset, "after_seq": after_seq})
 
     def messages(self, limit: int = 50, offset: int = 0, verdict: str | None = None) -> dict[str, Any]:
         return self.request("GET", "messages", query={"limit": limit, "offset": offset, "verdict": verdict})

@@ -67,7 +67,7 @@ def _shutdown(api: MailwardenAPI, *_: Any):
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"status"), lambda api, g, q, b: _ok(api.status())),
     ("GET", re.compile(r"stores"), lambda api, g, q, b: _ok({"stores": api.stores_status()})),
-    ("GET", re.compile(r"flags"), lambda api, g, q, b: _ok(api.flags(q.get("limit"), q.get("offset")))),
+    ("GET", re.compile(r"flags"), lambda api, g, q, b: _ok(api.flags(q.get("limit"), q.get("offset"), q.get("after_seq")))),
     ("POST", re.compile(r"flags/seen"), lambda api, g, q, b: _ok(api.mark_flags_seen(_object(b or {}).get("upto")))),
     ("GET", re.compile(r"flags/([^/]+)"), lambda api, g, q, b: _ok(api.flag(g[0]))),
     ("GET", re.compile(r"messages"),

@@ -56,6 +56,11 @@ class SyncLoop:
         if self._thread is not None:
             self._thread.join(timeout)
 
+    def wake(self) -> None:
+        """Look at what is due now rather than at the next tick (a filed appeal waits in the
+        outbox; the summary and the pulls keep their own schedule)."""
+        self._wake.set()
+
     def run_now(self) -> None:
         """Queue a summary, send and pull at the next instant (the tray's "sync now")."""
         with self._lock:
@@ -134,12 +139,17 @@ class SyncLoop:
 
 
 def _outbox_due(db: Any, now: datetime) -> bool:
-    """Something to send: an appeal filed since the last round, or an outbox item whose time came."""
+    """Something to send: an appeal filed since the last round, or an outbox item whose time came.
+    Summaries go strictly in order (companion.outbox), so only the oldest one's time counts."""
     from companion.enroll import now_iso
 
     if db.conn.execute("SELECT 1 FROM appeals WHERE status = 'pending' LIMIT 1").fetchone():
         return True
-    row = db.conn.execute("SELECT 1 FROM outbox WHERE status = 'queued' AND (next_attempt_at = ''"
-                          " OR next_attempt_at IS NULL OR next_attempt_at <= ?) LIMIT 1",
-                          (now_iso(now),)).fetchone()  # fmt: skip
-    return row is not None
+    due = now_iso(now)
+    oldest = db.conn.execute("SELECT next_attempt_at FROM outbox WHERE status = 'queued' AND kind = 'summary'"
+                             " ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+    if oldest is not None and (oldest[0] or "") <= due:
+        return True
+    other = db.conn.execute("SELECT 1 FROM outbox WHERE status = 'queued' AND kind != 'summary' AND"
+                            " coalesce(next_attempt_at, '') <= ? LIMIT 1", (due,)).fetchone()  # fmt: skip
+    return other is not None
