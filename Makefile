@@ -48,7 +48,8 @@ xpi:
 
 # The Windows MSI, built on Linux: dist/Mailwarden-<version>-x64.msi (docs/deploy.md).
 # Its tests (tables, and install/upgrade/uninstall under wine) are part of `make test`.
-msi: install system-deps
+msi: install
+	bash scripts/system-deps.sh msi
 	$(BIN)/python installer/build.py
 
 clean:

@@ -9,7 +9,7 @@
                      the first successful enrolment, then deleted
     Department       optional; sent with the enrolment
     PolicyFailMode   optional; what the mail-client add-ins do when the companion cannot answer
-                     ("ask", "open" or "closed")
+                     ("ask", "open" or "closed"; any other value is logged and ignored)
     InstallDir, Version, RemoveDataOnUninstall   written by the MSI for reference
 
 Everything here returns plain data. The registry is reached through a small object with two methods
@@ -134,7 +134,10 @@ def read_machine_config(registry: Registry | None = None) -> MachineConfig | Non
         return None
     mode = _text(values, "PolicyFailMode")
     if mode is not None and mode.lower() not in FAIL_MODES:
-        raise MachineConfigError(f"{FULL_KEY}\\PolicyFailMode is '{mode}' (expected one of: {', '.join(FAIL_MODES)})")
+        # not a reason to refuse the whole configuration (that would block every user's enrolment):
+        # the add-ins keep their default, and the log says why
+        log.warning("%s\\PolicyFailMode is '%s' (expected one of: %s): ignored", FULL_KEY, mode, ", ".join(FAIL_MODES))
+        mode = None
     return MachineConfig(
         collector_url=_text(values, "CollectorUrl"),
         enroll_token=_text(registry.read_values(TOKEN_KEY) or {}, TOKEN_VALUE, FULL_TOKEN_KEY),

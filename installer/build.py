@@ -295,9 +295,10 @@ def compile_bytecode(cache: Path, py: Path, dirs: list[Path]) -> None:
         # compileall reports files that are not valid Python (templates, py2 leftovers) and goes on
         bad = [line for line in (p.stdout + p.stderr).splitlines() if line.startswith("***")]
         log(f"compileall under wine: exit {p.returncode}; {len(bad)} file(s) not compiled")
-    pycs = sum(1 for _ in py.rglob("*.pyc"))
-    if pycs == 0:
-        raise SystemExit(f"no bytecode was written (wine: {p.stderr[-500:]})")
+    # every directory given must have got bytecode (the stdlib, or each project package)
+    empty = [d for d in dirs if not any(True for _ in d.rglob("*.pyc"))]
+    if empty:
+        raise SystemExit(f"no bytecode was written under {', '.join(str(d) for d in empty)} (wine: {p.stderr[-500:]})")
 
 
 def runtime(cache: Path) -> Path:
@@ -347,15 +348,18 @@ def copy_project(site: Path, version: str) -> None:
     (info / "INSTALLER").write_text("mailwarden-msi\n", encoding="utf-8")
 
 
-def find_xpi(dist: Path) -> Path | None:
+def build_xpi(dist: Path) -> Path:
+    """The Thunderbird extension, built now by thunderbird_ext/build_xpi.py. No MSI without it (and
+    never a stale .xpi left in dist/ by an earlier build)."""
     builder = REPO / "thunderbird_ext" / "build_xpi.py"
-    if builder.exists():
-        p = subprocess.run([sys.executable, str(builder), "--out", str(dist)], capture_output=True, text=True)
-        if p.returncode == 0 and p.stdout.strip():
-            return Path(p.stdout.strip().splitlines()[-1])
-        log(f"thunderbird_ext/build_xpi.py failed ({p.returncode}): {p.stderr.strip()[-300:]}")
-    found = sorted(dist.glob("mailwarden-thunderbird-*.xpi"))
-    return found[-1] if found else None
+    if not builder.exists():
+        raise SystemExit(f"cannot build the Thunderbird extension: {builder} is missing")
+    p = subprocess.run([sys.executable, str(builder), "--out", str(dist)], capture_output=True, text=True)
+    xpi = Path(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 and p.stdout.strip() else None
+    if xpi is None or xpi.suffix != ".xpi" or not xpi.is_file():
+        raise SystemExit(f"cannot build the Thunderbird extension: thunderbird_ext/build_xpi.py exited {p.returncode}"
+                         f" without an .xpi\n{(p.stdout + p.stderr).strip()[-1000:]}")  # fmt: skip
+    return xpi
 
 
 def file_url(windows_path: str) -> str:
@@ -364,7 +368,7 @@ def file_url(windows_path: str) -> str:
     return "file:///" + quote(windows_path.replace("\\", "/"), safe="/:")
 
 
-def thunderbird_files(dest: Path, xpi: Path | None) -> dict[str, str]:
+def thunderbird_files(dest: Path, xpi: Path) -> dict[str, str]:
     dest.mkdir(parents=True)
     launcher = "mailwarden-native-host.bat"
     (dest / launcher).write_bytes(
@@ -373,15 +377,12 @@ def thunderbird_files(dest: Path, xpi: Path | None) -> dict[str, str]:
     manifest = {"name": NATIVE_HOST, "description": "Mailwarden pre-send checks (companion)", "path": launcher,
                 "type": "stdio", "allowed_extensions": [EXTENSION_ID]}  # fmt: skip
     (dest / f"{NATIVE_HOST}.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    info: dict[str, str] = {"manifest": f"{NATIVE_HOST}.json"}
-    if xpi is not None:
-        shutil.copy2(xpi, dest / xpi.name)
-        url = file_url(str(PureWindowsPath(DEFAULT_INSTALL, "thunderbird", xpi.name)))
-        policies = {"policies": {"ExtensionSettings": {EXTENSION_ID: {"installation_mode": "force_installed",
-                                                                      "install_url": url}}}}  # fmt: skip
-        (dest / "policies.json").write_text(json.dumps(policies, indent=2) + "\n", encoding="utf-8")
-        info.update(xpi=xpi.name, install_url=url)
-    return info
+    shutil.copy2(xpi, dest / xpi.name)
+    url = file_url(str(PureWindowsPath(DEFAULT_INSTALL, "thunderbird", xpi.name)))
+    policies = {"policies": {"ExtensionSettings": {EXTENSION_ID: {"installation_mode": "force_installed",
+                                                                  "install_url": url}}}}  # fmt: skip
+    (dest / "policies.json").write_text(json.dumps(policies, indent=2) + "\n", encoding="utf-8")
+    return {"manifest": f"{NATIVE_HOST}.json", "xpi": xpi.name, "install_url": url}
 
 
 def launchers(dest: Path) -> None:
@@ -472,37 +473,22 @@ def files_wxs(root: Path, out: Path, base: Path) -> int:
 
 
 def wix_defines(version: str, tb: dict[str, str]) -> dict[str, str]:
-    rows = registration.machine_rows(f"[PYTHONDIR]pythoncom{PY_TAG}.dll", r"[PYTHONDIR]Lib\site-packages", 64)
-    assert {r.key for r in rows} >= {registration.ADDIN_KEY, registration.CLSID_KEY}
-    return {
-        "Version": version,
-        "PyTag": PY_TAG,
-        "ProgId": registration.PROGID,
-        "Clsid": registration.CLSID,
-        "AddinKey": registration.ADDIN_KEY,
-        "ClsidKey": registration.CLSID_KEY,
-        "ProgIdKey": registration.PROGID_KEY,
-        "AddinFriendlyName": registration.FRIENDLY_NAME,
-        "ComDescription": registration.DESCRIPTION_COM,
-        "PythonClass": registration.PYTHON_CLASS,
-        "LoadBehavior": str(registration.LOAD_AT_STARTUP),
-        "NativeHost": NATIVE_HOST,
-        "ExtensionId": EXTENSION_ID,
-        "HostManifest": tb["manifest"],
-    }
+    """The $(var.X) mailwarden.wxs uses (the Outlook rows come as outlook.wxs, see addin_rows_wxs)."""
+    return {"Version": version, "NativeHost": NATIVE_HOST, "ExtensionId": EXTENSION_ID, "HostManifest": tb["manifest"]}
 
 
 def addin_rows_wxs() -> str:
     """The Outlook rows as WiX, straight from outlook_bridge.registration.machine_rows (so the MSI and
     `mailwarden install-outlook` can never disagree): one component per registry view."""
     rows = registration.machine_rows(f"[PYTHONDIR]pythoncom{PY_TAG}.dll", r"[PYTHONDIR]Lib\site-packages", 64)
+    assert {r.key for r in rows} >= {registration.ADDIN_KEY, registration.CLSID_KEY}
     out = ['<?xml version="1.0" encoding="utf-8"?>', '<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">',
            "  <Fragment>", '    <DirectoryRef Id="INSTALLDIR">']  # fmt: skip
     for view in (64, 32):
         win64 = "yes" if view == 64 else "no"
         out.append(f'      <Component Id="OutlookAddin{view}" Guid="*" Win64="{win64}">')
         for i, r in enumerate(x for x in rows if x.view == view):
-            value = str(r.value).replace("[PYTHONDIR]", "[PYTHONDIR]")
+            value = str(r.value)
             typ = "integer" if r.type == "REG_DWORD" else "string"
             name = f" Name={quoteattr(r.name)}" if r.name else ""
             keypath = ' KeyPath="yes"' if i == 0 else ""
@@ -567,6 +553,53 @@ def lock_token_key(msi: Path, work: Path) -> None:
     run(["msibuild", str(msi), "-i", str(idt / "MsiLockPermissionsEx.idt")])
 
 
+def _export(msi: Path, table: str) -> list[list[str]]:
+    """A table's rows (msiinfo export; its first three lines are the header)."""
+    text = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, check=True).stdout.decode("utf-8")
+    return [line.split("\t") for line in text.replace("\r\n", "\n").split("\n")[3:] if line]
+
+
+def _reimport(msi: Path, work: Path, table: str, rows: list[list[str]]) -> None:
+    """Replace a table's rows: its header as exported, then `rows` (msibuild -i replaces the table)."""
+    text = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, check=True).stdout.decode("utf-8")
+    header = text.replace("\r\n", "\n").split("\n")[:3]
+    idt = work / "idt"
+    idt.mkdir(exist_ok=True)
+    (idt / f"{table}.idt").write_bytes(("\r\n".join(header + ["\t".join(r) for r in rows]) + "\r\n").encode("utf-8"))
+    run(["msibuild", str(msi), "-i", str(idt / f"{table}.idt")])
+
+
+# Upgrade.Attributes: 1 = migrate feature states, 512 = the maximum version is included.
+UPGRADE_ATTRIBUTES = str(1 + 512)
+
+
+def upgrade_same_version(msi: Path, work: Path, version: str) -> None:
+    """wixl's MajorUpgrade detects only lower versions (and ignores AllowSameVersionUpgrades): make
+    the WIX_UPGRADE_DETECTED row include the maximum, so that a rebuild of the same version (a new
+    ProductCode: Product Id="*") replaces the installed one instead of installing beside it."""
+    rows = _export(msi, "Upgrade")
+    found = [r for r in rows if r[6] == "WIX_UPGRADE_DETECTED"]
+    if len(found) != 1 or found[0][2] != version or found[0][4] != "1":
+        raise SystemExit(f"unexpected Upgrade table from wixl: {rows}")
+    found[0][4] = UPGRADE_ATTRIBUTES
+    _reimport(msi, work, "Upgrade", rows)
+
+
+# Public properties an administrator may give: Windows Installer passes them from the client to the
+# server only when they are listed in SecureCustomProperties (wixl knows no Secure="yes").
+SECURE_PROPERTIES = ("COLLECTOR_URL", "ENROLL_TOKEN", "DEPARTMENT", "POLICY_FAIL_MODE", "REMOVE_DATA", "TBINSTALLDIR")
+
+
+def secure_properties(msi: Path, work: Path) -> None:
+    rows = _export(msi, "Property")
+    found = [r for r in rows if r[0] == "SecureCustomProperties"]
+    if len(found) != 1:
+        raise SystemExit(f"wixl wrote no SecureCustomProperties (rows: {[r[0] for r in rows]})")
+    names = [n for n in found[0][1].split(";") if n]
+    found[0][1] = ";".join(names + [n for n in SECURE_PROPERTIES if n not in names])
+    _reimport(msi, work, "Property", rows)
+
+
 def wixl(version: str, stage: Path, work: Path, out: Path, tb: dict[str, str]) -> None:
     """wixl runs in `work`: every Source is relative to it (wixl 0.101 fails on absolute ones)."""
     for tool in ("wixl", "msiinfo", "msibuild"):
@@ -587,6 +620,8 @@ def wixl(version: str, stage: Path, work: Path, out: Path, tb: dict[str, str]) -
     run(cmd, cwd=work)
     restore_text(tmp, texts, work)
     lock_token_key(tmp, work)
+    upgrade_same_version(tmp, work, version)
+    secure_properties(tmp, work)
     tmp.replace(out)
 
 
@@ -624,19 +659,13 @@ def build(version: str | None = None, out_dir: Path | None = None) -> Path:
     copy_project(site, version)
     compile_bytecode(cache, stage / "python", [site / p for p in PROJECT_PACKAGES if (site / p).is_dir()])
     launchers(stage / "bin")
-    xpi = find_xpi(REPO / "dist")
-    if xpi is None:
-        log("WARNING: no Thunderbird .xpi (thunderbird_ext/build_xpi.py missing or failing): shipped without it")
-    tb = thunderbird_files(stage / "thunderbird", xpi)
+    tb = thunderbird_files(stage / "thunderbird", build_xpi(REPO / "dist"))
     make_icon(stage / "mailwarden.ico")
     (stage / "VERSION.txt").write_text(f"Mailwarden {version}\r\nPython {WINPYTHON['python_version']}\r\n")
     # policies.json also goes to Thunderbird's distribution folder (a separate directory in the wxs)
     tbdist = work / "tbdist"
     tbdist.mkdir()
-    if (stage / "thunderbird" / "policies.json").exists():
-        shutil.copy2(stage / "thunderbird" / "policies.json", tbdist / "policies.json")
-    else:
-        (tbdist / "policies.json").write_text('{"policies": {}}\n', encoding="utf-8")
+    shutil.copy2(stage / "thunderbird" / "policies.json", tbdist / "policies.json")
     out = out_dir / msi_name(version)
     digest = inputs_digest(version, stage, work)
     stamp = REPO / "build" / "msi" / f"{out.name}.inputs"

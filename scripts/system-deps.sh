@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a step needs, only when missing (apt-get update runs at most once).
 #   system-deps.sh install  - what `make install` needs (a Python able to make a venv)
-#   system-deps.sh test     - what the tests need on top
+#   system-deps.sh test     - what the tests need on top (the msi group included)
+#   system-deps.sh msi      - what `make msi` needs, and nothing else
 set -euo pipefail
 
+msi=(
+  msitools wixl          # make msi (wixl, msibuild) and the MSI table checks (msiinfo)
+  osslsigncode           # make msi checks the Authenticode signatures of the Windows Python
+  wine                   # bytecode compiled by the Windows Python; the install/upgrade/uninstall test
+)
 need=()
 case "${1:-install}" in
   install)
     python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    ;;
+  msi)
+    need+=("${msi[@]}")
     ;;
   test)
     need+=(
@@ -15,12 +24,10 @@ case "${1:-install}" in
       postgresql             # the collector's tests run on SQLite and on a real PostgreSQL server
       chromium               # the dashboard tests (Playwright drives Debian's chromium)
       fonts-wqy-microhei     # Chinese glyphs in Qt and Chromium screenshots
-      msitools wixl          # make msi (wixl) and the MSI table checks (msiinfo)
-      wine                   # the real install/upgrade/uninstall test of the MSI
-      osslsigncode           # make msi checks the Authenticode signatures of the Windows Python
+      "${msi[@]}"
     )
     ;;
-  *) echo "usage: $0 install|test" >&2; exit 2 ;;
+  *) echo "usage: $0 install|test|msi" >&2; exit 2 ;;
 esac
 
 # Packages listed as Debian names are checked with dpkg.

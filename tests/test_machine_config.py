@@ -62,10 +62,14 @@ def test_no_key_or_no_registry_means_no_configuration(monkeypatch):
     assert mc.read_machine_config() is None
 
 
-def test_policy_fail_mode_is_checked():
+def test_policy_fail_mode_is_checked(caplog):
     assert mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "Closed"})).policy_fail_mode == "closed"
-    with pytest.raises(mc.MachineConfigError, match="PolicyFailMode is 'sometimes'"):
-        mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "sometimes"}))
+    # a bad value is logged and ignored: the rest of the configuration (and enrolment) still works
+    with caplog.at_level("WARNING", logger="companion.machine_config"):
+        config = mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "sometimes"}))
+    assert config.policy_fail_mode is None and config.collector_url == "https://collector.corp"
+    assert config.enroll_token == "tok-123"
+    assert "PolicyFailMode is 'sometimes' (expected one of: ask, open, closed): ignored" in caplog.text
     with pytest.raises(mc.MachineConfigError, match="not a string"):
         mc.read_machine_config(FakeRegistry({**MSI_VALUES, "CollectorUrl": 3}))
 
@@ -132,9 +136,22 @@ def test_nothing_to_do_without_configuration_or_token(paths):
     no_token = FakeRegistry({**MSI_VALUES, "EnrollToken": ""})
     assert mc.enroll_from_machine_config(paths, registry=no_token) == {"status": "no-token",
                                                                       "collector_url": "https://collector.corp"}  # fmt: skip
-    bad = FakeRegistry({**MSI_VALUES, "PolicyFailMode": "x"})
+    bad = FakeRegistry({**MSI_VALUES, "CollectorUrl": 3})
     assert mc.enroll_from_machine_config(paths, registry=bad)["status"] == "failed"
     assert not paths.database.exists()  # no database is made when there is nothing to do
+
+
+def test_a_bad_policy_fail_mode_does_not_block_enrolment(paths):
+    registry = FakeRegistry({**MSI_VALUES, "PolicyFailMode": "x"})
+    calls = []
+
+    def fake_enroll(p, url, token, department, *, db):
+        calls.append((url, token))
+        return {"device_id": "dev-1"}
+
+    result = mc.enroll_from_machine_config(paths, registry=registry, enroll=fake_enroll)
+    assert result["status"] == "enrolled" and result["token_deleted"] is True
+    assert calls == [("https://collector.corp", "tok-123")]
 
 
 def test_real_enrolment_path_with_the_project_database(paths):

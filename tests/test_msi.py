@@ -49,6 +49,10 @@ PY = INSTALL + r"\python"
 MAILWARDEN_KEY = r"Software\Mailwarden"
 TOKEN_KEY = r"Software\Mailwarden\Enrollment"
 UNINSTALL_KEY = r"Software\Microsoft\Windows\CurrentVersion\Uninstall"
+TB_POLICY_KEY = r"Software\Policies\Mozilla\Thunderbird\3rdparty\Extensions\mailwarden@mailwarden.example"
+TB_APP_PATHS = r"HKLM\Software\Microsoft\Windows\CurrentVersion\App Paths\thunderbird.exe"
+TB_DEFAULT = r"C:\Program Files\Mozilla Thunderbird"
+TB_ELSEWHERE = r"C:\Apps\Thunderbird"  # where the wine story's App Paths entry says Thunderbird is
 
 # The whole InstallExecuteSequence, pinned: a wixl update or a wxs edit that moves an action fails here.
 EXPECTED_SEQUENCE = [
@@ -58,6 +62,7 @@ EXPECTED_SEQUENCE = [
     ("RestoreEnrollToken", "SAVED_ENROLL_TOKEN AND NOT ENROLL_TOKEN", 52),
     ("RestoreDepartment", "SAVED_DEPARTMENT AND NOT DEPARTMENT", 53),
     ("RestorePolicyFailMode", "SAVED_POLICY_FAIL_MODE AND NOT POLICY_FAIL_MODE", 54),
+    ("SetThunderbirdDir", "TB_APPPATH AND NOT TBINSTALLDIR", 55),
     ("LaunchConditions", "", 100),
     ("ValidateProductID", "", 700),
     ("CostInitialize", "", 800),
@@ -122,6 +127,10 @@ def test_properties(msi):
     assert props["ARPPRODUCTICON"] == "MailwardenIcon"
     assert props["REMOVE_DATA"] == "0"
     assert props["MsiHiddenProperties"] == "ENROLL_TOKEN;SAVED_ENROLL_TOKEN"
+    # every property an administrator may give reaches the server side of an install with a UI
+    assert props["SecureCustomProperties"].split(";") == [
+        "WIX_DOWNGRADE_DETECTED", "WIX_UPGRADE_DETECTED", "COLLECTOR_URL", "ENROLL_TOKEN", "DEPARTMENT",
+        "POLICY_FAIL_MODE", "REMOVE_DATA", "TBINSTALLDIR"]  # fmt: skip
     assert props["ARPCOMMENTS"] == "Email-risk companion / 邮件风险助手"  # UTF-8 text survives wixl
     summary = subprocess.run(["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True).stdout
     assert "x64;1033" in summary
@@ -133,12 +142,16 @@ def test_launch_conditions_and_upgrade_table(msi):
     assert message.startswith("COLLECTOR_URL is required")
     assert "必须提供 COLLECTOR_URL" in message
     assert "VersionNT64" in conditions
+    fail_mode = conditions['REMOVE OR NOT POLICY_FAIL_MODE OR POLICY_FAIL_MODE~="ask" OR POLICY_FAIL_MODE~="open" '
+                           'OR POLICY_FAIL_MODE~="closed"']  # fmt: skip
+    assert fail_mode.startswith("POLICY_FAIL_MODE must be ask, open or closed") and "只能是 ask、open 或 closed" in fail_mode
     assert "newer version of Mailwarden" in conditions["NOT WIX_DOWNGRADE_DETECTED"]
     assert "已安装更新版本" in conditions["NOT WIX_DOWNGRADE_DETECTED"]
     upgrade = table(msi, "Upgrade")
     assert [r[0] for r in upgrade] == [UPGRADE_CODE, UPGRADE_CODE]
     rows = {r[6]: r for r in upgrade}
-    assert rows["WIX_UPGRADE_DETECTED"][1:5] == ["", VERSION, "", "1"]  # older versions: removed
+    # older versions and a rebuild of this one (1 + 512: the maximum included): removed
+    assert rows["WIX_UPGRADE_DETECTED"][1:5] == ["", VERSION, "", "513"]
     assert rows["WIX_DOWNGRADE_DETECTED"][1:5] == [VERSION, "", "", "2"]  # newer: detected, refused
 
 
@@ -159,6 +172,24 @@ def test_saved_properties_are_read_back_before_launch_conditions(msi):
     assert actions["RestoreCollectorUrl"] == ["2099", "COLLECTOR_URL", "[SAVED_COLLECTOR_URL]", ""]  # 51 + 2048
     ui = {r[0]: (r[1], int(r[2])) for r in table(msi, "InstallUISequence")}
     assert ui["RestoreCollectorUrl"] == ("SAVED_COLLECTOR_URL AND NOT COLLECTOR_URL", 51) and ui["AppSearch"][1] == 50
+
+
+def test_a_given_tbinstalldir_wins_over_the_app_paths_entry(msi):
+    """App Paths is searched into TB_APPPATH, which becomes TBINSTALLDIR only when none was given,
+    before CostFinalize resolves the directory (the wine story installs with both)."""
+    assert dict(table(msi, "AppSearch"))["TB_APPPATH"] == "rsThunderbird"
+    locators = {r[0]: r[1:] for r in table(msi, "RegLocator")}
+    assert locators["rsThunderbird"] == ["2", r"Software\Microsoft\Windows\CurrentVersion\App Paths\thunderbird.exe", "Path",
+                                         "18"]  # fmt: skip
+    assert "TBINSTALLDIR" not in {r[0] for r in table(msi, "AppSearch")}
+    actions = {r[0]: r[1:] for r in table(msi, "CustomAction")}
+    assert actions["SetThunderbirdDir"] == ["2099", "TBINSTALLDIR", "[TB_APPPATH]", ""]
+    for sequence in ("InstallExecuteSequence", "InstallUISequence"):
+        rows = {r[0]: (r[1], int(r[2])) for r in table(msi, sequence)}
+        condition, number = rows["SetThunderbirdDir"]
+        assert condition == "TB_APPPATH AND NOT TBINSTALLDIR", sequence
+        assert rows["AppSearch"][1] < number < rows["CostFinalize"][1], sequence
+    assert dict((r[0], r[1]) for r in table(msi, "Directory"))["TBDISTDIR"] == "TBINSTALLDIR"
 
 
 def test_start_menu_shortcut(msi):
@@ -366,13 +397,25 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
 
     story["no_url"] = wine.msiexec("/i", win(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
     story["no_url_installed"] = wine.drive_c(INSTALL).exists()
+    story["bad_fail_mode"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", "POLICY_FAIL_MODE=sometimes",
+                                          log="bad-fail-mode.log")  # fmt: skip
+    story["bad_fail_mode_installed"] = wine.drive_c(INSTALL).exists()
 
+    # Thunderbird's App Paths entry says C:\Apps\Thunderbird; the TBINSTALLDIR given must win
+    p = wine.run("reg", "add", TB_APP_PATHS, "/v", "Path", "/d", TB_ELSEWHERE, "/f")
+    assert p.returncode == 0, p.stderr[-2000:]
     story["install"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", f"ENROLL_TOKEN={TOKEN}",
-                                    "DEPARTMENT=Sales", "POLICY_FAIL_MODE=closed", log="install.log")  # fmt: skip
+                                    "DEPARTMENT=Sales", "POLICY_FAIL_MODE=closed", f"TBINSTALLDIR={TB_DEFAULT}",
+                                    log="install.log")  # fmt: skip
+    story["tb_elsewhere_policies"] = wine.drive_c(TB_ELSEWHERE + r"\distribution\policies.json").exists()
+    # (the upgrade below gives no TBINSTALLDIR either: with App Paths still there it would move the
+    # policy file, leaving the old one behind; see docs/deploy.md, Thunderbird)
+    p = wine.run("reg", "delete", TB_APP_PATHS, "/f")
+    assert p.returncode == 0, p.stderr[-2000:]
     story["installed_hklm"] = wine.hklm()
     story["installed_files"] = {p.relative_to(wine.drive_c(INSTALL)).as_posix()
                                 for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()}  # fmt: skip
-    story["tb_policies"] = wine.drive_c(r"C:\Program Files\Mozilla Thunderbird\distribution\policies.json").read_text()
+    story["tb_policies"] = wine.drive_c(TB_DEFAULT + r"\distribution\policies.json").read_text()
     story["version_cmd"] = wine.run("cmd", "/c", INSTALL + r"\bin\mailwarden.cmd", "--version", timeout=300)
     demo = PY + r"\Lib\site-packages\companion\demo\data\outgoing\02-off-book.eml"
     story["check"] = wine.python("import sys; from companion.cli import main; sys.exit(main())", "check", "--json",
@@ -399,6 +442,8 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     story["uninstalled_hklm"] = wine.hklm()
     story["left_files"] = [p for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()] if wine.drive_c(INSTALL).exists() else []
     story["data_kept"] = (data / "mailwarden.db").exists()
+    story["tb_policies_left"] = [path for path in (TB_DEFAULT, TB_ELSEWHERE)
+                                 if wine.drive_c(path + r"\distribution\policies.json").exists()]  # fmt: skip
 
     # REMOVE_DATA's JScript, run by wine's cscript on the data directory kept above
     script = wine.prefix.parent / "remove.js"
@@ -418,6 +463,21 @@ def test_install_without_collector_url_fails_with_the_message(wine_story):
     assert "LaunchConditions. Evaluating launch conditions" in log
     assert "InstallFiles" not in log and "COLLECTOR_URL = " not in log
     assert not wine_story["no_url_installed"]
+
+
+def test_install_with_a_bad_policy_fail_mode_is_refused(wine_story):
+    code, log, _ = wine_story["bad_fail_mode"]
+    assert code == 1603 % 256  # (the message: test_launch_conditions_and_upgrade_table)
+    assert "LaunchConditions. Evaluating launch conditions" in log and "InstallFiles" not in log
+    assert not wine_story["bad_fail_mode_installed"]
+
+
+def test_a_given_tbinstalldir_wins_under_wine(wine_story):
+    _, log, _ = wine_story["install"]
+    assert f"Property(S): TB_APPPATH = {TB_ELSEWHERE}" in log  # App Paths was found...
+    # ...and the command line's folder kept
+    assert re.search(r"^Property\(S\): TBINSTALLDIR = " + re.escape(TB_DEFAULT) + r"\\?\r?$", log, re.M)
+    assert wine_story["tb_policies"] and not wine_story["tb_elsewhere_policies"]
 
 
 def test_install_writes_files_and_machine_configuration(wine_story):
@@ -514,12 +574,13 @@ def test_uninstall_removes_files_and_keys_and_keeps_user_data(wine_story):
     hklm = wine_story["uninstalled_hklm"]
     gone = [MAILWARDEN_KEY, TOKEN_KEY, registration.ADDIN_KEY, registration.ADDIN_KEY.replace("Software\\", "Software\\Wow6432Node\\"),
             registration.CLSID_KEY + r"\InprocServer32", registration.PROGID_KEY + r"\CLSID",
-            r"Software\Mozilla\NativeMessagingHosts\mailwarden"]  # fmt: skip
+            r"Software\Mozilla\NativeMessagingHosts\mailwarden", TB_POLICY_KEY, r"Software\Mailwarden\Components"]  # fmt: skip
     for key in gone:
         assert not hklm.get(key.lower()), key
     run = hklm.get(r"software\microsoft\windows\currentversion\run", {})
     assert "Mailwarden Agent" not in run and "Mailwarden Tray" not in run
     assert _product_entries(hklm) == []
+    assert wine_story["tb_policies_left"] == []  # Thunderbird's distribution\policies.json is gone
     assert wine_story["data_kept"]
 
 
