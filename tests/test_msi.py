@@ -62,7 +62,8 @@ EXPECTED_SEQUENCE = [
     ("RestoreEnrollToken", "SAVED_ENROLL_TOKEN AND NOT ENROLL_TOKEN", 52),
     ("RestoreDepartment", "SAVED_DEPARTMENT AND NOT DEPARTMENT", 53),
     ("RestorePolicyFailMode", "SAVED_POLICY_FAIL_MODE AND NOT POLICY_FAIL_MODE", 54),
-    ("SetThunderbirdDir", "TB_APPPATH AND NOT TBINSTALLDIR", 55),
+    ("RestoreThunderbirdDir", "SAVED_TBINSTALLDIR AND NOT TBINSTALLDIR", 55),
+    ("SetThunderbirdDir", "TB_APPPATH AND NOT TBINSTALLDIR", 56),
     ("LaunchConditions", "", 100),
     ("ValidateProductID", "", 700),
     ("CostInitialize", "", 800),
@@ -163,7 +164,7 @@ def test_saved_properties_are_read_back_before_launch_conditions(msi):
     locators = {r[0]: r[1:] for r in table(msi, "RegLocator")}
     search = dict(table(msi, "AppSearch"))
     for prop, name in [("COLLECTOR_URL", "CollectorUrl"), ("ENROLL_TOKEN", "EnrollToken"), ("DEPARTMENT", "Department"),
-                       ("POLICY_FAIL_MODE", "PolicyFailMode")]:  # fmt: skip
+                       ("POLICY_FAIL_MODE", "PolicyFailMode"), ("TBINSTALLDIR", "ThunderbirdDir")]:  # fmt: skip
         sig = search["SAVED_" + prop]
         # root 2 = HKLM, type 18 = raw | 64-bit view (16)
         key = TOKEN_KEY if prop == "ENROLL_TOKEN" else MAILWARDEN_KEY
@@ -189,6 +190,8 @@ def test_a_given_tbinstalldir_wins_over_the_app_paths_entry(msi):
         condition, number = rows["SetThunderbirdDir"]
         assert condition == "TB_APPPATH AND NOT TBINSTALLDIR", sequence
         assert rows["AppSearch"][1] < number < rows["CostFinalize"][1], sequence
+        # the folder used before comes first: an upgrade keeps the policy file where it was
+        assert rows["RestoreThunderbirdDir"] == ("SAVED_TBINSTALLDIR AND NOT TBINSTALLDIR", number - 1), sequence
     assert dict((r[0], r[1]) for r in table(msi, "Directory"))["TBDISTDIR"] == "TBINSTALLDIR"
 
 
@@ -239,7 +242,7 @@ def test_registry_rows(msi):
     assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == m} == {
         "InstallDir": "[INSTALLDIR]", "Version": VERSION, "CollectorUrl": "[COLLECTOR_URL]",
         "Department": "[DEPARTMENT]", "PolicyFailMode": "[POLICY_FAIL_MODE]",
-        "RemoveDataOnUninstall": "[REMOVE_DATA]"}  # fmt: skip
+        "RemoveDataOnUninstall": "[REMOVE_DATA]", "ThunderbirdDir": "[TBINSTALLDIR]"}  # fmt: skip
     assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == (TOKEN_KEY, 64)} == {"EnrollToken": "[ENROLL_TOKEN]"}
     run_key = r"Software\Microsoft\Windows\CurrentVersion\Run"
     assert rows[("2", run_key, "Mailwarden Agent", 64)] == '"[PYTHONDIR]pythonw.exe" -E -s -m companion.agent'
@@ -408,10 +411,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
                                     "DEPARTMENT=Sales", "POLICY_FAIL_MODE=closed", f"TBINSTALLDIR={TB_DEFAULT}",
                                     log="install.log")  # fmt: skip
     story["tb_elsewhere_policies"] = wine.drive_c(TB_ELSEWHERE + r"\distribution\policies.json").exists()
-    # (the upgrade below gives no TBINSTALLDIR either: with App Paths still there it would move the
-    # policy file, leaving the old one behind; see docs/deploy.md, Thunderbird)
-    p = wine.run("reg", "delete", TB_APP_PATHS, "/f")
-    assert p.returncode == 0, p.stderr[-2000:]
+    # (App Paths stays: the upgrade below, given no TBINSTALLDIR, must keep the folder used before)
     story["installed_hklm"] = wine.hklm()
     story["installed_files"] = {p.relative_to(wine.drive_c(INSTALL)).as_posix()
                                 for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()}  # fmt: skip
@@ -432,6 +432,8 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
 
     story["upgrade"] = wine.msiexec("/i", win(msi_upgrade), log="upgrade.log")
     story["upgraded_hklm"] = wine.hklm()
+    story["upgraded_tb_policies"] = [path for path in (TB_DEFAULT, TB_ELSEWHERE)
+                                     if wine.drive_c(path + r"\distribution\policies.json").exists()]  # fmt: skip
     story["downgrade"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
     story["after_downgrade_hklm"] = wine.hklm()
     story["delete_token"] = wine.python(
@@ -491,7 +493,8 @@ def test_install_writes_files_and_machine_configuration(wine_story):
     assert hklm[TOKEN_KEY.lower()] == {"EnrollToken": TOKEN}
     assert hklm[MAILWARDEN_KEY.lower()] == {"CollectorUrl": COLLECTOR, "Department": "Sales",
                                             "PolicyFailMode": "closed", "InstallDir": INSTALL + "\\",
-                                            "Version": VERSION, "RemoveDataOnUninstall": "0"}  # fmt: skip
+                                            "Version": VERSION, "RemoveDataOnUninstall": "0",
+                                            "ThunderbirdDir": TB_DEFAULT + "\\"}  # fmt: skip
     run = hklm[r"software\microsoft\windows\currentversion\run"]
     assert run["Mailwarden Agent"] == f'"{PY}\\pythonw.exe" -E -s -m companion.agent'
     assert run["Mailwarden Tray"].startswith(f'"{PY}\\pythonw.exe" -E -s -c "import sys; from ui.app import main;')
@@ -547,6 +550,9 @@ def test_upgrade_without_properties_keeps_the_configuration(wine_story):
     token = hklm[TOKEN_KEY.lower()]["EnrollToken"]
     assert (config["CollectorUrl"], token, config["Department"], config["PolicyFailMode"]) == (
         COLLECTOR, TOKEN, "Sales", "closed")  # fmt: skip
+    # Thunderbird's folder too: App Paths still says elsewhere, the policy file stays where it was
+    assert config["ThunderbirdDir"] == TB_DEFAULT + "\\"
+    assert wine_story["upgraded_tb_policies"] == [TB_DEFAULT]
     entries = _product_entries(hklm)
     assert [e["DisplayVersion"] for e in entries] == [UPGRADE_VERSION]  # the old product is gone
 
