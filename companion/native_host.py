@@ -50,6 +50,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from companion import __version__
@@ -199,6 +200,7 @@ class Host:
         self.paths = where or paths()
         self.out = output
         self.engines = EngineCache(self.paths.policy)
+        self._role_stamp = _file_stamp(self.paths.config)
         self.role = _configured_role(self.paths)
         self.checks: OrderedDict[Any, Check] = OrderedDict()
         self._decisions: queue.Queue = queue.Queue()
@@ -363,6 +365,10 @@ class Host:
     # ---------------------------------------------------------------------------------------
 
     def _role_for(self, engine: PolicyEngine) -> str | None:
+        # A Thunderbird session keeps one host for hours: follow config.toml (one stat per check).
+        stamp = _file_stamp(self.paths.config)
+        if stamp != self._role_stamp:
+            self._role_stamp, self.role = stamp, _configured_role(self.paths)
         return self.role if self.role and self.role in engine.policy.roles else None
 
 
@@ -414,6 +420,14 @@ def _attachments_without_content(details: dict[str, Any]) -> bool:
         isinstance(a, dict) and not isinstance(a.get("data_base64"), str) and not isinstance(a.get("text"), str)
         for a in attachments
     )
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _configured_role(where: Paths) -> str | None:

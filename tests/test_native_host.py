@@ -475,3 +475,12 @@ def test_attachments_sent_as_bytes_are_read_by_the_host(host):
             ("attachment:说明.txt", "offbook.private-deal")} <= found  # fmt: skip
     assert not [f for f in found if "broken.pdf" in f[0] or "photo.jpg" in f[0]]
     assert host.ask({"type": "ping", "id": "after"})["type"] == "pong"  # still up
+
+
+def test_the_role_follows_config_toml_while_the_host_runs(host, isolated_home):
+    """Thunderbird keeps one host for the whole session: a role set later applies at the next check."""
+    assert host.ask({"type": "check", "id": "r-1", "details": WARN})["verdict"] == "warn"
+    (isolated_home / "config.toml").write_text('role = "sales-manager"\n', encoding="utf-8")
+    assert host.ask({"type": "check", "id": "r-2", "details": WARN})["verdict"] == "pass"  # lowest price: info
+    (isolated_home / "config.toml").write_text("", encoding="utf-8")
+    assert host.ask({"type": "check", "id": "r-3", "details": WARN})["verdict"] == "warn"
