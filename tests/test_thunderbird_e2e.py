@@ -368,7 +368,9 @@ SESSIONS: dict[str, dict[str, Any]] = {
                                "base64": base64.b64encode(pdf_bytes(["Terms for PO 4711",
                                                                      "We guarantee the lowest price."])).decode()}],
                  answers=[{"action": "edit"}]),
-            step("html", "E2E forbidden HTML", html="<p>Hi Anna,</p><p>the discount is fine, but <b>keep this</b> "
+            # with a pasted image: its data: URL (here 300 KB) is cut before the HTML goes to the host
+            step("html", "E2E forbidden HTML", html="<p>Hi Anna,</p><p><img src=\"data:image/png;base64,"
+                 + "iVBORw0KGgo" * 30000 + "\"></p><p>the discount is fine, but <b>keep this</b> "
                  "between <i>us</i>.</p>", answers=[{"action": "edit"}]),
             step("justify", "E2E justified", "Hi Anna,\nwe offer the lowest price for 500 valves.\nLi",
                  answers=[{"action": "justify", "justification": "Approved by phone with Mr Zhang", "delayMs": 1500}]),

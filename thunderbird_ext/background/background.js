@@ -128,12 +128,20 @@ async function mwAttachments(tab, budgetMs) {
   return out.map((a) => ({ ...a })); // a snapshot: late reads do not change what was sent
 }
 
+// Pasted images sit in the compose HTML as data: URLs, often megabytes of base64 the check has no
+// use for (it reads text): they are cut before the HTML travels to the companion.
+const MW_DATA_URL = /(\bsrc\s*=\s*)(["'])data:[^"']*\2/gi;
+
+function mwWithoutDataUrls(html) {
+  return html.replace(MW_DATA_URL, "$1$2data:,$2");
+}
+
 async function mwComposeDetails(tab, details, budgetMs) {
   const plain = Boolean(details.isPlainText);
   return {
     subject: details.subject || "",
     body: plain ? details.plainTextBody || "" : "",
-    html: plain ? "" : details.body || "",
+    html: plain ? "" : mwWithoutDataUrls(details.body || ""),
     from: typeof details.from === "string" ? details.from : "",
     to: mwRecipientList(details.to),
     cc: mwRecipientList(details.cc),
