@@ -493,3 +493,35 @@ def test_an_unknown_user_costs_one_password_verification_like_a_known_one(dash, 
     assert dash.collector.check_password("carol", "wrong password") is None
     assert dash.collector.check_password("carol", PASSWORD)["username"] == "carol"
     assert len(verified) == 3 and verified[0] not in verified[1:]
+
+
+def test_guessing_passwords_is_stopped_after_five_failures(dash):
+    client = dash.client(lang="zh")
+    for _ in range(5):
+        assert login(client, "carol", "guess").status_code == 401
+    stopped = login(client, "carol")  # even the right password, until the window has passed
+    assert stopped.status_code == 429 and "登录失败次数过多，请 15 分钟后再试。" in stopped.text
+    assert dash.client("mia").get("/dashboard/events").status_code == 200  # another user is not locked out
+
+
+def test_login_throttle_counts_per_user_and_per_address_within_the_window():
+    from collector.dashboard.throttle import ADDRESS_FAILURES, USER_FAILURES, WINDOW_SECONDS, LoginThrottle
+
+    now = [1000.0]
+    throttle = LoginThrottle(clock=lambda: now[0])
+    for _ in range(USER_FAILURES - 1):
+        throttle.failed("Carol", "10.0.0.1")
+    assert throttle.wait_seconds("carol", "10.0.0.1") == 0
+    throttle.failed("carol", "10.0.0.1")
+    assert throttle.wait_seconds("CAROL", "10.0.0.9") == WINDOW_SECONDS + 1  # the user name, from anywhere
+    now[0] += WINDOW_SECONDS
+    assert throttle.wait_seconds("carol", "10.0.0.1") == 0  # the window has passed
+    for i in range(ADDRESS_FAILURES):
+        throttle.failed(f"user{i}", "10.0.0.2")  # many names from one address
+    assert throttle.wait_seconds("someone-else", "10.0.0.2") > 0
+    assert throttle.wait_seconds("someone-else", "10.0.0.3") == 0
+    for _ in range(USER_FAILURES):
+        throttle.failed("dave", "10.0.0.4")
+    assert throttle.wait_seconds("dave", "10.0.0.5") > 0
+    throttle.succeeded("Dave")  # (an administrator reset the password and dave logged in elsewhere)
+    assert throttle.wait_seconds("dave", "10.0.0.5") == 0

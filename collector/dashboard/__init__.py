@@ -19,9 +19,11 @@ def install(app: FastAPI, collector: Collector) -> None:
     if getattr(app.state, "dashboard_collector", None) is not None:
         return  # installed already (create_app and a test may both call this)
     from collector.dashboard.routes import router
+    from collector.dashboard.throttle import LoginThrottle
     from collector.dashboard.web import PREFIX, install_handlers
 
     app.state.dashboard_collector = collector
+    app.state.login_throttle = LoginThrottle()
     install_handlers(app)
     app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).with_name("static")), name="dashboard-static")

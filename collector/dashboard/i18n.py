@@ -33,6 +33,8 @@ CATALOG: dict[str, dict[str, str]] = {
     "login.password": {"en": "Password", "zh": "密码"},
     "login.submit": {"en": "Log in", "zh": "登录"},
     "login.failed": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
+    "login.throttled": {"en": "Too many failed logins. Try again in {minutes} minute(s).",
+                        "zh": "登录失败次数过多，请 {minutes} 分钟后再试。"},
     "login.logged_out": {"en": "You are logged out.", "zh": "您已退出登录。"},
     "error.forbidden": {"en": "Forbidden", "zh": "禁止访问"},
     "error.forbidden_text": {"en": "Your role or department does not allow this page.",

@@ -23,6 +23,7 @@ from collector.dashboard.web import (
     form_data,
     language,
     log,
+    login_throttle,
     redirect,
     render,
     require,
@@ -71,10 +72,11 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, failed: bool = False) -> Response:
+def login_page(request: Request, failed: bool = False, wait_minutes: int = 0) -> Response:
     # Login forms are protected by a double-submit token (there is no session to bind one to yet).
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", None, 401 if failed else 200, csrf=token, failed=failed,
+    status = 429 if wait_minutes else 401 if failed else 200
+    response = render(request, "login.html", None, status, csrf=token, failed=failed, wait_minutes=wait_minutes,
                       next=request.query_params.get("next", ""))  # fmt: skip
     set_cookie(request, response, auth.LOGIN_CSRF_COOKIE, token)
     return response
@@ -87,9 +89,16 @@ def login(request: Request, form: FormData) -> Response:
                       message=_t(request, "error.csrf"))  # fmt: skip
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     collector = collector_of(request)
+    throttle = login_throttle(request)
+    address = request.client.host if request.client else ""
+    wait = throttle.wait_seconds(username, address)
+    if wait:
+        return login_page(request, failed=True, wait_minutes=-(-wait // 60))
     token = auth.login(collector, username, password) if username and password else None
     if token is None:
+        throttle.failed(username, address)
         return login_page(request, failed=True)
+    throttle.succeeded(username)
     user = auth.session_user(collector, token)
     assert user is not None
     access_log.append(collector, user.username, user.role, "login")

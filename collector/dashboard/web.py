@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from collector.dashboard import access_log, auth, i18n
+from collector.dashboard.throttle import LoginThrottle
 from collector.service import Collector
 
 PREFIX = "/dashboard"
@@ -73,6 +74,10 @@ class BadInput(Exception):
 
 def collector_of(request: Request) -> Collector:
     return request.app.state.dashboard_collector
+
+
+def login_throttle(request: Request) -> LoginThrottle:
+    return request.app.state.login_throttle
 
 
 def language(request: Request) -> str:
