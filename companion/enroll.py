@@ -156,21 +156,38 @@ def enroll(paths: Paths, collector_url: str, token: str, department: str | None 
             raise EnrollError(
                 "the collector's answer to the enrolment is not what the protocol says"
             ) from None
-        if old is not None:
-            delete_device_key(paths, old.key_store)
+        # The new key may take the old one's place in the credential store: keep the old one until
+        # the database says the new identity is the one in force, and put it back if that fails.
+        old_raw = _old_key(paths, old)
         stored = store_device_key(paths, private_key_bytes(key))
         device = Device(device_id, url, str(answer.get("collector") or ""), department or "", body["public_key"],
                         policy_key, stored.where, now_iso())  # fmt: skip
-        with db.transaction():
-            db.conn.execute("INSERT OR REPLACE INTO device (id, " + ", ".join(device.to_dict()) + ") VALUES (1, "
-                            + ", ".join("?" * len(device.to_dict())) + ")", tuple(device.to_dict().values()))  # fmt: skip
-            if old is not None:
-                _forget_old_identity(db)
+        try:
+            with db.transaction():
+                db.conn.execute("INSERT OR REPLACE INTO device (id, " + ", ".join(device.to_dict()) + ") VALUES (1, "
+                                + ", ".join("?" * len(device.to_dict())) + ")", tuple(device.to_dict().values()))  # fmt: skip
+                if old is not None:
+                    _forget_old_identity(db)
+        except Exception:
+            if old is not None and old_raw is not None:
+                store_device_key(paths, old_raw)  # the old identity stays whole
+            raise
+        if old is not None and old.key_store != stored.where:
+            delete_device_key(paths, old.key_store)  # (in the same place it was simply replaced)
         log.info("enrolled as %s with %s (key in %s)", device_id, url, stored.where)
         return device.to_dict()
     finally:
         if own_db:
             db.close()
+
+
+def _old_key(paths: Paths, old: Device | None) -> bytes | None:
+    if old is None:
+        return None
+    try:
+        return load_device_key(paths, old.key_store)
+    except MailwardenError:
+        return None  # unreadable already: nothing to keep
 
 
 def _forget_old_identity(db: Database) -> None:

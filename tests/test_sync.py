@@ -520,3 +520,29 @@ def test_enrolling_again_starts_the_decision_cursor_over(db, paths, tmp_path, co
                                      "decided_at": "2026-11-26T09:00:00+00:00"}]  # fmt: skip
     upload_pending(db, paths, now=T0)  # the appeal, re-queued under the new identity
     assert pull_decisions(db, paths)["cursor"] == 3
+
+
+def test_a_failed_re_enrolment_leaves_the_old_identity_whole(db, paths, collector, enrolled, monkeypatch):
+    """The new key replaces the old one in the credential store only once the database has the new
+    identity: a failure in between must not leave the old device row with the new key."""
+    from companion import enroll as enroll_module
+    from companion.enroll import device_private_key
+    from companion.signing import sign, verify
+
+    before = load_device(db)
+
+    def broken(_db):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(enroll_module, "_forget_old_identity", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        enroll_module.enroll(paths, collector.url, "good-token", db=db, force=True)
+    after = load_device(db)
+    assert after == before
+    signature = sign(device_private_key(paths, after), {"probe": 1})
+    assert verify(after.public_key, {"probe": 1}, signature)  # the stored key is still the old one
+    monkeypatch.undo()
+    renewed = enroll_module.enroll(paths, collector.url, "good-token", db=db, force=True)
+    current = load_device(db)
+    assert renewed["device_id"] == current.device_id != before.device_id
+    assert verify(current.public_key, {"probe": 1}, sign(device_private_key(paths, current), {"probe": 1}))
