@@ -124,6 +124,14 @@ def m005_tray(db: sqlite_utils.Database) -> None:
     db["tray_state"].insert({"id": 1})
 
 
+@migrations()
+def m006_decision_keys(db: sqlite_utils.Database) -> None:
+    # A decision reported by a mail client carries a key of its own: sent again (its answer was
+    # lost on the way), it is recorded once.
+    db["presend"].add_column("decision_key", str, not_null_default="")
+    db.execute("CREATE UNIQUE INDEX presend_decision_key ON presend (decision_key) WHERE decision_key != ''")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

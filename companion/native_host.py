@@ -12,7 +12,7 @@ UTF-8 JSON. Messages from the extension (each carries an "id" that the answer re
            (companion.presend.Check.to_dict; plus "truncated" and "findings_total" when cut to fit)
        An attachment may carry its bytes as "data_base64" instead of "text" (Word, Excel, PDF, HTML,
        mail, text in any charset): the host extracts the text (companion.parsing.attachments).
-    {"type": "decision", "id", "check_id", "choice", "justification", "error", "details"}
+    {"type": "decision", "id", "check_id", "choice", "justification", "error", "details", "key"}
         -> {"type": "recorded", "id", "row"}
        A decision whose check this host does not know (reported late, after the host that checked
        it was replaced) is checked again from its "details", attachment bytes included.
@@ -292,12 +292,15 @@ class Host:
         justification = message.get("justification") or ""
         error = message.get("error") or ""
         details = message.get("details")
+        key = message.get("key") or ""
         if choice not in CHOICES:
             raise ComposeError(
                 f"unknown choice {choice!r} (known: {', '.join(CHOICES)})", title="Unknown choice"
             )
         if not isinstance(justification, str) or not isinstance(error, str):
             raise ComposeError("'justification' and 'error' must be strings")
+        if not isinstance(key, str) or len(key) > 100:
+            raise ComposeError("'key' must be a string of at most 100 characters")
         if details is not None and not isinstance(details, dict):
             raise ComposeError("'details' must be a JSON object")
         if choice == "justified" and not justification.strip():
@@ -321,7 +324,7 @@ class Host:
                 error = "; ".join(
                     filter(None, [error, f"check {message.get('check_id')!r} is not known to this host"])
                 )
-        self._decisions.put((mid, check, choice, justification, error[:2000], details))
+        self._decisions.put((mid, check, choice, justification, error[:2000], details, key))
 
     # the database writer -------------------------------------------------------------------
 
@@ -333,7 +336,7 @@ class Host:
             item = self._decisions.get()
             if item is None:
                 break
-            mid, check, choice, justification, error, details = item
+            mid, check, choice, justification, error, details, key = item
             try:
                 if db is None:
                     from companion.database import Database
@@ -341,12 +344,12 @@ class Host:
                     db = Database(self.paths.database)
                 try:
                     row = record_decision(db, CHANNEL, check, choice, justification=justification, error=error,
-                                          details=details if check is None else None)  # fmt: skip
+                                          details=details if check is None else None, key=key)  # fmt: skip
                 except ComposeError as exc:
                     if check is not None or not details:
                         raise
                     error = "; ".join(filter(None, [error, f"details unreadable: {exc.message}"]))
-                    row = record_decision(db, CHANNEL, None, choice, error=error)
+                    row = record_decision(db, CHANNEL, None, choice, error=error, key=key)
                 log.info("decision %s recorded: %s (row %s)", mid, choice, row)
                 self.out.send({"type": "recorded", "id": mid, "row": row})
             except MailwardenError as exc:

@@ -113,8 +113,9 @@ def check_outgoing(engine: PolicyEngine, details: dict[str, Any], role: str | No
 
 
 def record_decision(db, channel: str, check: Check | None, choice: str, *, justification: str = "",
-                    error: str = "", details: dict[str, Any] | None = None) -> int:  # fmt: skip
-    """Store what happened at send time. `check` is None when the check could not run."""
+                    error: str = "", details: dict[str, Any] | None = None, key: str = "") -> int:  # fmt: skip
+    """Store what happened at send time. `check` is None when the check could not run. A decision
+    with a `key` already recorded is not recorded again: the row it has is returned."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     if choice not in CHOICES:
@@ -132,9 +133,13 @@ def record_decision(db, channel: str, check: Check | None, choice: str, *, justi
         "subject": message.subject, "recipients": json.dumps(recipients),
         "counterpart": recipients[0] if recipients else "",
         "body_hash": hashlib.sha256(message.body.encode("utf-8", "surrogatepass")).hexdigest()[:32],
-        "findings": json.dumps(findings, ensure_ascii=False),
+        "findings": json.dumps(findings, ensure_ascii=False), "decision_key": key,
     }  # fmt: skip
     with db.transaction():
+        if key:
+            known = db.conn.execute("SELECT id FROM presend WHERE decision_key = ?", (key,)).fetchone()
+            if known:
+                return known[0]
         cur = db.conn.execute(
             f"INSERT INTO presend ({','.join(row)}) VALUES ({','.join('?' * len(row))})", tuple(row.values())
         )

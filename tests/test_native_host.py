@@ -484,3 +484,17 @@ def test_the_role_follows_config_toml_while_the_host_runs(host, isolated_home):
     assert host.ask({"type": "check", "id": "r-2", "details": WARN})["verdict"] == "pass"  # lowest price: info
     (isolated_home / "config.toml").write_text("", encoding="utf-8")
     assert host.ask({"type": "check", "id": "r-3", "details": WARN})["verdict"] == "warn"
+
+
+def test_a_decision_sent_twice_with_its_key_is_recorded_once(host, isolated_home):
+    """The extension sends a decision again when the answer was lost; its key makes that harmless."""
+    host.ask({"type": "check", "id": "k-1", "details": WARN})
+    decision = {"type": "decision", "check_id": "k-1", "choice": "added_approver", "key": "9b2f-decision"}
+    first = host.ask({**decision, "id": "d-1"})
+    again = host.ask({**decision, "id": "d-2", "check_id": "gone", "error": "reported late"})
+    other = host.ask({**decision, "id": "d-3", "key": "another-decision"})
+    assert first["row"] == again["row"] != other["row"]
+    bad = host.ask({**decision, "id": "d-4", "key": 7})
+    assert bad["type"] == "error" and "'key'" in bad["message"]
+    assert host.close() == 0
+    assert sorted(_presend_rows(isolated_home)) == sorted({first["row"], other["row"]})

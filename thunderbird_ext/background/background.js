@@ -242,7 +242,7 @@ function mwUpdateUnreported(update) {
 
 async function mwQueueDecision(decision) {
   try {
-    const item = { ...decision, key: mwNewKey(), at: new Date().toISOString() };
+    const item = { ...decision, key: decision.key || mwNewKey(), at: new Date().toISOString() };
     await mwUpdateUnreported((list) => [...list, item]);
   } catch (e) {
     console.error("Mailwarden: a decision could not be kept for later", e);
@@ -258,6 +258,9 @@ function mwWorthRetrying(answer) {
 /** Tell the companion what happened; keep it for later when the companion cannot take it now.
  *  `payload` is the compose details that were checked: kept with the decision (see mwLateDetails). */
 function mwReport(decision, payload = null) {
+  // One key per decision, sent every time it is sent: the companion records it once however often
+  // it arrives (an answer lost on the way makes the extension send it again).
+  decision = { ...decision, key: mwNewKey() };
   const keep = () => {
     if (!decision.check_id || !payload) {
       return mwQueueDecision(decision);
@@ -304,7 +307,7 @@ async function mwFlushUnreported() {
       const error = [message.error, note].filter(Boolean).join("; ");
       let answer;
       try {
-        answer = await mwHost.request({ type: "decision", ...message, error }, MW_DECISION_TIMEOUT_MS);
+        answer = await mwHost.request({ type: "decision", ...message, key, error }, MW_DECISION_TIMEOUT_MS);
       } catch (e) {
         console.warn("Mailwarden: late decisions kept for later:", mwErrorText(e));
         break; // the companion is gone again: the rest stays kept
