@@ -21,6 +21,7 @@ case "${1:-install}" in
   test)
     need+=(
       thunderbird            # the real Thunderbird of the pre-send end-to-end test
+      thunderbird-l10n-zh-cn # ... also run in Simplified Chinese
       postgresql             # the collector's tests run on SQLite and on a real PostgreSQL server
       chromium               # the dashboard tests (Playwright drives Debian's chromium)
       fonts-wqy-microhei     # Chinese glyphs in Qt and Chromium screenshots

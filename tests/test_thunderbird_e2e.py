@@ -83,9 +83,11 @@ class Mailbox:
         return "250 OK"
 
 
-def user_js(smtp_port: int, dead_port: int) -> str:
+def user_js(smtp_port: int, dead_port: int, locale: str | None = None) -> str:
     dead = f"http://127.0.0.1:{dead_port}"
     prefs: dict[str, Any] = {
+        # the user interface language (a Debian language pack, thunderbird-l10n-*, must be installed)
+        **({"intl.locale.requested": locale} if locale else {}),
         # load the sideloaded, unsigned extensions in <profile>/extensions without asking
         "xpinstall.signatures.required": False, "extensions.autoDisableScopes": 0,
         "extensions.enabledScopes": 15, "extensions.startupScanScopes": 15,
@@ -235,7 +237,7 @@ class Outcome:
 
 
 def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initial_host: str,
-                steps: list[dict[str, Any]], expected_decisions: int) -> Outcome:  # fmt: skip
+                steps: list[dict[str, Any]], expected_decisions: int, locale: str | None = None) -> Outcome:  # fmt: skip
     """One Thunderbird run: build everything under base/name, send the steps, collect what happened."""
     from aiosmtpd.controller import Controller
 
@@ -270,7 +272,7 @@ def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initia
     # the profile: prefs, the product extension, the driver
     mailbox = Mailbox()
     smtp_port, dead_port = free_port(), free_port()
-    (profile / "user.js").write_text(user_js(smtp_port, dead_port), encoding="utf-8")
+    (profile / "user.js").write_text(user_js(smtp_port, dead_port, locale), encoding="utf-8")
     install_extension(profile, build_product_xpi(root))
     (profile / "extensions" / f"{DRIVER_ID}.xpi").write_bytes(
         build_driver_xpi(root / "driver.xpi", {"steps": steps, "settleMs": 300}).read_bytes())  # fmt: skip
@@ -390,6 +392,16 @@ SESSIONS: dict[str, dict[str, Any]] = {
             step("clean", "E2E clean after closed", host="ok"),
         ],
         expected_decisions=3,
+    ),
+    # Thunderbird in Simplified Chinese (thunderbird-l10n-zh-cn): the window speaks Chinese
+    "zh": dict(
+        managed={"failMode": "open", "timeoutMs": 5000},
+        initial_host="ok",
+        locale="zh-CN",
+        steps=[
+            step("zh-warn", "E2E 报价", "Anna 您好，\n我们保证全网最低价。\n李伟", answers=[{"action": "edit"}]),
+        ],
+        expected_decisions=1,
     ),
     "ask": dict(
         managed=None,
@@ -565,3 +577,15 @@ def test_default_fail_mode_asks_the_sender(sessions):
     assert s.decision("E2E ask, send anyway")["choice"] == "unchecked_sent"
     assert s.decision("E2E ask, do not send")["choice"] == "unchecked_cancelled"
     assert s.decision("E2E clean after ask")["choice"] == "sent"
+
+
+def test_in_a_chinese_thunderbird_the_window_speaks_chinese(sessions):
+    s = sessions["zh"]
+    result = s.step("zh-warn")
+    assert not result["sent"] and s.arrived("E2E 报价") == []
+    [prompt] = result["prompts"]
+    assert (prompt["kind"], prompt["lang"], prompt["title"]) == ("warn", "zh-CN", "此邮件需要审批")
+    finding = next(f for f in prompt["findings"] if f["rule"] == "commit.lowest-price")
+    assert "最低价" in finding["highlighted"]
+    assert finding["explanation"].startswith("承诺最低价")  # the rule's Chinese explanation
+    assert s.decision("E2E 报价")["choice"] == "edited"
