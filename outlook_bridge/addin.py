@@ -8,9 +8,12 @@ Outlook's UI thread), asks the sender through the dialog when the verdict says s
 (outlook_bridge.decision), adds the approver in Cc when chosen, and records the decision in the
 local database. It returns the new value of ItemSend's Cancel: True keeps the inspector open.
 
-Failing open: Outlook disables add-ins that raise or crash, and a mail must never be lost to a bug
-in the guard. So ANY exception while mapping, checking, asking or adding the approver lets the mail
-go (Cancel False) and is logged and recorded as "unchecked_sent" with the error.
+When the check cannot run: Outlook disables add-ins that raise or crash, so ANY exception while
+mapping, checking, asking or adding the approver is caught, logged and recorded with the error.
+What happens to the mail then is the machine's fail mode (POLICY_FAIL_MODE of the MSI,
+companion.machine_config), as in Thunderbird: "open" (the default here: a mail is never lost to a
+bug in the guard) lets it go as "unchecked_sent"; "closed" holds it and says so; "ask" asks the
+sender whether to send it unchecked.
 
 Nothing from pywin32 is imported at module level: `import outlook_bridge.addin` works anywhere.
 """
@@ -37,6 +40,21 @@ class EngineSource(Protocol):
         """The policy engine in force."""
 
 
+FAIL_MODES = ("open", "closed", "ask")
+
+
+def _machine_fail_mode() -> str:
+    """POLICY_FAIL_MODE from the machine configuration the MSI wrote; "open" without one."""
+    try:
+        from companion.machine_config import read_machine_config
+
+        config = read_machine_config()
+    except Exception:  # noqa: BLE001 - a broken configuration must not stop Outlook's add-in
+        log.exception("machine configuration not read: fail mode open")
+        return "open"
+    return (config.policy_fail_mode if config else None) or "open"
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
 
@@ -53,11 +71,13 @@ def add_cc(mail_item: Any, addresses: tuple[str, ...] | list[str]) -> None:
 class SendGuard:
     """The ItemSend logic, free of COM plumbing (tests drive it with fake MailItems)."""
 
-    def __init__(self, engines: EngineSource, dialog: Any, database_path: Path, role: str | None = None) -> None:
+    def __init__(self, engines: EngineSource, dialog: Any, database_path: Path, role: str | None = None,
+                 fail_mode: str = "open") -> None:  # fmt: skip
         self.engines = engines
         self.dialog = dialog
         self.database_path = Path(database_path)
         self.role = role  # the user's configured role (config.toml), used when the policy knows it
+        self.fail_mode = fail_mode if fail_mode in FAIL_MODES else "open"
         self._busy = False
 
     @classmethod
@@ -81,7 +101,20 @@ class SendGuard:
             from outlook_bridge.dialog import default_dialog
 
             dialog = default_dialog()
-        return cls(engines, dialog, p.database, role)
+        return cls(engines, dialog, p.database, role, _machine_fail_mode())
+
+    def _unchecked(self, reason: str, details: dict[str, Any]) -> bool:
+        """The check could not run: send or hold as the fail mode says; returns the new Cancel."""
+        send = self.fail_mode == "open"
+        try:
+            if self.fail_mode == "ask":
+                send = bool(self.dialog.ask_unchecked(reason))
+            elif self.fail_mode == "closed":
+                self.dialog.show_unchecked(reason)
+        except Exception:  # noqa: BLE001 - no way to ask: the mail is held (the sender can send again)
+            log.exception("the fail-mode window could not open")
+        self._record(None, "unchecked_sent" if send else "unchecked_cancelled", error=reason, details=details)
+        return not send
 
     def _role_for(self, engine: Any) -> str | None:
         return self.role if self.role and self.role in engine.policy.roles else None
@@ -107,10 +140,9 @@ class SendGuard:
             outcome = decide(engine, details, self.dialog, role=self._role_for(engine))
             if outcome.add_cc:
                 add_cc(item, outcome.add_cc)
-        except Exception as exc:  # noqa: BLE001 - fail open, see the module docstring
-            log.exception("the check could not run: the mail goes unchecked")
-            self._record(None, "unchecked_sent", error=_describe(exc), details=details or _minimal_details(item))
-            return False
+        except Exception as exc:  # noqa: BLE001 - the fail mode decides, see the module docstring
+            log.exception("the check could not run (fail mode %s)", self.fail_mode)
+            return self._unchecked(_describe(exc), details or _minimal_details(item))
         finally:
             self._busy = False
         self._record(outcome.check, outcome.choice, justification=outcome.justification)

@@ -47,6 +47,12 @@ class Dialog(Protocol):
     def show_block(self, view: dict[str, Any]) -> None:
         """Show the findings of a block verdict; the only way on is back to editing."""
 
+    def ask_unchecked(self, reason: str) -> bool:
+        """The check could not run (`reason`): True when the sender sends the mail unchecked."""
+
+    def show_unchecked(self, reason: str) -> None:
+        """The check could not run and the company holds unchecked mail: say so."""
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -42,6 +42,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "box_add": "Add {addresses} in Cc and send?\n\nYes: add and send.  No: back to edit.\n"
                    "(A justification can only be given in the full Mailwarden window.)",
         "box_edit": "Go back to edit the mail.",
+        "unchecked": "Mailwarden could not check this mail ({reason}).",
+        "unchecked_ask": "Send it without the check?\n\nYes: send it (this is recorded).  No: back to the mail.",
+        "unchecked_closed": "Your company holds mail that could not be checked: it was not sent. Try again in a "
+                            "moment; if this keeps happening, tell your IT department.",
     },
     "zh": {
         "title": "Mailwarden — 发送前检查",
@@ -62,6 +66,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "field.attachment_name": "附件名 {name}",
         "box_add": "抄送 {addresses} 并发送？\n\n是：抄送并发送。否：返回修改。\n（填写理由需使用完整的 Mailwarden 窗口。）",
         "box_edit": "请返回修改邮件。",
+        "unchecked": "Mailwarden 无法检查此邮件（{reason}）。",
+        "unchecked_ask": "不经检查直接发送？\n\n是：发送（将被记录）。否：返回邮件。",
+        "unchecked_closed": "公司规定无法检查的邮件不得发送：此邮件未发送。请稍后重试；如果问题持续，请联系 IT 部门。",
     },
 }  # fmt: skip
 
@@ -125,6 +132,12 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
     }  # fmt: skip
 
 
+def unchecked_text(mode: str, reason: str, lang: str) -> str:
+    """What the sender reads when the check could not run: `mode` "ask" (a yes/no question) or
+    "closed" (the mail is held)."""
+    return text("unchecked", lang, reason=reason[:300]) + "\n\n" + text(f"unchecked_{mode}", lang)
+
+
 def plain_summary(content: dict[str, Any]) -> str:
     """The findings as plain text (for the message-box fallback), the match marked »like this«."""
     parts = [content["header"], ""]
@@ -151,6 +164,17 @@ class WindowsDialog:
         except _TkUnavailable as exc:
             log.warning("tkinter unavailable (%s): falling back to a message box", exc)
             return _message_box(content)
+
+    def ask_unchecked(self, reason: str) -> bool:
+        return _unchecked_box("ask", reason, self._lang())
+
+    def show_unchecked(self, reason: str) -> None:
+        _unchecked_box("closed", reason, self._lang())
+
+    def _lang(self) -> str:
+        from companion.i18n import system_language
+
+        return self.lang or system_language()
 
     def show_block(self, view: dict[str, Any]) -> None:
         content = self._content(view, "block")
@@ -394,6 +418,16 @@ def _set_owner(root, owner: int) -> bool:
     except Exception:  # noqa: BLE001
         log.debug("could not set the dialog's owner", exc_info=True)
         return False
+
+
+def _unchecked_box(mode: str, reason: str, lang: str) -> bool:
+    """A task-modal MessageBox (no Tk: the check may have failed because of it); True for Yes."""
+    user32 = _user32()
+    mb_taskmodal, mb_yesno, mb_iconwarning, idyes = 0x2000, 0x4, 0x30, 6
+    buttons = mb_yesno if mode == "ask" else 0
+    answer = user32.MessageBoxW(_foreground_window_of_this_thread(), unchecked_text(mode, reason, lang),
+                                text("title", lang), buttons | mb_iconwarning | mb_taskmodal)  # fmt: skip
+    return mode == "ask" and answer == idyes
 
 
 def _message_box(content: dict[str, Any]) -> WarnAnswer:

@@ -152,6 +152,8 @@ class FakeDialog:
         self.fail = fail
         self.warned: list[dict] = []
         self.blocked: list[dict] = []
+        self.unchecked: list[tuple[str, str]] = []
+        self.send_unchecked = False
 
     def ask_warn(self, view):
         if self.fail:
@@ -163,6 +165,13 @@ class FakeDialog:
         if self.fail:
             raise RuntimeError("the window could not open")
         self.blocked.append(view)
+
+    def ask_unchecked(self, reason):
+        self.unchecked.append(("ask", reason))
+        return self.send_unchecked
+
+    def show_unchecked(self, reason):
+        self.unchecked.append(("closed", reason))
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -656,3 +665,55 @@ def test_install_module_prints_rows_without_writing():
     dll = next(r["value"] for r in rows if r["key"].endswith("InprocServer32") and r["name"] == "")
     assert dll == "C:\\Py\\" + registration.pythoncom_dll_name()
     assert {r["hive"] for r in rows} == {"HKCU"}
+
+
+@pytest.mark.parametrize("mode, send_unchecked, cancel, choice", [
+    ("open", False, False, "unchecked_sent"),
+    ("closed", False, True, "unchecked_cancelled"),
+    ("ask", True, False, "unchecked_sent"),
+    ("ask", False, True, "unchecked_cancelled"),
+])  # fmt: skip
+def test_when_the_check_cannot_run_the_machines_fail_mode_decides(policy_in_force, mode, send_unchecked, cancel,
+                                                                   choice):  # fmt: skip
+    dialog = FakeDialog()
+    dialog.send_unchecked = send_unchecked
+    guard = make_guard(dialog)
+    guard.fail_mode = mode
+    assert guard.on_item_send(BrokenMailItem(subject="最低价 offer"), False) is cancel
+    [row] = decisions()
+    assert (row["verdict"], row["choice"], row["subject"]) == ("unchecked", choice, "最低价 offer")
+    asked = [] if mode == "open" else [mode]
+    assert [m for m, _ in dialog.unchecked] == asked
+    assert all("FakeComError" in reason for _, reason in dialog.unchecked)
+
+
+def test_ask_without_a_window_holds_the_mail(policy_in_force):
+    class NoWindow(FakeDialog):
+        def ask_unchecked(self, reason):
+            raise RuntimeError("no window either")
+
+    guard = make_guard(NoWindow())
+    guard.fail_mode = "ask"
+    assert guard.on_item_send(BrokenMailItem(subject="x"), False) is True
+    assert decisions()[0]["choice"] == "unchecked_cancelled"
+
+
+def test_the_fail_mode_comes_from_the_machine_configuration(policy_in_force, monkeypatch):
+    from companion import machine_config
+    from outlook_bridge import addin
+
+    assert make_guard(FakeDialog()).fail_mode == "open"  # no machine configuration here
+    monkeypatch.setattr(machine_config, "read_machine_config",
+                        lambda registry=None: machine_config.MachineConfig(policy_fail_mode="closed"))  # fmt: skip
+    assert make_guard(FakeDialog()).fail_mode == "closed"
+    monkeypatch.setattr(machine_config, "read_machine_config", lambda registry=None: 1 / 0)
+    assert addin._machine_fail_mode() == "open"  # a broken configuration never stops the add-in
+
+
+def test_the_unchecked_texts_in_both_languages():
+    from outlook_bridge.dialog import unchecked_text
+
+    en = unchecked_text("closed", "OSError: boom", "en")
+    assert en.startswith("Mailwarden could not check this mail (OSError: boom).") and "not sent" in en
+    zh = unchecked_text("ask", "OSError: boom", "zh")
+    assert zh.startswith("Mailwarden 无法检查此邮件（OSError: boom）。") and "不经检查直接发送" in zh
