@@ -40,9 +40,6 @@ class EngineSource(Protocol):
         """The policy engine in force."""
 
 
-FAIL_MODES = ("open", "closed", "ask")
-
-
 def _machine_fail_mode() -> str:
     """POLICY_FAIL_MODE from the machine configuration the MSI wrote; "open" without one."""
     try:
@@ -77,6 +74,8 @@ class SendGuard:
         self.dialog = dialog
         self.database_path = Path(database_path)
         self.role = role  # the user's configured role (config.toml), used when the policy knows it
+        from companion.machine_config import FAIL_MODES
+
         self.fail_mode = fail_mode if fail_mode in FAIL_MODES else "open"
         self._busy = False
 

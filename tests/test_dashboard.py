@@ -525,3 +525,16 @@ def test_login_throttle_counts_per_user_and_per_address_within_the_window():
     assert throttle.wait_seconds("dave", "10.0.0.5") > 0
     throttle.succeeded("Dave")  # (an administrator reset the password and dave logged in elsewhere)
     assert throttle.wait_seconds("dave", "10.0.0.5") == 0
+
+
+def test_login_throttle_forgets_names_tried_long_ago(monkeypatch):
+    from collector.dashboard import throttle as throttle_module
+
+    monkeypatch.setattr(throttle_module, "MAX_KEYS", 10)
+    now = [0.0]
+    throttle = throttle_module.LoginThrottle(clock=lambda: now[0])
+    for i in range(20):
+        throttle.failed(f"spray{i}", "10.0.0.1")
+    now[0] += throttle_module.WINDOW_SECONDS
+    throttle.failed("late", "10.0.0.2")
+    assert sorted(throttle._failures) == ["addr:10.0.0.2", "user:late"]

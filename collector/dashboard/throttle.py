@@ -15,6 +15,7 @@ from collections.abc import Callable
 USER_FAILURES = 5  # failed logins allowed per user name in WINDOW_SECONDS ...
 ADDRESS_FAILURES = 20  # ... and per client address (many user names tried from one place)
 WINDOW_SECONDS = 15 * 60
+MAX_KEYS = 10_000  # above this many counted names and addresses, expired ones are dropped
 
 
 class LoginThrottle:
@@ -35,6 +36,9 @@ class LoginThrottle:
         with self._lock:
             for key, _ in self._keys(username, address):
                 self._failures.setdefault(key, deque()).append(now)
+            if len(self._failures) > MAX_KEYS:  # names tried once and never again: forget the old ones
+                for key in [k for k, times in self._failures.items() if now - times[-1] >= WINDOW_SECONDS]:
+                    del self._failures[key]
 
     def succeeded(self, username: str) -> None:
         with self._lock:
