@@ -19,6 +19,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+from corpus import trade_text  # benchmarks/corpus.py
 from timing import pct, timed  # benchmarks/timing.py
 
 from companion.parsing import parse_eml_bytes
@@ -28,14 +29,6 @@ from companion.policy.loader import default_policy_text
 HAN = "的一是不了人我在有他这为之大来以个中上们到说国和地要就出也时道而经年用发成部民可下能过"
 WORDS = ("order shipment invoice container pallet valve pump steel freight quote sample batch "
          "delivery customs payment balance deposit carton warranty contract supplier buyer").split()
-SENTENCES = [
-    "Please confirm the shipment date for PO {n}. ",
-    "我们已收到您的订单，预计{n}天内发货。",
-    "The container will leave Ningbo on Friday, ETA Hamburg in {n} days. ",
-    "请确认包装方式和唛头，谢谢！",
-    "Attached is the packing list and the commercial invoice for batch {n}. ",
-    "关于付款方式，我们接受 30% 预付款，余款见提单副本。",
-]
 RISKY = ["lowest price", "终身保修", "keep this between us", "新的收款账户"]
 
 
@@ -61,17 +54,9 @@ def make_policy(n_phrases: int, seed: int = 7) -> str:
 
 
 def make_eml(size: int, seed: int) -> bytes:
-    rng = random.Random(seed)
-    parts, length = [], 0
-    while length < size:
-        s = rng.choice(SENTENCES).format(n=rng.randint(2, 9999))
-        if rng.random() < 0.02:
-            s += rng.choice(RISKY) + " "
-        parts.append(s)
-        length += len(s.encode("utf-8"))
     m = EmailMessage()
     m["From"], m["To"], m["Subject"] = "sales@corp.example", "buyer@client.example", "Re: order 1234"
-    m.set_content("".join(parts))
+    m.set_content(trade_text(size, seed, RISKY, 0.02))
     return bytes(m)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import tempfile
 import time
@@ -24,17 +23,10 @@ from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from corpus import trade_text  # noqa: E402  (benchmarks/corpus.py)
 from timing import pct, timed  # noqa: E402  (benchmarks/timing.py)
 
 PR_SMTP = "http://schemas.microsoft.com/mapi/proptag/0x39FE001E"
-SENTENCES = [
-    "Please confirm the shipment date for PO {n}. ",
-    "我们已收到您的订单，预计{n}天内发货。",
-    "The container will leave Ningbo on Friday, ETA Hamburg in {n} days. ",
-    "请确认包装方式和唛头，谢谢！",
-    "Attached is the packing list and the commercial invoice for batch {n}. ",
-    "关于付款方式，我们接受 30% 预付款，余款见提单副本。",
-]
 RISKY = ["lowest price", "终身保修", "最低价"]
 
 
@@ -58,15 +50,7 @@ class Items:
 
 
 def body_of(size: int, seed: int) -> str:
-    rng = random.Random(seed)
-    parts, length = [], 0
-    while length < size:
-        s = rng.choice(SENTENCES).format(n=rng.randint(2, 9999))
-        if rng.random() < 0.02:
-            s += rng.choice(RISKY) + " "
-        parts.append(s)
-        length += len(s.encode("utf-8"))
-    return "\r\n".join(parts)
+    return trade_text(size, seed, RISKY, 0.02, "\r\n")
 
 
 def _pdf() -> bytes:
