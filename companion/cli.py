@@ -11,6 +11,7 @@ import click
 
 from companion import __version__
 from companion.errors import MailwardenError
+from companion.machine_config import FAIL_MODES  # (a light module: the CLI starts fast)
 
 
 def _lang() -> str:
@@ -380,7 +381,7 @@ def native_host(args: tuple[str, ...]) -> None:
               help="A Thunderbird profile folder (repeatable; default: every profile of yours).")
 @click.option("--policies", "policies_url", metavar="URL",
               help="Install nothing: print a policies.json that force-installs the .xpi at URL for every user.")
-@click.option("--fail-mode", type=click.Choice(["ask", "open", "closed"]),
+@click.option("--fail-mode", type=click.Choice(FAIL_MODES),
               help="With --policies: fix what happens when the companion cannot answer.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as one JSON object.")
 def install_thunderbird(xpi_path: Path | None, profiles: tuple[Path, ...], policies_url: str | None,

@@ -41,6 +41,7 @@ FULL_KEY = r"HKLM\Software\Mailwarden"
 TOKEN_KEY = r"Software\Mailwarden\Enrollment"
 FULL_TOKEN_KEY = r"HKLM\Software\Mailwarden\Enrollment"
 TOKEN_VALUE = "EnrollToken"
+# What a pre-send path does with a mail it could not check (Thunderbird, Outlook, the MSI property).
 FAIL_MODES = ("ask", "open", "closed")
 
 

@@ -212,8 +212,10 @@ def enterprise_policies(install_url: str, *, fail_mode: str | None = None,
     }
     settings: dict[str, Any] = {}
     if fail_mode is not None:
-        if fail_mode not in ("ask", "open", "closed"):
-            raise ValueError(f"unknown fail mode {fail_mode!r} (ask, open, closed)")
+        from companion.machine_config import FAIL_MODES
+
+        if fail_mode not in FAIL_MODES:
+            raise ValueError(f"unknown fail mode {fail_mode!r} ({', '.join(FAIL_MODES)})")
         settings["failMode"] = fail_mode
     if timeout_ms is not None:
         settings["timeoutMs"] = int(timeout_ms)
