@@ -114,9 +114,7 @@ def run_collector_demo(home: Path, policy_text: str, serve: bool = False, port: 
     from companion.config import Paths
     from companion.database import Database
     from companion.enroll import enroll
-    from companion.outbox import upload_pending
-    from companion.policy_update import pull_decisions, pull_policy
-    from companion.summary import queue_summary
+    from companion.sync import sync_round
 
     paths = Paths(home).ensure()
     demo = start_collector(home, port)
@@ -139,12 +137,10 @@ def run_collector_demo(home: Path, policy_text: str, serve: bool = False, port: 
                     rule = first["findings"][0]["rule"] if first.get("findings") else None
                     MailwardenAPI(paths).file_appeal(first["id"], "false_positive",
                                                      "demo: a quoted price, not a promise", rule=rule)  # fmt: skip
-                queued = 1
-                while queue_summary(db, paths).more:
-                    queued += 1
-                sent = upload_pending(db, paths)
+                report = sync_round(db, paths)  # what the agent's schedule does, at once
+                queued, sent = report["summaries_queued"], report["upload"]
                 out.update(device_id=device["device_id"], summaries=queued, upload=sent,
-                           policy=pull_policy(db, paths), decisions=pull_decisions(db, paths))  # fmt: skip
+                           policy=report["policy"], decisions=report["decisions"])  # fmt: skip
             finally:
                 db.close()
         status = coll.device_status(out["device_id"])
