@@ -31,6 +31,7 @@ system-deps:
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: install system-deps lint
 	$(BIN)/python -m pytest

@@ -27,8 +27,10 @@ from companion.policy import PolicyEngine, parse_policy
 from companion.policy.loader import default_policy_text
 
 HAN = "的一是不了人我在有他这为之大来以个中上们到说国和地要就出也时道而经年用发成部民可下能过"
-WORDS = ("order shipment invoice container pallet valve pump steel freight quote sample batch "
-         "delivery customs payment balance deposit carton warranty contract supplier buyer").split()
+WORDS = (
+    "order shipment invoice container pallet valve pump steel freight quote sample batch "
+    "delivery customs payment balance deposit carton warranty contract supplier buyer"
+).split()
 RISKY = ["lowest price", "终身保修", "keep this between us", "新的收款账户"]
 
 
@@ -39,7 +41,9 @@ def make_policy(n_phrases: int, seed: int = 7) -> str:
         if rng.random() < 0.5:
             phrases.add("".join(rng.choice(HAN) for _ in range(rng.randint(3, 6))))
         else:
-            phrases.add(" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 4))) + f" {rng.randint(1, 99)}x")
+            phrases.add(
+                " ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 4))) + f" {rng.randint(1, 99)}x"
+            )
     phrases = sorted(phrases)
     rules = []
     per_rule = 500
@@ -60,7 +64,6 @@ def make_eml(size: int, seed: int) -> bytes:
     return bytes(m)
 
 
-
 _LAUNCHER = """
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
@@ -72,8 +75,12 @@ def peak_rss_mb(policy: Path, eml: Path) -> float:
     """Peak RSS of a fresh `mailwarden check` process, started from a small launcher process so the
     figure is not inflated by this (large) benchmark process (Linux: ru_maxrss is in KiB)."""
     exe = Path(sys.executable).parent / "mailwarden"
-    out = subprocess.run([sys.executable, "-c", _LAUNCHER, str(exe), "check", "--json", "--policy", str(policy),
-                          str(eml)], check=True, capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(exe), "check", "--json", "--policy", str(policy), str(eml)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return int(out.stdout.strip()) / 1024
 
 

@@ -40,9 +40,24 @@ from tests.collector_fixtures import Workstation, free_port, obj_hash, running_p
 def spawn(db: str, port: int, workers: int) -> subprocess.Popen:
     import requests
 
-    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db, "--port", str(port),
-                             "--workers", str(workers)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "collector.cli",
+            "serve",
+            "--db",
+            db,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -86,8 +101,15 @@ def _postmaster(pg) -> list[int]:
         return []
 
 
-def run(db: str, devices: int, uploads: int, workers: int, events: int, rate: float = 0,
-        db_pids: list[int] | None = None) -> dict[str, float]:  # fmt: skip
+def run(
+    db: str,
+    devices: int,
+    uploads: int,
+    workers: int,
+    events: int,
+    rate: float = 0,
+    db_pids: list[int] | None = None,
+) -> dict[str, float]:
     """Closed loop (rate 0: every device sends its next summary as soon as the previous is answered,
     saturating the collector) or open loop (the devices together offer `rate` uploads per second)."""
     from collector.app import build_collector
@@ -157,9 +179,17 @@ def run(db: str, devices: int, uploads: int, workers: int, events: int, rate: fl
         stored = tx.count("summaries")
     check.storage.dispose()
     total = devices * uploads
-    return {"uploads": total, "stored": stored, "failures": len(failures), "seconds": elapsed,
-            "per_second": total / elapsed, "client_cpu": client_cpu / elapsed, "p50_ms": pct(latencies, 50),
-            "p99_ms": pct(latencies, 99), "server_cpu_ms": server_cpu * 1000 / total}  # fmt: skip
+    return {
+        "uploads": total,
+        "stored": stored,
+        "failures": len(failures),
+        "seconds": elapsed,
+        "per_second": total / elapsed,
+        "client_cpu": client_cpu / elapsed,
+        "p50_ms": pct(latencies, 50),
+        "p99_ms": pct(latencies, 99),
+        "server_cpu_ms": server_cpu * 1000 / total,
+    }
 
 
 def _verify_us(n: int = 2000) -> float:
@@ -181,39 +211,67 @@ def main() -> None:
     ap.add_argument("--devices", type=int, default=200)
     ap.add_argument("--uploads", type=int, default=10, help="summaries per device")
     ap.add_argument("--events", type=int, default=3, help="events per summary")
-    ap.add_argument("--workers", type=int, default=0,
-                    help="collector worker processes (default: 1 on SQLite, whose one writer makes more processes"
-                         " wait on its lock, 2 on PostgreSQL)")
-    ap.add_argument("--rate", type=float, default=250,
-                    help="offered uploads/s of the open-loop (latency) run; 0 skips it")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="collector worker processes (default: 1 on SQLite, whose one writer makes more processes"
+        " wait on its lock, 2 on PostgreSQL)",
+    )
+    ap.add_argument(
+        "--rate", type=float, default=250, help="offered uploads/s of the open-loop (latency) run; 0 skips it"
+    )
     ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     args = ap.parse_args()
     workers = {"sqlite": args.workers or 1, "postgresql": args.workers or 2}
-    print(f"{args.devices} devices x {args.uploads} summaries ({args.events} events each), "
-          f"collector workers: SQLite {workers['sqlite']}, PostgreSQL {workers['postgresql']}; {os.cpu_count()} CPUs")
-    print(f"machine speed now: one Ed25519 verify takes {_verify_us():.0f} µs, load average "
-          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(
+        f"{args.devices} devices x {args.uploads} summaries ({args.events} events each), "
+        f"collector workers: SQLite {workers['sqlite']}, PostgreSQL {workers['postgresql']}; {os.cpu_count()} CPUs"
+    )
+    print(
+        f"machine speed now: one Ed25519 verify takes {_verify_us():.0f} µs, load average "
+        f"{os.getloadavg()[0]:.1f}"
+    )
     rates = [0.0] + ([args.rate] if args.rate else [])
     results = {}
     for rate in rates:
         label = "saturated" if not rate else f"{rate:.0f}/s offered"
         if args.backend in ("sqlite", "both"):
             with tempfile.TemporaryDirectory() as tmp:
-                results[("sqlite", label)] = run(f"sqlite:///{tmp}/collector.db", args.devices, args.uploads,
-                                                 workers["sqlite"], args.events, rate)  # fmt: skip
+                results[("sqlite", label)] = run(
+                    f"sqlite:///{tmp}/collector.db",
+                    args.devices,
+                    args.uploads,
+                    workers["sqlite"],
+                    args.events,
+                    rate,
+                )
         if args.backend in ("postgresql", "both"):
             with running_postgres(crash_safe=True) as pg:
                 pg.admin("CREATE DATABASE bench")
-                results[("postgresql", label)] = run(pg.url("bench"), args.devices, args.uploads,
-                                                     workers["postgresql"], args.events, rate, _postmaster(pg))  # fmt: skip
+                results[("postgresql", label)] = run(
+                    pg.url("bench"),
+                    args.devices,
+                    args.uploads,
+                    workers["postgresql"],
+                    args.events,
+                    rate,
+                    _postmaster(pg),
+                )
     for (name, label), r in results.items():
-        print(f"{name:10s} {label:15s} {r['per_second']:5.0f} uploads/s  p50 {r['p50_ms']:6.1f} ms  "
-              f"p99 {r['p99_ms']:6.1f} ms  ({r['uploads']} in {r['seconds']:.1f} s, {r['stored']} stored, "
-              f"{r['failures']} failures; the clients used {r['client_cpu']:.2f} CPU)")
-        print(f"{'':26s} collector{' + PostgreSQL' if name == 'postgresql' else ''} CPU per verified upload: "
-              f"{r['server_cpu_ms']:.2f} ms (= {1000 / r['server_cpu_ms']:.0f} uploads/s per core fully used)")
+        print(
+            f"{name:10s} {label:15s} {r['per_second']:5.0f} uploads/s  p50 {r['p50_ms']:6.1f} ms  "
+            f"p99 {r['p99_ms']:6.1f} ms  ({r['uploads']} in {r['seconds']:.1f} s, {r['stored']} stored, "
+            f"{r['failures']} failures; the clients used {r['client_cpu']:.2f} CPU)"
+        )
+        print(
+            f"{'':26s} collector{' + PostgreSQL' if name == 'postgresql' else ''} CPU per verified upload: "
+            f"{r['server_cpu_ms']:.2f} ms (= {1000 / r['server_cpu_ms']:.0f} uploads/s per core fully used)"
+        )
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs (other work on the machine slows every figure)")
+    print(
+        f"load average at the end: {load:.1f} on {os.cpu_count()} CPUs (other work on the machine slows every figure)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,9 +51,15 @@ def details_of(size: int, seed: int) -> dict:
         "to": ["Anna <anna@buyer.example>"],
         "cc": ["logistics@corp.example"],
         "bcc": [],
-        "attachments": [{"name": "packing-list.txt", "content_type": "text/plain", "size": 600,
-                         "text": "Item;Qty;Weight\n" + "valve DN50;500;1200 kg\n" * 25}],
-    }  # fmt: skip
+        "attachments": [
+            {
+                "name": "packing-list.txt",
+                "content_type": "text/plain",
+                "size": 600,
+                "text": "Item;Qty;Weight\n" + "valve DN50;500;1200 kg\n" * 25,
+            }
+        ],
+    }
 
 
 class Host:
@@ -61,8 +67,13 @@ class Host:
 
     def __init__(self, home: str) -> None:
         env = {**os.environ, "MAILWARDEN_HOME": home}
-        self.proc = subprocess.Popen([sys.executable, "-m", "companion.native_host", "bench.json", "bench@bench"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "companion.native_host", "bench.json", "bench@bench"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
         self.counter = 0
 
     def request(self, message: dict) -> dict:
@@ -92,8 +103,10 @@ def main() -> None:
         host = Host(home)
         pong = host.request({"type": "ping"})
         start_ms = (time.perf_counter() - started) * 1000
-        print(f"native host {pong['version']}, policy {pong['policy_version']}: "
-              f"start to first answer {start_ms:.0f} ms")  # fmt: skip
+        print(
+            f"native host {pong['version']}, policy {pong['policy_version']}: "
+            f"start to first answer {start_ms:.0f} ms"
+        )
 
         print("    size   runs   p50 ms   p99 ms   max ms  verdicts")
         for size, n in ((2_000, runs // 4), (20_000, runs), (200_000, max(20, runs // 10))):
@@ -109,14 +122,20 @@ def main() -> None:
 
             times = timed(one, n)
             summary = ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items()))
-            print(f"  {size // 1000:4d}KB  {n:5d}  {pct(times, 50):7.2f}  {pct(times, 99):7.2f}  "
-                  f"{max(times):7.2f}  {summary}")  # fmt: skip
+            print(
+                f"  {size // 1000:4d}KB  {n:5d}  {pct(times, 50):7.2f}  {pct(times, 99):7.2f}  "
+                f"{max(times):7.2f}  {summary}"
+            )
 
         check = host.request({"type": "check", "details": details_of(20_000, 7)})
-        decisions = timed(lambda: host.request({"type": "decision", "check_id": check["id"], "choice": "sent"}),
-                          max(50, runs // 5))  # fmt: skip
-        print(f"  decision (recorded by the writer thread): p50 {pct(decisions, 50):.2f} ms, "
-              f"p99 {pct(decisions, 99):.2f} ms")  # fmt: skip
+        decisions = timed(
+            lambda: host.request({"type": "decision", "check_id": check["id"], "choice": "sent"}),
+            max(50, runs // 5),
+        )
+        print(
+            f"  decision (recorded by the writer thread): p50 {pct(decisions, 50):.2f} ms, "
+            f"p99 {pct(decisions, 99):.2f} ms"
+        )
         host.close()
         print("goal: 20 KB round trip p99 < 30 ms")
 

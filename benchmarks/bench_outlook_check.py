@@ -70,26 +70,48 @@ PACKING_LIST = ("carton,pcs,kg\r\n" + "".join(f"{i},{i * 12},{i * 3.5}\r\n" for 
 
 
 def attachment(name: str, data: bytes):
-    return SimpleNamespace(FileName=name, DisplayName=name, Size=len(data) + 300, Type=1,
-                           SaveAsFile=lambda path: Path(path).write_bytes(data))  # fmt: skip
+    return SimpleNamespace(
+        FileName=name,
+        DisplayName=name,
+        Size=len(data) + 300,
+        Type=1,
+        SaveAsFile=lambda path: Path(path).write_bytes(data),
+    )
 
 
 def mail_item(body: str):
     def recipient(name: str, smtp: str, kind: int):
         dn = f"/O=EXCHANGELABS/OU=EXCHANGE ADMINISTRATIVE GROUP/CN=RECIPIENTS/CN={name.upper()}"
-        return SimpleNamespace(Name=name, Address=dn, Type=kind, AddressEntry=None,
-                               PropertyAccessor=Accessor({PR_SMTP: smtp}))  # fmt: skip
+        return SimpleNamespace(
+            Name=name, Address=dn, Type=kind, AddressEntry=None, PropertyAccessor=Accessor({PR_SMTP: smtp})
+        )
 
     exchange_user = SimpleNamespace(PrimarySmtpAddress="li.wei@corp.example")
-    sender = SimpleNamespace(Address="/O=EXCHANGELABS/CN=LI.WEI", Type="EX", AddressEntryUserType=0,
-                             GetExchangeUser=lambda: exchange_user, PropertyAccessor=Accessor({}))  # fmt: skip
-    recipients = [recipient("anna", "anna@buyer.example", 1), recipient("tom", "tom@buyer.example", 1),
-                  recipient("wang", "wang@corp.example", 2), recipient("zhao", "zhao@corp.example", 3)]  # fmt: skip
+    sender = SimpleNamespace(
+        Address="/O=EXCHANGELABS/CN=LI.WEI",
+        Type="EX",
+        AddressEntryUserType=0,
+        GetExchangeUser=lambda: exchange_user,
+        PropertyAccessor=Accessor({}),
+    )
+    recipients = [
+        recipient("anna", "anna@buyer.example", 1),
+        recipient("tom", "tom@buyer.example", 1),
+        recipient("wang", "wang@corp.example", 2),
+        recipient("zhao", "zhao@corp.example", 3),
+    ]
     attachments = [attachment("PI-2027-001.pdf", PDF), attachment("packing-list.txt", PACKING_LIST)]
-    return SimpleNamespace(Subject="报价单 2027 / order 1234", Body=body, HTMLBody="", SenderEmailType="EX",
-                           SenderEmailAddress="/O=EXCHANGELABS/CN=LI.WEI", Sender=sender, SendUsingAccount=None,
-                           Recipients=Items(recipients), Attachments=Items(attachments))  # fmt: skip
-
+    return SimpleNamespace(
+        Subject="报价单 2027 / order 1234",
+        Body=body,
+        HTMLBody="",
+        SenderEmailType="EX",
+        SenderEmailAddress="/O=EXCHANGELABS/CN=LI.WEI",
+        Sender=sender,
+        SendUsingAccount=None,
+        Recipients=Items(recipients),
+        Attachments=Items(attachments),
+    )
 
 
 def main() -> None:
@@ -103,7 +125,9 @@ def main() -> None:
         from companion.config import paths
         from companion.policy.loader import default_policy_text
 
-        text = default_policy_text().replace("finance_addresses = []", 'finance_addresses = ["finance@corp.example"]')
+        text = default_policy_text().replace(
+            "finance_addresses = []", 'finance_addresses = ["finance@corp.example"]'
+        )
         paths().ensure().policy.write_text(text, encoding="utf-8")
 
         from outlook_bridge.addin import SendGuard
@@ -120,8 +144,10 @@ def main() -> None:
                 pass
 
         guard = SendGuard.create(dialog=Dialog())
-        print(f"Python {sys.version.split()[0]}; guard built (policy read, engine compiled) in "
-              f"{(time.perf_counter() - t0) * 1000:.0f} ms; {runs} runs per size (200 KB: {max(20, runs // 5)})")  # fmt: skip
+        print(
+            f"Python {sys.version.split()[0]}; guard built (policy read, engine compiled) in "
+            f"{(time.perf_counter() - t0) * 1000:.0f} ms; {runs} runs per size (200 KB: {max(20, runs // 5)})"
+        )
         engine = guard.engines.get()
 
         from companion.presend import check_outgoing
@@ -130,13 +156,17 @@ def main() -> None:
             details = compose_details(item)
             view_of(engine, check_outgoing(engine, details))
 
-        print(f"  {'size':>6} {'map p50':>8} {'p50 ms':>8} {'p99 ms':>8}   (map = compose_details alone; p50/p99 = map + check + view)")
+        print(
+            f"  {'size':>6} {'map p50':>8} {'p50 ms':>8} {'p99 ms':>8}   (map = compose_details alone; p50/p99 = map + check + view)"
+        )
         for size in (2_000, 20_000, 200_000):
             item = mail_item(body_of(size, seed=size))
             n = runs if size < 200_000 else max(20, runs // 5)
             mapping = timed(lambda item=item: compose_details(item), n)
             total = timed(lambda item=item: check(item), n)
-            print(f"  {size // 1000:>4}KB {pct(mapping, 50):>8.3f} {pct(total, 50):>8.2f} {pct(total, 99):>8.2f}")
+            print(
+                f"  {size // 1000:>4}KB {pct(mapping, 50):>8.3f} {pct(total, 50):>8.2f} {pct(total, 99):>8.2f}"
+            )
 
         item = mail_item(body_of(20_000, seed=1))
         n = max(20, runs // 5)
@@ -145,10 +175,14 @@ def main() -> None:
         details = compose_details(item)
         checked = check_outgoing(engine, details)
         record = timed(lambda: guard._record(checked, "justified", justification="benchmark"), n)
-        print(f"  whole ItemSend handler, 20 KB (warn answered at once, decision written): "
-              f"p50 {pct(whole, 50):.2f} ms, p99 {pct(whole, 99):.2f} ms")  # fmt: skip
-        print(f"    of which writing the decision (open the database, one transaction, close): "
-              f"p50 {pct(record, 50):.2f} ms, p99 {pct(record, 99):.2f} ms")  # fmt: skip
+        print(
+            f"  whole ItemSend handler, 20 KB (warn answered at once, decision written): "
+            f"p50 {pct(whole, 50):.2f} ms, p99 {pct(whole, 99):.2f} ms"
+        )
+        print(
+            f"    of which writing the decision (open the database, one transaction, close): "
+            f"p50 {pct(record, 50):.2f} ms, p99 {pct(record, 99):.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -37,13 +37,17 @@ def write_mbox(path: Path, count: int, start: int = 0, padding: int = 0) -> int:
     """Writes `count` messages (1 in 50 risky), each with `padding` more bytes of body; returns the
     bytes written."""
     written = 0
-    filler = ("Packing list line: carton 1-200, net weight 12.5 kg, HS 8481.80.\n" * (padding // 64 + 1))[:padding]
+    filler = ("Packing list line: carton 1-200, net weight 12.5 kg, HS 8481.80.\n" * (padding // 64 + 1))[
+        :padding
+    ]
     with path.open("ab") as f:
         for n in range(start, start + count):
             extra = "We can offer the lowest price and a lifetime warranty.\n" if n % 50 == 1 else ""
             extra += filler
             sender = "sales@corp.example" if n % 2 else "partner@supplier.example"
-            chunk = ("From - Mon Nov  2 10:00:00 2026\n" + TEMPLATE.format(n=n, sender=sender, extra=extra) + "\n")
+            chunk = (
+                "From - Mon Nov  2 10:00:00 2026\n" + TEMPLATE.format(n=n, sender=sender, extra=extra) + "\n"
+            )
             data = chunk.encode("utf-8")
             f.write(data)
             written += len(data)
@@ -65,9 +69,23 @@ def run_scan(home: Path, *paths: Path) -> dict:
     """`mailwarden scan --json` in a fresh process, timed, with its peak RSS (from a small launcher)."""
     exe = Path(sys.executable).parent / "mailwarden"
     env = {**os.environ, "MAILWARDEN_HOME": str(home)}
-    out = subprocess.run([sys.executable, "-c", _LAUNCHER, str(exe), "scan", "--json", "--identity", "sales@corp.example",
-                          *map(str, paths)],
-                         check=True, capture_output=True, text=True, env=env)  # fmt: skip
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _LAUNCHER,
+            str(exe),
+            "scan",
+            "--json",
+            "--identity",
+            "sales@corp.example",
+            *map(str, paths),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     result = json.loads(out.stdout)
     result["totals"] = json.loads(result.pop("out"))
     return result
@@ -79,9 +97,11 @@ def bench_mbox(tmp: Path, count: int) -> None:
     home = tmp / "home"
     first = run_scan(home, box)
     n = first["totals"]["messages"]
-    print(f"first scan of a {count:,}-message mbox ({size / 1e6:.0f} MB): {first['seconds']:.1f} s, "
-          f"{n / first['seconds']:,.0f} messages/s, peak RSS {first['rss_kb'] / 1024:.0f} MB, "
-          f"{first['totals']['flagged']:,} flagged")  # fmt: skip
+    print(
+        f"first scan of a {count:,}-message mbox ({size / 1e6:.0f} MB): {first['seconds']:.1f} s, "
+        f"{n / first['seconds']:,.0f} messages/s, peak RSS {first['rss_kb'] / 1024:.0f} MB, "
+        f"{first['totals']['flagged']:,} flagged"
+    )
     again = run_scan(home, box)
     print(f"rescan, nothing changed: {again['seconds']:.2f} s (process start included)")
     os.utime(box)
@@ -89,7 +109,9 @@ def bench_mbox(tmp: Path, count: int) -> None:
     print(f"rescan, mtime changed only: {touched['seconds']:.2f} s")
     write_mbox(box, 1, start=count)
     grown = run_scan(home, box)
-    print(f"rescan after one message appended: {grown['seconds']:.2f} s, read {grown['totals']['messages']} new")
+    print(
+        f"rescan after one message appended: {grown['seconds']:.2f} s, read {grown['totals']['messages']} new"
+    )
 
 
 def bench_psts(tmp: Path) -> None:
@@ -99,8 +121,10 @@ def bench_psts(tmp: Path) -> None:
         return
     result = run_scan(tmp / "pst-home", *psts)
     n = result["totals"]["messages"]
-    print(f"sample PSTs ({len(psts)} files, {n} mails): {result['seconds']:.2f} s including process start, "
-          f"peak RSS {result['rss_kb'] / 1024:.0f} MB")  # fmt: skip
+    print(
+        f"sample PSTs ({len(psts)} files, {n} mails): {result['seconds']:.2f} s including process start, "
+        f"peak RSS {result['rss_kb'] / 1024:.0f} MB"
+    )
 
 
 def agent_idle_rss(tmp: Path) -> None:
@@ -108,8 +132,12 @@ def agent_idle_rss(tmp: Path) -> None:
     home.mkdir()
     (home / "config.toml").write_text("discover = false\n", encoding="utf-8")
     env = {**os.environ, "MAILWARDEN_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "companion.agent"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion.agent"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while not (home / "agent.json").exists() and time.monotonic() < deadline:
@@ -131,8 +159,10 @@ def bench_big(tmp: Path, gigabytes: float) -> None:
         written += write_mbox(box, 1_000, start=n, padding=100_000)
         n += 1_000
     result = run_scan(tmp / "big-home", box)
-    print(f"streamed a {written / 1e9:.1f} GB mbox ({n:,} messages): {result['seconds']:.0f} s, "
-          f"peak RSS {result['rss_kb'] / 1024:.0f} MB")  # fmt: skip
+    print(
+        f"streamed a {written / 1e9:.1f} GB mbox ({n:,} messages): {result['seconds']:.0f} s, "
+        f"peak RSS {result['rss_kb'] / 1024:.0f} MB"
+    )
 
 
 def main() -> None:

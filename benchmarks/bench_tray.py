@@ -52,7 +52,9 @@ def flags_seen(database: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--idle", type=float, default=15.0, help="seconds to idle before measuring (default 15)")
+    parser.add_argument(
+        "--idle", type=float, default=15.0, help="seconds to idle before measuring (default 15)"
+    )
     args = parser.parse_args()
     if not Path("/proc/self/status").exists():
         print("bench_tray: needs Linux /proc", file=sys.stderr)
@@ -68,10 +70,17 @@ def main() -> int:
             without = rss_mb(agent_pid)
             env = {**agent.env, "QT_QPA_PLATFORM": "offscreen"}
             t0 = time.perf_counter()
-            tray = subprocess.Popen([sys.executable, "-c", "from ui.app import main; raise SystemExit(main())"],
-                                    env=env, cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)  # fmt: skip
-            while flags_seen(agent.paths.database) == 0:  # the tray has shown the flags: it is up and attached
+            tray = subprocess.Popen(
+                [sys.executable, "-c", "from ui.app import main; raise SystemExit(main())"],
+                env=env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            while (
+                flags_seen(agent.paths.database) == 0
+            ):  # the tray has shown the flags: it is up and attached
                 if tray.poll() is not None or time.perf_counter() - t0 > 60:
                     print("bench_tray: the tray did not come up", file=sys.stderr)
                     return 1
@@ -86,8 +95,14 @@ def main() -> int:
             tray.terminate()
             tray.wait(10)
             # The tray as on a desktop with a system tray: no window open, polling the agent.
-            tray = subprocess.Popen([sys.executable, "-c", ICON_ONLY], env=env, cwd=REPO, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+            tray = subprocess.Popen(
+                [sys.executable, "-c", ICON_ONLY],
+                env=env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(args.idle)
             icon_only = rss_mb(tray.pid)
         finally:
@@ -96,11 +111,15 @@ def main() -> int:
                 tray.wait(10)
             agent.kill_all()
     print(f"tray up and showing the flags after {ready * 1000:.0f} ms")
-    print(f"tray idle RSS:                 {tray_rss:6.1f} MB  (after {args.idle:g} s; {tray_rss_later:.1f} MB "
-          f"after {2 * args.idle:g} s)  goal < 80 MB")  # fmt: skip
+    print(
+        f"tray idle RSS:                 {tray_rss:6.1f} MB  (after {args.idle:g} s; {tray_rss_later:.1f} MB "
+        f"after {2 * args.idle:g} s)  goal < 80 MB"
+    )
     print(f"tray idle RSS, no window open: {icon_only:6.1f} MB  (as on a desktop with a system tray)")
     print(f"agent RSS without the tray:    {without:6.1f} MB")
-    print(f"agent RSS with the tray:       {with_tray:6.1f} MB  ({with_tray_later:.1f} MB {args.idle:g} s later)")
+    print(
+        f"agent RSS with the tray:       {with_tray:6.1f} MB  ({with_tray_later:.1f} MB {args.idle:g} s later)"
+    )
     print(f"agent growth with the tray:    {with_tray_later - without:+6.1f} MB")
     return 0
 

@@ -19,4 +19,6 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 
 def pct(values: list[float], q: float) -> float:
     """The q-th percentile (1..99) of `values`."""
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )

@@ -29,13 +29,25 @@ ENV_KEY_FILE = "MAILWARDEN_COLLECTOR_POLICY_KEY_FILE"
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.accepted = Counter("mailwarden_collector_uploads_total", "Signed uploads answered 200",
-                                ["kind", "status"], registry=self.registry)  # fmt: skip
-        self.rejected = Counter("mailwarden_collector_rejections_total", "Requests refused, by reason",
-                                ["reason"], registry=self.registry)  # fmt: skip
-        self.latency = Histogram("mailwarden_collector_request_seconds", "Request latency", ["route"],
-                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
-                                 registry=self.registry)  # fmt: skip
+        self.accepted = Counter(
+            "mailwarden_collector_uploads_total",
+            "Signed uploads answered 200",
+            ["kind", "status"],
+            registry=self.registry,
+        )
+        self.rejected = Counter(
+            "mailwarden_collector_rejections_total",
+            "Requests refused, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "mailwarden_collector_request_seconds",
+            "Request latency",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5),
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several worker processes on one host
@@ -50,8 +62,17 @@ class Metrics:
 class TimingMiddleware:
     """Request latency by route, as plain ASGI (BaseHTTPMiddleware costs a lot per request)."""
 
-    ROUTES = frozenset({f"{API}/enroll", f"{API}/summaries", f"{API}/appeals", f"{API}/policy",
-                        f"{API}/decisions", "/healthz", "/metrics"})  # fmt: skip
+    ROUTES = frozenset(
+        {
+            f"{API}/enroll",
+            f"{API}/summaries",
+            f"{API}/appeals",
+            f"{API}/policy",
+            f"{API}/decisions",
+            "/healthz",
+            "/metrics",
+        }
+    )
 
     def __init__(self, app: Any, metrics: Metrics) -> None:
         self.app = app
@@ -80,7 +101,8 @@ class TimingMiddleware:
                 raise
             self.metrics.rejected.labels("internal_error").inc()
             await error_response(500, "internal_error", "the collector failed; nothing was stored")(
-                scope, receive, send)  # fmt: skip
+                scope, receive, send
+            )
         finally:
             route = path if path in self.ROUTES else "other"
             self.metrics.latency.labels(route).observe(time.perf_counter() - start)
@@ -188,8 +210,9 @@ def create_app(collector: Collector) -> FastAPI:
         return answer
 
     def _signed(request: Request) -> dict[str, Any]:
-        return collector.verify_request("GET", request.url.path, request.url.query,
-                                        {k.lower(): v for k, v in request.headers.items()})  # fmt: skip
+        return collector.verify_request(
+            "GET", request.url.path, request.url.query, {k.lower(): v for k, v in request.headers.items()}
+        )
 
     @app.get(f"{API}/policy")
     async def policy(request: Request) -> Response:

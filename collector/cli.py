@@ -12,8 +12,12 @@ from collector.service import ROLES, CollectorError
 
 DB_HELP = "database URL: sqlite:///path/collector.db or postgresql://user@host/db"
 db_option = click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True, help=DB_HELP)
-key_option = click.option("--policy-key-file", envvar="MAILWARDEN_COLLECTOR_POLICY_KEY_FILE", default=None,
-                          help="keep the policy-signing key in this file (mode 0600) instead of the database")
+key_option = click.option(
+    "--policy-key-file",
+    envvar="MAILWARDEN_COLLECTOR_POLICY_KEY_FILE",
+    default=None,
+    help="keep the policy-signing key in this file (mode 0600) instead of the database",
+)
 
 
 def _collector(db_url: str, key_file: str | None = None):
@@ -39,16 +43,27 @@ def main() -> None:
 @click.option("--port", default=8470, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
 @click.option("--forwarded-allow-ips", default=None, help="trusted proxy addresses (behind a load balancer)")
-def serve(db_url: str, policy_key_file: str | None, host: str, port: int, workers: int,
-          forwarded_allow_ips: str | None) -> None:  # fmt: skip
+def serve(
+    db_url: str,
+    policy_key_file: str | None,
+    host: str,
+    port: int,
+    workers: int,
+    forwarded_allow_ips: str | None,
+) -> None:
     """Run the web service (migrates the database first)."""
     import uvicorn
 
     from collector.app import ENV_DB, ENV_KEY_FILE, create_app
 
     collector = _collector(db_url, policy_key_file)  # migrates and creates the key once, here
-    kwargs = {"host": host, "port": port, "log_level": "warning", "access_log": False,
-              "forwarded_allow_ips": forwarded_allow_ips}  # fmt: skip
+    kwargs = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "forwarded_allow_ips": forwarded_allow_ips,
+    }
     if workers > 1:
         collector.storage.dispose()
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -88,8 +103,9 @@ def create_token(db_url: str, department: str, expires_days: float | None) -> No
     except CollectorError as exc:
         _fail(exc)
     click.echo(made["token"])
-    click.echo(f"token id {made['id']}, department {department}, expires {made['expires_at'] or 'never'}",
-               err=True)  # fmt: skip
+    click.echo(
+        f"token id {made['id']}, department {department}, expires {made['expires_at'] or 'never'}", err=True
+    )
 
 
 @main.command("revoke-token")

@@ -20,8 +20,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from companion.signing import b64url_decode, b64url_encode, canonical, request_message
 
-__all__ = ["PolicySigner", "b64url_decode", "b64url_encode", "canonical", "load_policy_signer",
-           "request_message", "verify", "verify_bytes"]  # fmt: skip
+__all__ = [
+    "PolicySigner",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical",
+    "load_policy_signer",
+    "request_message",
+    "verify",
+    "verify_bytes",
+]
 
 POLICY_KEY_META = "policy_private_key"
 

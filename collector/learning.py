@@ -38,7 +38,7 @@ def exception_phrase(snippet: str) -> str | None:
     phrase = re.sub(r"\s+", " ", f"{before}{inner}{after}").strip(" ,，、").lower()
     if len(phrase) > MAX_PHRASE:  # keep the match and as much context as fits, evenly
         spare = max(0, MAX_PHRASE - len(inner))
-        phrase = f"{before[len(before) - spare // 2:] if spare else ''}{inner}{after[: spare - spare // 2]}"
+        phrase = f"{before[len(before) - spare // 2 :] if spare else ''}{inner}{after[: spare - spare // 2]}"
         phrase = re.sub(r"\s+", " ", phrase).strip(" ,，、").lower()
     return phrase or None
 
@@ -99,8 +99,10 @@ def add_allow_phrase(text: str, new_version: str, allow_id: str, phrase: str, no
         raise ValueError(f"the policy already has an allow-phrase {allow_id!r}")
     comment = re.sub(r"\s+", " ", note).strip()
     # JSON string syntax is TOML basic-string syntax (escapes included).
-    block = (f"\n# {comment}\n[[allow]]\nid = {json.dumps(allow_id)}\n"
-             f"phrases = [{json.dumps(phrase, ensure_ascii=False)}]\n")  # fmt: skip
+    block = (
+        f"\n# {comment}\n[[allow]]\nid = {json.dumps(allow_id)}\n"
+        f"phrases = [{json.dumps(phrase, ensure_ascii=False)}]\n"
+    )
     draft = draft.rstrip("\n") + "\n" + block
     tomllib.loads(draft)  # appended array-of-tables entries are valid after any table
     return draft

@@ -64,8 +64,14 @@ def token_hash(token: str) -> str:
 # -- validation helpers ------------------------------------------------------------------------
 
 
-def _field(obj: dict[str, Any], name: str, kind: type | tuple[type, ...], where: str,
-           optional: bool = False, default: Any = None) -> Any:  # fmt: skip
+def _field(
+    obj: dict[str, Any],
+    name: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    optional: bool = False,
+    default: Any = None,
+) -> Any:
     if name not in obj:
         if optional:
             return default
@@ -127,8 +133,9 @@ def validate_policy(text: str) -> str:
 
 
 class Collector:
-    def __init__(self, storage: SqlStorage, policy_signer: PolicySigner,
-                 clock: Callable[[], datetime] = utcnow) -> None:  # fmt: skip
+    def __init__(
+        self, storage: SqlStorage, policy_signer: PolicySigner, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.storage = storage
         self.signer = policy_signer
         self.clock = clock
@@ -151,8 +158,15 @@ class Collector:
         now = self.now()
         expires = now + timedelta(days=expires_days) if expires_days is not None else None
         with self.storage.transaction() as tx:
-            pk = tx.insert("tokens", {"token_hash": token_hash(token), "department": department,
-                                      "created_at": now, "expires_at": expires})  # fmt: skip
+            pk = tx.insert(
+                "tokens",
+                {
+                    "token_hash": token_hash(token),
+                    "department": department,
+                    "created_at": now,
+                    "expires_at": expires,
+                },
+            )
         return {"token": token, "id": pk, "department": department, "expires_at": iso(expires)}
 
     def revoke_token(self, token_or_id: str | int) -> bool:
@@ -168,8 +182,9 @@ class Collector:
         with self.storage.transaction() as tx:
             return tx.update("devices", {"id": device_id, "revoked_at": None}, {"revoked_at": self.now()}) > 0
 
-    def create_user(self, username: str, password: str, role: str = "admin",
-                    department: str | None = None) -> int:  # fmt: skip
+    def create_user(
+        self, username: str, password: str, role: str = "admin", department: str | None = None
+    ) -> int:
         from argon2 import PasswordHasher
 
         if role not in ROLES:
@@ -178,8 +193,16 @@ class Collector:
             raise bad_request("a user needs a name and a password of at least 8 characters")
         try:
             with self.storage.transaction() as tx:
-                return tx.insert("users", {"username": username, "password_hash": PasswordHasher().hash(password),
-                                           "role": role, "department": department, "created_at": self.now()})
+                return tx.insert(
+                    "users",
+                    {
+                        "username": username,
+                        "password_hash": PasswordHasher().hash(password),
+                        "role": role,
+                        "department": department,
+                        "created_at": self.now(),
+                    },
+                )
         except sa.exc.IntegrityError:
             raise CollectorError(409, "user_exists", f"user {username!r} exists already") from None
 
@@ -224,10 +247,24 @@ class Collector:
             if row["expires_at"] is not None and row["expires_at"] <= now:
                 raise CollectorError(403, "expired_token", "this enrolment token has expired")
             device_id = "dev_" + secrets.token_hex(12)
-            tx.insert("devices", {"id": device_id, "public_key": public_key, "hostname": hostname,
-                                  "department": department or row["department"], "agent_version": agent_version,
-                                  "token_id": row["id"], "enrolled_at": now, "last_seen": now})  # fmt: skip
-        return {"device_id": device_id, "policy_key": self.signer.public_key_b64, "collector": self.collector_id}
+            tx.insert(
+                "devices",
+                {
+                    "id": device_id,
+                    "public_key": public_key,
+                    "hostname": hostname,
+                    "department": department or row["department"],
+                    "agent_version": agent_version,
+                    "token_id": row["id"],
+                    "enrolled_at": now,
+                    "last_seen": now,
+                },
+            )
+        return {
+            "device_id": device_id,
+            "policy_key": self.signer.public_key_b64,
+            "collector": self.collector_id,
+        }
 
     # -- signed uploads ----------------------------------------------------------------------
 
@@ -288,16 +325,21 @@ class Collector:
                 raise bad_request(f"{where} must be an object")
             direction = _text(ev, "direction", where, 16)
             source = _text(ev, "source", where, 16)
-            out.append({
-                "device_id": device["id"],
-                "rule": _text(ev, "rule", where), "tier": _text(ev, "tier", where, 64),
-                "category": _text(ev, "category", where, 64), "at": _when(ev, "at", where),
-                "direction": direction, "source": source,
-                "counterpart_domain": _text(ev, "counterpart_domain", where, 255, optional=True),
-                "snippet": _text(ev, "snippet", where, 400, optional=True),
-                "quoted": bool(_field(ev, "quoted", bool, where, optional=True, default=False)),
-                "message_hash": _text(ev, "message_hash", where, 64, optional=True),
-            })  # fmt: skip
+            out.append(
+                {
+                    "device_id": device["id"],
+                    "rule": _text(ev, "rule", where),
+                    "tier": _text(ev, "tier", where, 64),
+                    "category": _text(ev, "category", where, 64),
+                    "at": _when(ev, "at", where),
+                    "direction": direction,
+                    "source": source,
+                    "counterpart_domain": _text(ev, "counterpart_domain", where, 255, optional=True),
+                    "snippet": _text(ev, "snippet", where, 400, optional=True),
+                    "quoted": bool(_field(ev, "quoted", bool, where, optional=True, default=False)),
+                    "message_hash": _text(ev, "message_hash", where, 64, optional=True),
+                }
+            )
         return out
 
     def ingest_summary(self, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -328,8 +370,9 @@ class Collector:
                     tx.update("devices", {"id": device_id}, {"last_seen": now})
                     return {"status": "duplicate", "seq": seq, "hash": digest}
                 conflict = f"a different summary was already accepted under seq {seq}"
-            elif seq <= last_seq and not any(g["from_seq"] <= seq <= g["to_seq"]
-                                             for g in tx.select("gaps", {"device_id": device_id})):  # fmt: skip
+            elif seq <= last_seq and not any(
+                g["from_seq"] <= seq <= g["to_seq"] for g in tx.select("gaps", {"device_id": device_id})
+            ):
                 # Below the chain head, not stored and not missing: it was purged by retention.
                 # Only a replay of an old upload does that (a workstation sends each seq until
                 # acknowledged, then never again); storing it would count it twice.
@@ -346,28 +389,57 @@ class Collector:
                         expected = prev["hash"]
                 if expected is not None and prev_hash != expected:
                     conflict = f"prev_hash does not match the summary with seq {seq - 1} (chain break)"
-                nxt = tx.get("summaries", {"device_id": device_id, "seq": seq + 1}) if seq < last_seq else None
+                nxt = (
+                    tx.get("summaries", {"device_id": device_id, "seq": seq + 1}) if seq < last_seq else None
+                )
                 if conflict is None and nxt is not None and nxt["prev_hash"] != digest:
                     conflict = f"the summary with seq {seq + 1} does not chain to this one"
             if conflict is not None:
-                tx.insert("alerts", {"device_id": device_id, "kind": "sequence_conflict", "seq": seq,
-                                     "detail": conflict, "payload_hash": digest, "at": now})  # fmt: skip
+                tx.insert(
+                    "alerts",
+                    {
+                        "device_id": device_id,
+                        "kind": "sequence_conflict",
+                        "seq": seq,
+                        "detail": conflict,
+                        "payload_hash": digest,
+                        "at": now,
+                    },
+                )
                 tx.update("devices", {"id": device_id}, {"last_seen": now})
             else:
                 answer = {"status": "accepted", "seq": seq, "hash": digest}
                 if seq > last_seq + 1:
-                    tx.insert("gaps", {"device_id": device_id, "from_seq": last_seq + 1, "to_seq": seq - 1,
-                                       "detected_at": now})  # fmt: skip
+                    tx.insert(
+                        "gaps",
+                        {
+                            "device_id": device_id,
+                            "from_seq": last_seq + 1,
+                            "to_seq": seq - 1,
+                            "detected_at": now,
+                        },
+                    )
                     answer["gap"] = [last_seq + 1, seq - 1]
-                summary_id = tx.insert("summaries", {
-                    "device_id": device_id, "seq": seq, "hash": digest, "prev_hash": prev_hash,
-                    "period_start": period_start, "period_end": period_end,
-                    "policy_version": str(payload.get("policy_version", ""))[:64],
-                    "agent_version": str(payload.get("agent_version", ""))[:64],
-                    "payload": data.decode("utf-8"), "signature": envelope["signature"], "received_at": now,
-                })  # fmt: skip
-                tx.insert_many("events", [{**ev, "summary_id": summary_id, "department": dev["department"]}
-                                          for ev in events])  # fmt: skip
+                summary_id = tx.insert(
+                    "summaries",
+                    {
+                        "device_id": device_id,
+                        "seq": seq,
+                        "hash": digest,
+                        "prev_hash": prev_hash,
+                        "period_start": period_start,
+                        "period_end": period_end,
+                        "policy_version": str(payload.get("policy_version", ""))[:64],
+                        "agent_version": str(payload.get("agent_version", ""))[:64],
+                        "payload": data.decode("utf-8"),
+                        "signature": envelope["signature"],
+                        "received_at": now,
+                    },
+                )
+                tx.insert_many(
+                    "events",
+                    [{**ev, "summary_id": summary_id, "department": dev["department"]} for ev in events],
+                )
                 values: dict[str, Any] = {"last_seen": now}
                 if seq > last_seq:
                     values.update(last_seq=seq, last_hash=digest)
@@ -383,12 +455,15 @@ class Collector:
         if appeal_id < 0 or appeal_id > 2**31 - 1:
             raise bad_request("appeal: appeal_id is out of range")
         row = {
-            "device_id": device["id"], "appeal_id": appeal_id,
+            "device_id": device["id"],
+            "appeal_id": appeal_id,
             "message_hash": _text(payload, "message_hash", where, 64),
-            "rule": _text(payload, "rule", where), "reason": _text(payload, "reason", where, 2000),
+            "rule": _text(payload, "rule", where),
+            "reason": _text(payload, "reason", where, 2000),
             "comment": _text(payload, "comment", where, 4000, optional=True),
-            "filed_at": _text(payload, "filed_at", where, 64), "status": "pending",
-        }  # fmt: skip
+            "filed_at": _text(payload, "filed_at", where, 64),
+            "status": "pending",
+        }
         now = self.now()
         try:
             with self.storage.transaction() as tx:
@@ -428,27 +503,52 @@ class Collector:
             row = tx.latest("policies")
         if row is None:
             return None
-        return {"version": row["version"], "policy": row["policy"], "published_at": iso(row["published_at"]),
-                "signature": row["signature"]}  # fmt: skip
+        return {
+            "version": row["version"],
+            "policy": row["policy"],
+            "published_at": iso(row["published_at"]),
+            "signature": row["signature"],
+        }
 
     def publish_policy(self, text: str, published_by: str = "") -> dict[str, Any]:
         version = validate_policy(text)
         signature = self.signer.sign({"version": version, "policy": text})
         now = self.now()
-        with self.storage.transaction() as tx:  # the check and the insert in one: two publishers never both win
+        with (
+            self.storage.transaction() as tx
+        ):  # the check and the insert in one: two publishers never both win
             current = tx.latest("policies", lock=True)
             if current is not None and version_key(version) <= version_key(current["version"]):
-                raise CollectorError(409, "stale_version",
-                                     f"version {version} is not newer than {current['version']} (in force)")  # fmt: skip
-            tx.insert("policies", {"version": version, "policy": text, "signature": signature,
-                                   "published_at": now, "published_by": published_by})  # fmt: skip
+                raise CollectorError(
+                    409,
+                    "stale_version",
+                    f"version {version} is not newer than {current['version']} (in force)",
+                )
+            tx.insert(
+                "policies",
+                {
+                    "version": version,
+                    "policy": text,
+                    "signature": signature,
+                    "published_at": now,
+                    "published_by": published_by,
+                },
+            )
         return {"version": version, "policy": text, "published_at": iso(now), "signature": signature}
 
     def decisions_since(self, device_id: str, after: int = 0) -> dict[str, Any]:
         with self.storage.read() as tx:
             rows = tx.select("decisions", {"device_id": device_id}, after_id=after, limit=DECISIONS_PAGE)
-        out = [{"id": r["id"], "appeal_id": r["appeal_id"], "status": r["status"], "comment": r["comment"],
-                "decided_at": iso(r["decided_at"])} for r in rows]  # fmt: skip
+        out = [
+            {
+                "id": r["id"],
+                "appeal_id": r["appeal_id"],
+                "status": r["status"],
+                "comment": r["comment"],
+                "decided_at": iso(r["decided_at"]),
+            }
+            for r in rows
+        ]
         return {"decisions": out, "cursor": out[-1]["id"] if out else after}
 
     # -- review and retention ------------------------------------------------------------------
@@ -461,13 +561,29 @@ class Collector:
             appeal = tx.get("appeals", {"id": appeal_pk}, lock=True)
             if appeal is None:
                 raise CollectorError(404, "unknown_appeal", f"no appeal {appeal_pk}")
-            tx.update("appeals", {"id": appeal_pk}, {"status": status, "reviewer": reviewer,
-                                                     "reviewer_comment": comment, "decided_at": now})  # fmt: skip
-            pk = tx.insert("decisions", {"appeal_pk": appeal_pk, "device_id": appeal["device_id"],
-                                         "appeal_id": appeal["appeal_id"], "status": status,
-                                         "comment": comment, "decided_at": now})  # fmt: skip
-        return {"id": pk, "appeal_id": appeal["appeal_id"], "status": status, "comment": comment,
-                "decided_at": iso(now)}  # fmt: skip
+            tx.update(
+                "appeals",
+                {"id": appeal_pk},
+                {"status": status, "reviewer": reviewer, "reviewer_comment": comment, "decided_at": now},
+            )
+            pk = tx.insert(
+                "decisions",
+                {
+                    "appeal_pk": appeal_pk,
+                    "device_id": appeal["device_id"],
+                    "appeal_id": appeal["appeal_id"],
+                    "status": status,
+                    "comment": comment,
+                    "decided_at": now,
+                },
+            )
+        return {
+            "id": pk,
+            "appeal_id": appeal["appeal_id"],
+            "status": status,
+            "comment": comment,
+            "decided_at": iso(now),
+        }
 
     def appeals(self, status: str | None = None) -> list[dict[str, Any]]:
         with self.storage.read() as tx:
@@ -478,13 +594,18 @@ class Collector:
             dev = tx.get("devices", {"id": device_id})
             if dev is None:
                 return None
-            return {**dev, "gaps": tx.select("gaps", {"device_id": device_id}),
-                    "alerts": tx.select("alerts", {"device_id": device_id}),
-                    "summaries": tx.count("summaries", {"device_id": device_id})}  # fmt: skip
+            return {
+                **dev,
+                "gaps": tx.select("gaps", {"device_id": device_id}),
+                "alerts": tx.select("alerts", {"device_id": device_id}),
+                "summaries": tx.count("summaries", {"device_id": device_id}),
+            }
 
     # -- learning from appeals ----------------------------------------------------------------
 
-    def false_flag_rates(self, since: datetime | None = None, department: str | None = None) -> list[dict[str, Any]]:
+    def false_flag_rates(
+        self, since: datetime | None = None, department: str | None = None
+    ) -> list[dict[str, Any]]:
         """Per rule: flagged messages, appeals (upheld, rejected, pending) and the false-flag rate
         = upheld appeals / flagged messages (None without flags; at most 1, since retention may
         have purged the events of an old appeal). Worst rules first. `since` limits events (by when
@@ -493,25 +614,45 @@ class Collector:
         since_naive = naive_utc(since) if since else None
         with self.storage.read() as tx:
             # A message counts once per rule, whether the scan, the pre-send check or both saw it.
-            flags = tx.count_by("events", "rule", distinct="message_hash", where=where,
-                                since=("at", since_naive) if since_naive else None)  # fmt: skip
-            by_status = {status: tx.count_by("appeals", "rule", where={**(where or {}), "status": status},
-                                             since=("received_at", since_naive) if since_naive else None)
-                         for status in ("pending", *APPEAL_DECISIONS)}  # fmt: skip
+            flags = tx.count_by(
+                "events",
+                "rule",
+                distinct="message_hash",
+                where=where,
+                since=("at", since_naive) if since_naive else None,
+            )
+            by_status = {
+                status: tx.count_by(
+                    "appeals",
+                    "rule",
+                    where={**(where or {}), "status": status},
+                    since=("received_at", since_naive) if since_naive else None,
+                )
+                for status in ("pending", *APPEAL_DECISIONS)
+            }
         out = []
         for rule in sorted(set(flags).union(*by_status.values())):
             n = flags.get(rule, 0)
             upheld, rejected, pending = (by_status[s].get(rule, 0) for s in ("upheld", "rejected", "pending"))
             decided = upheld + rejected
-            out.append({"rule": rule, "flags": n, "appeals": decided + pending, "upheld": upheld,
-                        "rejected": rejected, "pending": pending,
-                        "false_flag_rate": min(1.0, upheld / n) if n else None,
-                        "upheld_share": upheld / decided if decided else None})  # fmt: skip
+            out.append(
+                {
+                    "rule": rule,
+                    "flags": n,
+                    "appeals": decided + pending,
+                    "upheld": upheld,
+                    "rejected": rejected,
+                    "pending": pending,
+                    "false_flag_rate": min(1.0, upheld / n) if n else None,
+                    "upheld_share": upheld / decided if decided else None,
+                }
+            )
         out.sort(key=lambda r: (-(r["false_flag_rate"] or 0.0), -r["flags"], r["rule"]))
         return out
 
-    def draft_exception(self, appeal_pk: int, phrase: str | None = None, base_text: str | None = None,
-                        reviewer: str = "") -> dict[str, Any]:  # fmt: skip
+    def draft_exception(
+        self, appeal_pk: int, phrase: str | None = None, base_text: str | None = None, reviewer: str = ""
+    ) -> dict[str, Any]:
         """Turn an upheld appeal into an allow-phrase in a new policy DRAFT (not published: a human
         reviews it, then `publish_policy(draft["policy"])`). The phrase is `phrase`, else the clause
         around the match in the flagged event's masked snippet. The draft extends `base_text`, else
@@ -521,40 +662,60 @@ class Collector:
 
         with self.storage.read() as tx:
             appeal = tx.get("appeals", {"id": appeal_pk})
-            events = [] if appeal is None else tx.select(
-                "events", {"device_id": appeal["device_id"], "message_hash": appeal["message_hash"]})  # fmt: skip
+            events = (
+                []
+                if appeal is None
+                else tx.select(
+                    "events", {"device_id": appeal["device_id"], "message_hash": appeal["message_hash"]}
+                )
+            )
         if appeal is None:
             raise CollectorError(404, "unknown_appeal", f"no appeal {appeal_pk}")
         if appeal["status"] != "upheld":
             raise CollectorError(409, "not_upheld", f"appeal {appeal_pk} is {appeal['status']}, not upheld")
         if phrase is None:
             # The flag of the appealed rule (any of the message's flags when the appeal names none).
-            candidates = [e for e in events if e["rule"] == appeal["rule"]] or ([] if appeal["rule"] else events)
+            candidates = [e for e in events if e["rule"] == appeal["rule"]] or (
+                [] if appeal["rule"] else events
+            )
             found = (learning.exception_phrase(e["snippet"]) for e in candidates if not e["quoted"])
             phrase = next((p for p in found if p), None)
             if phrase is None:
-                raise CollectorError(409, "no_phrase", "no usable snippet for this appeal (masked, cut, purged "
-                                     "or snippets off): give the allow-phrase yourself")  # fmt: skip
+                raise CollectorError(
+                    409,
+                    "no_phrase",
+                    "no usable snippet for this appeal (masked, cut, purged "
+                    "or snippets off): give the allow-phrase yourself",
+                )
         phrase = " ".join(phrase.split())
         if not phrase or len(phrase) > 200:
             raise bad_request("the allow-phrase must be 1 to 200 characters")
         current = self.current_policy()
         text = base_text if base_text is not None else (current["policy"] if current else None)
         if text is None:
-            raise CollectorError(409, "no_policy", "no policy is published yet: pass the policy text to extend")
+            raise CollectorError(
+                409, "no_policy", "no policy is published yet: pass the policy text to extend"
+            )
         try:
             _s, _e, old_version = learning.policy_version_span(text)
             floor = max(old_version, current["version"] if current else old_version, key=version_key)
             version = learning.bumped_version(floor, lambda a, b: version_key(a) > version_key(b))
             allow_id = f"allow.appeal-{appeal_pk}"
-            note = (f"From appeal {appeal_pk} (rule {appeal['rule'] or '?'}, department {appeal['department']}), "
-                    f"upheld by {appeal['reviewer'] or reviewer or '?'}: {appeal['reviewer_comment'] or ''}")
+            note = (
+                f"From appeal {appeal_pk} (rule {appeal['rule'] or '?'}, department {appeal['department']}), "
+                f"upheld by {appeal['reviewer'] or reviewer or '?'}: {appeal['reviewer_comment'] or ''}"
+            )
             draft = learning.add_allow_phrase(text, version, allow_id, phrase, note)
         except ValueError as exc:
             raise bad_request(str(exc)) from None
         validate_policy(draft)
-        return {"policy": draft, "version": version, "allow_id": allow_id, "phrase": phrase,
-                "based_on": old_version}  # fmt: skip
+        return {
+            "policy": draft,
+            "version": version,
+            "allow_id": allow_id,
+            "phrase": phrase,
+            "based_on": old_version,
+        }
 
     def purge(self, older_than_days: float) -> dict[str, int]:
         """Retention: delete summaries and their events received, gaps and alerts recorded, and

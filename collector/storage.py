@@ -25,23 +25,26 @@ from sqlalchemy.engine import Connection, Engine
 metadata = sa.MetaData()
 
 meta = sa.Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-)  # fmt: skip
+)
 
 tokens = sa.Table(
-    "tokens", metadata,
+    "tokens",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("department", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=True),
     sa.Column("revoked_at", sa.DateTime, nullable=True),
-)  # fmt: skip
+)
 
 devices = sa.Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("public_key", sa.String(64), nullable=False),
     sa.Column("hostname", sa.String(255), nullable=False),
@@ -53,10 +56,11 @@ devices = sa.Table(
     sa.Column("revoked_at", sa.DateTime, nullable=True),
     sa.Column("last_seq", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_hash", sa.String(64), nullable=False, server_default=""),
-)  # fmt: skip
+)
 
 summaries = sa.Table(
-    "summaries", metadata,
+    "summaries",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("device_id", sa.String(64), sa.ForeignKey("devices.id"), nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
@@ -70,10 +74,11 @@ summaries = sa.Table(
     sa.Column("signature", sa.String(100), nullable=False),
     sa.Column("received_at", sa.DateTime, nullable=False),
     sa.UniqueConstraint("device_id", "seq", name="uq_summaries_device_seq"),
-)  # fmt: skip
+)
 
 events = sa.Table(
-    "events", metadata,
+    "events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("summary_id", sa.Integer, sa.ForeignKey("summaries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("device_id", sa.String(64), nullable=False),
@@ -91,19 +96,21 @@ events = sa.Table(
     sa.Index("ix_events_at", "at"),
     sa.Index("ix_events_department_at", "department", "at"),
     sa.Index("ix_events_summary", "summary_id"),
-)  # fmt: skip
+)
 
 gaps = sa.Table(
-    "gaps", metadata,
+    "gaps",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("device_id", sa.String(64), sa.ForeignKey("devices.id"), nullable=False),
     sa.Column("from_seq", sa.Integer, nullable=False),
     sa.Column("to_seq", sa.Integer, nullable=False),
     sa.Column("detected_at", sa.DateTime, nullable=False),
-)  # fmt: skip
+)
 
 alerts = sa.Table(
-    "alerts", metadata,
+    "alerts",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("device_id", sa.String(64), sa.ForeignKey("devices.id"), nullable=False),
     sa.Column("kind", sa.String(64), nullable=False),
@@ -111,10 +118,11 @@ alerts = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("payload_hash", sa.String(64), nullable=False, server_default=""),
     sa.Column("at", sa.DateTime, nullable=False),
-)  # fmt: skip
+)
 
 appeals = sa.Table(
-    "appeals", metadata,
+    "appeals",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("device_id", sa.String(64), sa.ForeignKey("devices.id"), nullable=False),
     sa.Column("appeal_id", sa.Integer, nullable=False),
@@ -130,10 +138,11 @@ appeals = sa.Table(
     sa.Column("reviewer_comment", sa.Text, nullable=True),
     sa.Column("decided_at", sa.DateTime, nullable=True),
     sa.UniqueConstraint("device_id", "appeal_id", name="uq_appeals_device_appeal"),
-)  # fmt: skip
+)
 
 decisions = sa.Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("appeal_pk", sa.Integer, sa.ForeignKey("appeals.id", ondelete="CASCADE"), nullable=False),
     sa.Column("device_id", sa.String(64), nullable=False),
@@ -142,20 +151,22 @@ decisions = sa.Table(
     sa.Column("comment", sa.Text, nullable=False),
     sa.Column("decided_at", sa.DateTime, nullable=False),
     sa.Index("ix_decisions_device_id", "device_id", "id"),
-)  # fmt: skip
+)
 
 policies = sa.Table(
-    "policies", metadata,
+    "policies",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("version", sa.String(64), nullable=False),
     sa.Column("policy", sa.Text, nullable=False),
     sa.Column("signature", sa.String(100), nullable=False),
     sa.Column("published_at", sa.DateTime, nullable=False),
     sa.Column("published_by", sa.String(200), nullable=False, server_default=""),
-)  # fmt: skip
+)
 
 users = sa.Table(
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("username", sa.String(200), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(255), nullable=False),
@@ -163,7 +174,7 @@ users = sa.Table(
     sa.Column("department", sa.String(200), nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("disabled_at", sa.DateTime, nullable=True),
-)  # fmt: skip
+)
 
 
 def _row(r: Any) -> dict[str, Any] | None:
@@ -177,14 +188,30 @@ class Tx(Protocol):
     def insert(self, table: str, values: dict[str, Any]) -> int | None: ...
     def update(self, table: str, where: dict[str, Any], values: dict[str, Any]) -> int: ...
     def get(self, table: str, where: dict[str, Any], lock: bool = False) -> dict[str, Any] | None: ...
-    def select(self, table: str, where: dict[str, Any] | None = None, *, after_id: int | None = None,
-               order: str = "id", limit: int | None = None) -> list[dict[str, Any]]: ...  # fmt: skip
-    def delete_before(self, table: str, column: str, cutoff: datetime, extra: dict[str, Any] | None = None) -> int: ...
+    def select(
+        self,
+        table: str,
+        where: dict[str, Any] | None = None,
+        *,
+        after_id: int | None = None,
+        order: str = "id",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def delete_before(
+        self, table: str, column: str, cutoff: datetime, extra: dict[str, Any] | None = None
+    ) -> int: ...
     def count(self, table: str, where: dict[str, Any] | None = None) -> int: ...
     def insert_many(self, table: str, rows: list[dict[str, Any]]) -> None: ...
     def latest(self, table: str, lock: bool = False) -> dict[str, Any] | None: ...
-    def count_by(self, table: str, key: str, *, distinct: str | None = None, where: dict[str, Any] | None = None,
-                 since: tuple[str, datetime] | None = None) -> dict[Any, int]: ...  # fmt: skip
+    def count_by(
+        self,
+        table: str,
+        key: str,
+        *,
+        distinct: str | None = None,
+        where: dict[str, Any] | None = None,
+        since: tuple[str, datetime] | None = None,
+    ) -> dict[Any, int]: ...
 
 
 class Storage(Protocol):
@@ -233,8 +260,10 @@ class SqlTx:
     def insert(self, table: str, values: dict[str, Any]) -> int | None:
         t = TABLES[table]
         returning = "id" in t.c and t.c.id.autoincrement is True
-        stmt = _cached(("insert", table, returning),
-                       lambda: sa.insert(t).returning(t.c.id) if returning else sa.insert(t))  # fmt: skip
+        stmt = _cached(
+            ("insert", table, returning),
+            lambda: sa.insert(t).returning(t.c.id) if returning else sa.insert(t),
+        )
         result = self.conn.execute(stmt, values)
         return result.scalar_one() if returning else None
 
@@ -244,9 +273,12 @@ class SqlTx:
 
     def update(self, table: str, where: dict[str, Any], values: dict[str, Any]) -> int:
         t = TABLES[table]
-        stmt = _cached(("update", table, _shape(where), tuple(values)),
-                       lambda: sa.update(t).where(*_conditions(t, where)).values(
-                           {k: sa.bindparam(f"v_{k}") for k in values}))  # fmt: skip
+        stmt = _cached(
+            ("update", table, _shape(where), tuple(values)),
+            lambda: (
+                sa.update(t).where(*_conditions(t, where)).values({k: sa.bindparam(f"v_{k}") for k in values})
+            ),
+        )
         params = {**_params(where), **{f"v_{k}": v for k, v in values.items()}}
         return self.conn.execute(stmt, params).rowcount
 
@@ -261,8 +293,15 @@ class SqlTx:
         stmt = _cached(("get", table, _shape(where), lock), build)
         return _row(self.conn.execute(stmt, _params(where)).first())
 
-    def select(self, table: str, where: dict[str, Any] | None = None, *, after_id: int | None = None,
-               order: str = "id", limit: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def select(
+        self,
+        table: str,
+        where: dict[str, Any] | None = None,
+        *,
+        after_id: int | None = None,
+        order: str = "id",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
         t = TABLES[table]
         stmt = sa.select(t).where(*_conditions(t, where or {}))
         if after_id is not None:
@@ -272,7 +311,9 @@ class SqlTx:
             stmt = stmt.limit(limit)
         return [dict(r._mapping) for r in self.conn.execute(stmt, _params(where or {}))]
 
-    def delete_before(self, table: str, column: str, cutoff: datetime, extra: dict[str, Any] | None = None) -> int:
+    def delete_before(
+        self, table: str, column: str, cutoff: datetime, extra: dict[str, Any] | None = None
+    ) -> int:
         t = TABLES[table]
         stmt = sa.delete(t).where(t.c[column] < cutoff, *_conditions(t, extra or {}))
         return self.conn.execute(stmt, _params(extra or {})).rowcount
@@ -290,8 +331,15 @@ class SqlTx:
         stmt = sa.select(sa.func.count()).select_from(t).where(*_conditions(t, where or {}))
         return self.conn.execute(stmt, _params(where or {})).scalar_one()
 
-    def count_by(self, table: str, key: str, *, distinct: str | None = None, where: dict[str, Any] | None = None,
-                 since: tuple[str, datetime] | None = None) -> dict[Any, int]:  # fmt: skip
+    def count_by(
+        self,
+        table: str,
+        key: str,
+        *,
+        distinct: str | None = None,
+        where: dict[str, Any] | None = None,
+        since: tuple[str, datetime] | None = None,
+    ) -> dict[Any, int]:
         """{value of `key`: number of rows (or of distinct `distinct` values)}, optionally only rows
         whose column `since[0]` is at or after `since[1]`."""
         t = TABLES[table]
@@ -320,8 +368,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("the collector needs a SQLite *file* (sqlite:///path/to/collector.db)")
-        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=20, pool_timeout=60,
-                                  connect_args={"timeout": 30, "check_same_thread": False})  # fmt: skip
+        engine = sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=20,
+            pool_timeout=60,
+            connect_args={"timeout": 30, "check_same_thread": False},
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -393,5 +446,3 @@ class SqlStorage:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-

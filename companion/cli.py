@@ -110,11 +110,18 @@ def _report_error(name: str, reason: str, as_json: bool, lang: str) -> None:
 @cli.command()
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
 @click.option("--role", help="Judge sent mail as this role (default: the role in config.toml).")
-@click.option("--identity", "identities", multiple=True, help="An address of yours (mail from it counts as sent).")
+@click.option(
+    "--identity", "identities", multiple=True, help="An address of yours (mail from it counts as sent)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the totals as one JSON object.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def scan(policy_path: str | None, role: str | None, identities: tuple[str, ...], as_json: bool,
-         paths: tuple[Path, ...]) -> None:  # fmt: skip
+def scan(
+    policy_path: str | None,
+    role: str | None,
+    identities: tuple[str, ...],
+    as_json: bool,
+    paths: tuple[Path, ...],
+) -> None:
     """Scan PATHs: mail files, folders of them, mbox files, maildirs, Thunderbird profiles or homes,
     Outlook .pst/.ost files. With no PATH, every store discovery finds for you (`mailwarden stores`).
 
@@ -164,7 +171,9 @@ def stores(as_json: bool) -> None:
         click.echo(t("stores.none", lang))
     for store in found:
         state = t("stores.readable" if store.readable else "stores.unreadable", lang)
-        click.echo(f"{store.kind:20} {state:10} {store.path}" + (f"  ({store.account})" if store.account else ""))
+        click.echo(
+            f"{store.kind:20} {state:10} {store.path}" + (f"  ({store.account})" if store.account else "")
+        )
 
 
 def _settings():
@@ -210,8 +219,10 @@ def flags(as_json: bool, limit: int | None) -> None:
         date = (row["date"] or "")[:16].replace("T", " ")
         verdict = t("verdict." + row["verdict"], lang)
         decided = f"  → {t('choice.' + row['choice'], lang)}" if row["kind"] == "presend" else ""
-        click.echo(f"{date:16}  {t('direction.' + row['direction'], lang)}  {row['counterpart']}  "
-                   f"{row['subject']!r}  {verdict}{decided}")  # fmt: skip
+        click.echo(
+            f"{date:16}  {t('direction.' + row['direction'], lang)}  {row['counterpart']}  "
+            f"{row['subject']!r}  {verdict}{decided}"
+        )
         if row.get("justification"):
             click.echo(f"    {t('justification', lang)}: {row['justification']}")
         for f in row["findings"]:
@@ -221,11 +232,20 @@ def flags(as_json: bool, limit: int | None) -> None:
 
 def _presend_row(r: dict) -> dict:
     return {
-        "kind": "presend", "id": f"presend-{r['id']}", "date": r["at"], "direction": "sent",
-        "counterpart": r["counterpart"], "subject": r["subject"], "verdict": r["verdict"],
-        "policy_version": r["policy_version"], "source": r["channel"], "findings": r["findings"],
-        "choice": r["choice"], "justification": r["justification"], "error": r["error"],
-    }  # fmt: skip
+        "kind": "presend",
+        "id": f"presend-{r['id']}",
+        "date": r["at"],
+        "direction": "sent",
+        "counterpart": r["counterpart"],
+        "subject": r["subject"],
+        "verdict": r["verdict"],
+        "policy_version": r["policy_version"],
+        "source": r["channel"],
+        "findings": r["findings"],
+        "choice": r["choice"],
+        "justification": r["justification"],
+        "error": r["error"],
+    }
 
 
 @cli.command()
@@ -264,10 +284,24 @@ def _status_text(info: dict, lang: str) -> str:
     from companion.i18n import t
 
     totals, scan = info.get("totals", {}), info.get("scan", {})
-    lines = [t("agent.running", lang, version=info.get("agent", {}).get("version", "?"),
-               policy=info.get("policy", {}).get("version", "?"))]  # fmt: skip
-    lines.append(t("agent.totals", lang, messages=totals.get("messages", 0), flagged=totals.get("flagged", 0),
-                   errors=totals.get("errors", 0), queued=totals.get("outbox_queued", 0)))  # fmt: skip
+    lines = [
+        t(
+            "agent.running",
+            lang,
+            version=info.get("agent", {}).get("version", "?"),
+            policy=info.get("policy", {}).get("version", "?"),
+        )
+    ]
+    lines.append(
+        t(
+            "agent.totals",
+            lang,
+            messages=totals.get("messages", 0),
+            flagged=totals.get("flagged", 0),
+            errors=totals.get("errors", 0),
+            queued=totals.get("outbox_queued", 0),
+        )
+    )
     state = scan.get("state", "-")
     lines.append(t("agent.scan", lang, state=state, last=scan.get("last_end") or "-"))
     for store in info.get("stores", []):
@@ -305,11 +339,20 @@ def enroll(collector_url: str, token: str, department: str | None, force: bool) 
         raise click.ClickException(exc.message) from None
     finally:
         db.close()
-    click.echo(_dump({"device_id": device["device_id"], "collector": device["collector_url"],
-                      "key_store": device["key_store"]}))  # fmt: skip
+    click.echo(
+        _dump(
+            {
+                "device_id": device["device_id"],
+                "collector": device["collector_url"],
+                "key_store": device["key_store"],
+            }
+        )
+    )
     if device["key_store"] == "file":
-        click.echo("warning: no OS credential store works here; the device key is in a file only you can read",
-                   err=True)  # fmt: skip
+        click.echo(
+            "warning: no OS credential store works here; the device key is in a file only you can read",
+            err=True,
+        )
 
 
 @cli.command()
@@ -375,17 +418,38 @@ def native_host(args: tuple[str, ...]) -> None:
 
 
 @cli.command("install-thunderbird")
-@click.option("--xpi", "xpi_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="The extension to install (default: built from the sources into the data directory).")
-@click.option("--profile", "profiles", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A Thunderbird profile folder (repeatable; default: every profile of yours).")
-@click.option("--policies", "policies_url", metavar="URL",
-              help="Install nothing: print a policies.json that force-installs the .xpi at URL for every user.")
-@click.option("--fail-mode", type=click.Choice(FAIL_MODES),
-              help="With --policies: fix what happens when the companion cannot answer.")
+@click.option(
+    "--xpi",
+    "xpi_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="The extension to install (default: built from the sources into the data directory).",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A Thunderbird profile folder (repeatable; default: every profile of yours).",
+)
+@click.option(
+    "--policies",
+    "policies_url",
+    metavar="URL",
+    help="Install nothing: print a policies.json that force-installs the .xpi at URL for every user.",
+)
+@click.option(
+    "--fail-mode",
+    type=click.Choice(FAIL_MODES),
+    help="With --policies: fix what happens when the companion cannot answer.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as one JSON object.")
-def install_thunderbird(xpi_path: Path | None, profiles: tuple[Path, ...], policies_url: str | None,
-                        fail_mode: str | None, as_json: bool) -> None:  # fmt: skip
+def install_thunderbird(
+    xpi_path: Path | None,
+    profiles: tuple[Path, ...],
+    policies_url: str | None,
+    fail_mode: str | None,
+    as_json: bool,
+) -> None:
     """Set up Thunderbird for you: the native-messaging host manifest where Thunderbird looks (on
     Windows, the HKCU registry value naming it) and the Mailwarden extension in your profiles."""
     from companion.thunderbird_install import NOTES, enterprise_policies
@@ -439,8 +503,16 @@ def policy_validate(file: str) -> None:
     engine = _engine(file)
     p = engine.policy
     phrases = sum(len(r.phrases) for r in p.rules) + sum(len(a.phrases) for a in p.allow)
-    click.echo(t("policy.ok", _lang(), file=file, version=p.version, rules=len(p.rules) + len(p.structural),
-                 phrases=phrases))  # fmt: skip
+    click.echo(
+        t(
+            "policy.ok",
+            _lang(),
+            file=file,
+            version=p.version,
+            rules=len(p.rules) + len(p.structural),
+            phrases=phrases,
+        )
+    )
 
 
 @policy.command("show")
@@ -450,13 +522,20 @@ def policy_show() -> None:
     from companion.policy.loader import default_policy_text
 
     installed = paths().policy
-    click.echo(installed.read_text(encoding="utf-8") if installed.is_file() else default_policy_text(), nl=False)
+    click.echo(
+        installed.read_text(encoding="utf-8") if installed.is_file() else default_policy_text(), nl=False
+    )
 
 
 @cli.command()
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path),
-              help="Data directory for the demo (default: a new temporary one).")  # fmt: skip
-@click.option("--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory for the demo (default: a new temporary one).",
+)
+@click.option(
+    "--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C."
+)
 def demo(home: Path | None, serve: bool) -> None:
     """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
     separate data directory (your own data is never touched); with the collector installed, also

@@ -28,23 +28,43 @@ migrations = Migrations("mailwarden")
 def m001_initial(db: sqlite_utils.Database) -> None:
     db["messages"].create(
         {
-            "key": str, "message_id": str, "content_hash": str, "source": str, "account": str,
-            "folder": str, "direction": str, "sender": str, "recipients": str, "date": str,
-            "subject": str, "counterpart": str, "verdict": str, "policy_version": str,
+            "key": str,
+            "message_id": str,
+            "content_hash": str,
+            "source": str,
+            "account": str,
+            "folder": str,
+            "direction": str,
+            "sender": str,
+            "recipients": str,
+            "date": str,
+            "subject": str,
+            "counterpart": str,
+            "verdict": str,
+            "policy_version": str,
             "scanned_at": str,
         },
         pk="key",
-    )  # fmt: skip
+    )
     db["messages"].create_index(["verdict", "date"])
     db["findings"].create(
         {
-            "id": int, "message_key": str, "rule": str, "tier": str, "category": str, "field": str,
-            "start": int, "end": int, "text": str, "quoted": int, "explanation_en": str,
+            "id": int,
+            "message_key": str,
+            "rule": str,
+            "tier": str,
+            "category": str,
+            "field": str,
+            "start": int,
+            "end": int,
+            "text": str,
+            "quoted": int,
+            "explanation_en": str,
             "explanation_zh": str,
         },
         pk="id",
         foreign_keys=[("message_key", "messages", "key")],
-    )  # fmt: skip
+    )
     db["findings"].create_index(["message_key"])
     # The text of each field that has findings, so a flag can be shown with its matches highlighted.
     db["flagged_fields"].create(
@@ -64,19 +84,35 @@ def m002_appeals_and_outbox(db: sqlite_utils.Database) -> None:
     # Appeals against a flag: stored at once, sent to the collector by the outbox, decided there.
     db["appeals"].create(
         {
-            "id": int, "message_key": str, "rule": str, "reason": str, "comment": str, "status": str,
-            "created_at": str, "updated_at": str, "reviewer_comment": str,
+            "id": int,
+            "message_key": str,
+            "rule": str,
+            "reason": str,
+            "comment": str,
+            "status": str,
+            "created_at": str,
+            "updated_at": str,
+            "reviewer_comment": str,
         },
         pk="id",
         foreign_keys=[("message_key", "messages", "key")],
-    )  # fmt: skip
+    )
     db["appeals"].create_index(["message_key"])
     # What waits to leave this computer (summaries, appeals) until the collector acknowledges it.
     db["outbox"].create(
-        {"id": int, "kind": str, "payload": str, "created_at": str, "status": str, "attempts": int,
-         "next_attempt_at": str, "acked_at": str, "last_error": str},
+        {
+            "id": int,
+            "kind": str,
+            "payload": str,
+            "created_at": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "acked_at": str,
+            "last_error": str,
+        },
         pk="id",
-    )  # fmt: skip
+    )
     db["outbox"].create_index(["status"])
 
 
@@ -85,12 +121,22 @@ def m003_presend(db: sqlite_utils.Database) -> None:
     # What the sender decided at send time (companion.presend): the verdict, what was shown, the choice.
     db["presend"].create(
         {
-            "id": int, "at": str, "channel": str, "verdict": str, "policy_version": str, "choice": str,
-            "justification": str, "error": str, "subject": str, "recipients": str, "counterpart": str,
-            "body_hash": str, "findings": str,
+            "id": int,
+            "at": str,
+            "channel": str,
+            "verdict": str,
+            "policy_version": str,
+            "choice": str,
+            "justification": str,
+            "error": str,
+            "subject": str,
+            "recipients": str,
+            "counterpart": str,
+            "body_hash": str,
+            "findings": str,
         },
         pk="id",
-    )  # fmt: skip
+    )
     db["presend"].create_index(["at"])
 
 
@@ -98,20 +144,49 @@ def m003_presend(db: sqlite_utils.Database) -> None:
 def m004_sync(db: sqlite_utils.Database) -> None:
     # The enrolment with a collector (one row, id = 1): who we are there and whose policy we trust.
     db["device"].create(
-        {"id": int, "device_id": str, "collector_url": str, "collector_id": str, "department": str,
-         "public_key": str, "policy_key": str, "key_store": str, "enrolled_at": str},
+        {
+            "id": int,
+            "device_id": str,
+            "collector_url": str,
+            "collector_id": str,
+            "department": str,
+            "public_key": str,
+            "policy_key": str,
+            "key_store": str,
+            "enrolled_at": str,
+        },
         pk="id",
-    )  # fmt: skip
+    )
     # Sync state (one row, id = 1). The summary chain and the cursors advance in the same transaction
     # that queues a summary, so a crash never skips or repeats a sequence number or an event.
     db["sync_state"].create(
-        {"id": int, "summary_seq": int, "summary_hash": str, "summary_period_end": str,
-         "cursor_message": int, "cursor_presend": int, "cursor_appeal": int, "cursor_error": int,
-         "policy_version": str, "policy_applied_at": str, "decisions_cursor": int},
-        pk="id", defaults={"summary_seq": 0, "summary_hash": "", "summary_period_end": "",
-                           "cursor_message": 0, "cursor_presend": 0, "cursor_appeal": 0, "cursor_error": 0,
-                           "policy_version": "", "policy_applied_at": "", "decisions_cursor": 0},
-    )  # fmt: skip
+        {
+            "id": int,
+            "summary_seq": int,
+            "summary_hash": str,
+            "summary_period_end": str,
+            "cursor_message": int,
+            "cursor_presend": int,
+            "cursor_appeal": int,
+            "cursor_error": int,
+            "policy_version": str,
+            "policy_applied_at": str,
+            "decisions_cursor": int,
+        },
+        pk="id",
+        defaults={
+            "summary_seq": 0,
+            "summary_hash": "",
+            "summary_period_end": "",
+            "cursor_message": 0,
+            "cursor_presend": 0,
+            "cursor_appeal": 0,
+            "cursor_error": 0,
+            "policy_version": "",
+            "policy_applied_at": "",
+            "decisions_cursor": 0,
+        },
+    )
     db["sync_state"].insert({"id": 1})
 
 
@@ -119,8 +194,9 @@ def m004_sync(db: sqlite_utils.Database) -> None:
 def m005_tray(db: sqlite_utils.Database) -> None:
     # What the tray asked the agent to remember (one row, id = 1): up to which message (rowid) the
     # user has looked at the flags, and the language chosen ("" follows the system locale).
-    db["tray_state"].create({"id": int, "flags_seen": int, "language": str}, pk="id",
-                            defaults={"flags_seen": 0, "language": ""})  # fmt: skip
+    db["tray_state"].create(
+        {"id": int, "flags_seen": int, "language": str}, pk="id", defaults={"flags_seen": 0, "language": ""}
+    )
     db["tray_state"].insert({"id": 1})
 
 
@@ -150,11 +226,16 @@ class FlaggedMessage:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.key, "date": self.date, "direction": self.direction,
-            "counterpart": self.counterpart, "subject": self.subject, "verdict": self.verdict,
-            "policy_version": self.policy_version, "source": self.source,
+            "id": self.key,
+            "date": self.date,
+            "direction": self.direction,
+            "counterpart": self.counterpart,
+            "subject": self.subject,
+            "verdict": self.verdict,
+            "policy_version": self.policy_version,
+            "source": self.source,
             "findings": list(self.findings),
-        }  # fmt: skip
+        }
 
 
 class Database:
@@ -192,12 +273,22 @@ class Database:
         """Store `message` and its findings; False if it was already stored. Call inside transaction()."""
         key = message.key
         row = (
-            key, message.message_id, message.content_hash, message.source, message.account,
-            message.folder, message.direction, message.sender.address if message.sender else "",
+            key,
+            message.message_id,
+            message.content_hash,
+            message.source,
+            message.account,
+            message.folder,
+            message.direction,
+            message.sender.address if message.sender else "",
             json.dumps([a.address for a in message.recipients]),
-            message.date.isoformat() if message.date else "", message.subject, message.counterpart(),
-            verdict.verdict, verdict.policy_version, _now(),
-        )  # fmt: skip
+            message.date.isoformat() if message.date else "",
+            message.subject,
+            message.counterpart(),
+            verdict.verdict,
+            verdict.policy_version,
+            _now(),
+        )
         cur = self.conn.execute(f"INSERT OR IGNORE INTO messages VALUES ({','.join('?' * len(row))})", row)
         if cur.rowcount == 0:
             return False
@@ -206,9 +297,20 @@ class Database:
             self.conn.execute(
                 "INSERT INTO findings (message_key, rule, tier, category, field, start, [end], text, quoted,"
                 " explanation_en, explanation_zh) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (key, f.rule, f.tier, f.category, f.field, f.start, f.end, f.text, int(f.quoted),
-                 f.explanation.en, f.explanation.zh),
-            )  # fmt: skip
+                (
+                    key,
+                    f.rule,
+                    f.tier,
+                    f.category,
+                    f.field,
+                    f.start,
+                    f.end,
+                    f.text,
+                    int(f.quoted),
+                    f.explanation.en,
+                    f.explanation.zh,
+                ),
+            )
             if f.field in fields:
                 self.conn.execute(
                     "INSERT OR IGNORE INTO flagged_fields VALUES (?,?,?)", (key, f.field, fields[f.field])
@@ -216,7 +318,9 @@ class Database:
         return True
 
     def add_error(self, source: str, error: str) -> None:
-        self.conn.execute("INSERT INTO scan_errors (source, error, at) VALUES (?,?,?)", (source, error, _now()))
+        self.conn.execute(
+            "INSERT INTO scan_errors (source, error, at) VALUES (?,?,?)", (source, error, _now())
+        )
 
     # -- incremental state (companion.stores.base.StoreState) ------------------------------
 
@@ -226,11 +330,14 @@ class Database:
 
     def save_checkpoint(self, source: str, state: dict[str, Any]) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO sources VALUES (?,?,?)", (source, json.dumps(state, sort_keys=True), _now())
+            "INSERT OR REPLACE INTO sources VALUES (?,?,?)",
+            (source, json.dumps(state, sort_keys=True), _now()),
         )
 
     def has_item(self, source: str, item_id: str) -> bool:
-        row = self.conn.execute("SELECT 1 FROM seen_items WHERE source = ? AND item_id = ?", (source, item_id))
+        row = self.conn.execute(
+            "SELECT 1 FROM seen_items WHERE source = ? AND item_id = ?", (source, item_id)
+        )
         return row.fetchone() is not None
 
     def mark_item(self, source: str, item_id: str) -> None:
@@ -245,7 +352,9 @@ class Database:
         """Pre-send decisions, newest first (by default those where something was found or the
         check could not run)."""
         where = "WHERE verdict != 'pass' OR findings != '[]'" if flagged_only else ""
-        sql = f"SELECT * FROM presend {where} ORDER BY at DESC, id DESC" + (f" LIMIT {int(limit)}" if limit else "")
+        sql = f"SELECT * FROM presend {where} ORDER BY at DESC, id DESC" + (
+            f" LIMIT {int(limit)}" if limit else ""
+        )
         rows = []
         for row in self.db.query(sql):
             row["recipients"] = json.loads(row["recipients"] or "[]")
@@ -269,8 +378,15 @@ class Database:
             )
             out.append(
                 FlaggedMessage(
-                    row["key"], row["date"], row["direction"], row["counterpart"], row["subject"],
-                    row["verdict"], row["policy_version"], row["source"], findings,
+                    row["key"],
+                    row["date"],
+                    row["direction"],
+                    row["counterpart"],
+                    row["subject"],
+                    row["verdict"],
+                    row["policy_version"],
+                    row["source"],
+                    findings,
                 )
-            )  # fmt: skip
+            )
         return out

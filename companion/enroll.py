@@ -41,8 +41,10 @@ class EnrollError(SyncError):
 class NotEnrolledError(SyncError):
     title = "Not enrolled"
 
-    def __init__(self, message: str = "this computer is not enrolled with a collector (run: mailwarden enroll"
-                 " URL TOKEN)") -> None:  # fmt: skip
+    def __init__(
+        self,
+        message: str = "this computer is not enrolled with a collector (run: mailwarden enroll URL TOKEN)",
+    ) -> None:
         super().__init__(message)
 
 
@@ -115,9 +117,17 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def enroll(paths: Paths, collector_url: str, token: str, department: str | None = None, *,
-           db: Database | None = None, session: requests.Session | None = None, hostname: str | None = None,
-           force: bool = False) -> dict[str, Any]:  # fmt: skip
+def enroll(
+    paths: Paths,
+    collector_url: str,
+    token: str,
+    department: str | None = None,
+    *,
+    db: Database | None = None,
+    session: requests.Session | None = None,
+    hostname: str | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
     """Make the device key, register it with the collector, store the enrolment; return it as plain data."""
     import requests
 
@@ -131,11 +141,17 @@ def enroll(paths: Paths, collector_url: str, token: str, department: str | None 
     try:
         old = load_device(db)
         if old is not None and not force:
-            raise EnrollError(f"already enrolled as {old.device_id} with {old.collector_url} (use --force to enrol"
-                              " again: a new device identity)")  # fmt: skip
+            raise EnrollError(
+                f"already enrolled as {old.device_id} with {old.collector_url} (use --force to enrol"
+                " again: a new device identity)"
+            )
         key = generate_private_key()
-        body = {"token": token.strip(), "public_key": public_key_b64(key), "hostname": hostname or socket.gethostname(),
-                "agent_version": __version__}  # fmt: skip
+        body = {
+            "token": token.strip(),
+            "public_key": public_key_b64(key),
+            "hostname": hostname or socket.gethostname(),
+            "agent_version": __version__,
+        }
         if department:
             body["department"] = department
         session = session or new_session()
@@ -145,8 +161,10 @@ def enroll(paths: Paths, collector_url: str, token: str, department: str | None 
             raise EnrollError(f"cannot reach the collector at {url}: {type(exc).__name__}") from None
         if response.status_code != 201:
             code, message = error_of(response)
-            raise EnrollError(f"the collector refused the enrolment ({response.status_code} {code})"
-                              + (f": {message}" if message else ""))  # fmt: skip
+            raise EnrollError(
+                f"the collector refused the enrolment ({response.status_code} {code})"
+                + (f": {message}" if message else "")
+            )
         try:
             answer = response.json()
             device_id, policy_key = str(answer["device_id"]), str(answer["policy_key"])
@@ -160,12 +178,26 @@ def enroll(paths: Paths, collector_url: str, token: str, department: str | None 
         # the database says the new identity is the one in force, and put it back if that fails.
         old_raw = _old_key(paths, old)
         stored = store_device_key(paths, private_key_bytes(key))
-        device = Device(device_id, url, str(answer.get("collector") or ""), department or "", body["public_key"],
-                        policy_key, stored.where, now_iso())  # fmt: skip
+        device = Device(
+            device_id,
+            url,
+            str(answer.get("collector") or ""),
+            department or "",
+            body["public_key"],
+            policy_key,
+            stored.where,
+            now_iso(),
+        )
         try:
             with db.transaction():
-                db.conn.execute("INSERT OR REPLACE INTO device (id, " + ", ".join(device.to_dict()) + ") VALUES (1, "
-                                + ", ".join("?" * len(device.to_dict())) + ")", tuple(device.to_dict().values()))  # fmt: skip
+                db.conn.execute(
+                    "INSERT OR REPLACE INTO device (id, "
+                    + ", ".join(device.to_dict())
+                    + ") VALUES (1, "
+                    + ", ".join("?" * len(device.to_dict()))
+                    + ")",
+                    tuple(device.to_dict().values()),
+                )
                 if old is not None:
                     _forget_old_identity(db)
         except Exception:
@@ -193,10 +225,16 @@ def _old_key(paths: Paths, old: Device | None) -> bytes | None:
 def _forget_old_identity(db: Database) -> None:
     """A new identity starts a new chain; what the old one queued can no longer be sent."""
     # The decision cursor too: the new collector numbers its decisions from the start.
-    db.conn.execute("UPDATE sync_state SET summary_seq = 0, summary_hash = '', decisions_cursor = 0 WHERE id = 1")
-    db.conn.execute("UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-                    " WHERE status = 'queued' AND kind = 'summary'")  # fmt: skip
+    db.conn.execute(
+        "UPDATE sync_state SET summary_seq = 0, summary_hash = '', decisions_cursor = 0 WHERE id = 1"
+    )
+    db.conn.execute(
+        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
+        " WHERE status = 'queued' AND kind = 'summary'"
+    )
     # Appeals are re-queued under the new identity.
     db.conn.execute("UPDATE appeals SET status = 'pending' WHERE status = 'queued'")
-    db.conn.execute("UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-                    " WHERE status = 'queued' AND kind = 'appeal'")  # fmt: skip
+    db.conn.execute(
+        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
+        " WHERE status = 'queued' AND kind = 'appeal'"
+    )

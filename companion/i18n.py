@@ -38,14 +38,21 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "{messages} new messages read, {skipped} already seen, {flagged} flagged, {errors} errors",
         "zh": "新读取 {messages} 封邮件，已处理过 {skipped} 封，标记 {flagged} 封，错误 {errors} 个",
     },
-    "stores.none": {"en": "No mail store found. Add paths to config.toml (stores = [...]).",
-                    "zh": "未找到邮箱存储。请在 config.toml 中添加路径（stores = [...]）。"},
+    "stores.none": {
+        "en": "No mail store found. Add paths to config.toml (stores = [...]).",
+        "zh": "未找到邮箱存储。请在 config.toml 中添加路径（stores = [...]）。",
+    },
     "stores.readable": {"en": "readable", "zh": "可读取"},
     "stores.unreadable": {"en": "UNREADABLE", "zh": "无法读取"},
     "agent.stopped": {"en": "The agent is not running", "zh": "后台代理未运行"},
-    "agent.running": {"en": "Agent {version} running, policy {policy}", "zh": "后台代理 {version} 运行中，策略 {policy}"},
-    "agent.totals": {"en": "{messages} messages, {flagged} flagged, {errors} errors, {queued} waiting to upload",
-                     "zh": "邮件 {messages} 封，标记 {flagged} 封，错误 {errors} 个，待上传 {queued} 项"},
+    "agent.running": {
+        "en": "Agent {version} running, policy {policy}",
+        "zh": "后台代理 {version} 运行中，策略 {policy}",
+    },
+    "agent.totals": {
+        "en": "{messages} messages, {flagged} flagged, {errors} errors, {queued} waiting to upload",
+        "zh": "邮件 {messages} 封，标记 {flagged} 封，错误 {errors} 个，待上传 {queued} 项",
+    },
     "agent.scan": {"en": "scan: {state}, last finished {last}", "zh": "扫描：{state}，上次完成于 {last}"},
     "flags.none": {"en": "No flagged mail.", "zh": "没有被标记的邮件。"},
     "direction.sent": {"en": "sent", "zh": "已发送"},
@@ -53,11 +60,15 @@ CATALOG: dict[str, dict[str, str]] = {
     "demo.scan": {"en": "1. Scanning the demo mailbox", "zh": "1. 扫描演示邮箱"},
     "demo.flags": {"en": "2. What was flagged in the mailbox", "zh": "2. 邮箱中被标记的邮件"},
     "demo.check": {"en": "3. Checking the outgoing sample mails", "zh": "3. 检查待发送的示例邮件"},
-    "demo.home": {"en": "Demo data directory (your own data is untouched): {home}",
-                  "zh": "演示数据目录（不会触碰您自己的数据）：{home}"},
-    "policy.ok": {"en": "{file}: valid policy {version} ({rules} rules, {phrases} phrases)",
-                  "zh": "{file}：策略有效，版本 {version}（{rules} 条规则，{phrases} 个短语）"},
-}  # fmt: skip
+    "demo.home": {
+        "en": "Demo data directory (your own data is untouched): {home}",
+        "zh": "演示数据目录（不会触碰您自己的数据）：{home}",
+    },
+    "policy.ok": {
+        "en": "{file}: valid policy {version} ({rules} rules, {phrases} phrases)",
+        "zh": "{file}：策略有效，版本 {version}（{rules} 条规则，{phrases} 个短语）",
+    },
+}
 
 
 def system_language() -> str:

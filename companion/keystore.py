@@ -61,8 +61,12 @@ def _usable_keyring():
         list(getattr(backend, "backends", ())) if type(backend).__name__ == "ChainerBackend" else [backend]
     )
     if not behind or any(type(b).__module__.startswith(_REFUSED_MODULES) for b in behind):
-        log.warning("no usable OS credential store (keyring backend %s.%s): the device key goes to a"
-                    " file only this user can read", type(backend).__module__, type(backend).__name__)  # fmt: skip
+        log.warning(
+            "no usable OS credential store (keyring backend %s.%s): the device key goes to a"
+            " file only this user can read",
+            type(backend).__module__,
+            type(backend).__name__,
+        )
         return None
     return keyring
 
@@ -75,8 +79,11 @@ def store_device_key(paths: Paths, raw: bytes) -> StoredKey:
             keyring.set_password(SERVICE, _username(paths), b64url_encode(raw))
             return StoredKey(KEYRING, type(keyring.get_keyring()).__name__)
         except Exception as exc:  # keyring backends raise many types (D-Bus, locked keychain...)
-            log.warning("the OS credential store refused the device key (%s): it goes to a file only this"
-                        " user can read", type(exc).__name__)  # fmt: skip
+            log.warning(
+                "the OS credential store refused the device key (%s): it goes to a file only this"
+                " user can read",
+                type(exc).__name__,
+            )
     path = paths.home / KEY_FILE
     _write_private_file(path, b64url_encode(raw).encode("ascii"))
     log.warning("device key stored in %s (readable by this user only), not in an OS credential store", path)

@@ -66,7 +66,9 @@ class WindowsRegistry:
         import winreg
 
         try:
-            handle = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, key, 0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY)
+            handle = winreg.OpenKey(
+                winreg.HKEY_LOCAL_MACHINE, key, 0, winreg.KEY_READ | winreg.KEY_WOW64_64KEY
+            )
         except FileNotFoundError:
             return None
         values: dict[str, Any] = {}
@@ -137,7 +139,9 @@ def read_machine_config(registry: Registry | None = None) -> MachineConfig | Non
     if mode is not None and mode.lower() not in FAIL_MODES:
         # not a reason to refuse the whole configuration (that would block every user's enrolment):
         # the add-ins keep their default, and the log says why
-        log.warning("%s\\PolicyFailMode is '%s' (expected one of: %s): ignored", FULL_KEY, mode, ", ".join(FAIL_MODES))
+        log.warning(
+            "%s\\PolicyFailMode is '%s' (expected one of: %s): ignored", FULL_KEY, mode, ", ".join(FAIL_MODES)
+        )
         mode = None
     return MachineConfig(
         collector_url=_text(values, "CollectorUrl"),
@@ -157,16 +161,19 @@ def _delete_token(registry: Registry, result: dict[str, Any]) -> dict[str, Any]:
         registry.delete_value(TOKEN_KEY, TOKEN_VALUE)
     except OSError as exc:
         reason = "access denied" if isinstance(exc, PermissionError) else f"{type(exc).__name__}: {exc}"
-        message = (f"the enrolment token could not be deleted from {FULL_TOKEN_KEY}\\{TOKEN_VALUE} ({reason}); it stays "
-                   "readable by every user of this computer until an administrator deletes it")  # fmt: skip
+        message = (
+            f"the enrolment token could not be deleted from {FULL_TOKEN_KEY}\\{TOKEN_VALUE} ({reason}); it stays "
+            "readable by every user of this computer until an administrator deletes it"
+        )
         log.warning(message)
         return {**result, "token_deleted": False, "warning": message}
     log.info("enrolment token deleted from %s", FULL_TOKEN_KEY)
     return {**result, "token_deleted": True}
 
 
-def enroll_from_machine_config(paths: Paths, *, registry: Registry | None = None, enroll: EnrollFunction | None = None,
-                               db: Any = None) -> dict[str, Any]:  # fmt: skip
+def enroll_from_machine_config(
+    paths: Paths, *, registry: Registry | None = None, enroll: EnrollFunction | None = None, db: Any = None
+) -> dict[str, Any]:
     """Enrol this user's companion once with the machine's token, then delete the token.
 
     Returns {"status": ...} plus details, never raising for an expected failure:
@@ -213,8 +220,13 @@ class FirstRunEnrolment:
     configuration, at most once every `retry_seconds` while it cannot (no token yet, collector down,
     token refused), so a broken rollout does not hammer the collector. `last` is the latest result."""
 
-    def __init__(self, registry: Registry | None = None, *, retry_seconds: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        retry_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.registry = registry
         self.retry_seconds = retry_seconds
         self.clock = clock

@@ -164,8 +164,12 @@ def fit(message: dict[str, Any], limit: int = MAX_OUTGOING) -> bytes:
         data = encode(cut)
         if len(data) <= limit:
             return data
-    error = {"type": "error", "id": message.get("id"), "title": "Answer too large",
-             "message": f"the answer ({len(data)} bytes) is over the {limit}-byte limit of native messaging"}  # fmt: skip
+    error = {
+        "type": "error",
+        "id": message.get("id"),
+        "title": "Answer too large",
+        "message": f"the answer ({len(data)} bytes) is over the {limit}-byte limit of native messaging",
+    }
     return encode(error)
 
 
@@ -246,8 +250,16 @@ class Host:
 
     def ping(self, mid: Any, message: dict[str, Any]) -> None:
         engine = self.engines.get()
-        self.out.send({"type": "pong", "id": mid, "version": __version__, "policy_version": engine.version,
-                       "protocol": PROTOCOL, "policy_error": self.engines.error})  # fmt: skip
+        self.out.send(
+            {
+                "type": "pong",
+                "id": mid,
+                "version": __version__,
+                "policy_version": engine.version,
+                "protocol": PROTOCOL,
+                "policy_error": self.engines.error,
+            }
+        )
         if not self._warmed:
             self._warm_up(engine)
 
@@ -260,8 +272,12 @@ class Host:
         self._warmed = True
         started = time.perf_counter()
         try:
-            details = {"subject": "warm-up", "html": "<p>warm-up</p>", "to": ["warm-up@example.invalid"],
-                       "attachments": [{"name": "warm-up.txt", "text": "warm-up"}]}  # fmt: skip
+            details = {
+                "subject": "warm-up",
+                "html": "<p>warm-up</p>",
+                "to": ["warm-up@example.invalid"],
+                "attachments": [{"name": "warm-up.txt", "text": "warm-up"}],
+            }
             check_outgoing(engine, details, role=self._role_for(engine)).to_dict(engine)
         except Exception:  # a warm-up is an optimisation: never a reason to fail
             log.exception("warm-up check failed")
@@ -281,9 +297,13 @@ class Host:
             while len(self.checks) > REMEMBERED_CHECKS:
                 self.checks.popitem(last=False)
         self.out.send(answer)
-        log.info("check %s: %s %s in %.1f ms", mid, check.verdict.verdict,
-                 ",".join(sorted({f["rule"] for f in answer["findings"]})) or "-",
-                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        log.info(
+            "check %s: %s %s in %.1f ms",
+            mid,
+            check.verdict.verdict,
+            ",".join(sorted({f["rule"] for f in answer["findings"]})) or "-",
+            (time.perf_counter() - started) * 1000,
+        )
 
     def decision(self, mid: Any, message: dict[str, Any]) -> None:
         from companion.presend import CHOICES, ComposeError, check_outgoing
@@ -343,8 +363,16 @@ class Host:
 
                     db = Database(self.paths.database)
                 try:
-                    row = record_decision(db, CHANNEL, check, choice, justification=justification, error=error,
-                                          details=details if check is None else None, key=key)  # fmt: skip
+                    row = record_decision(
+                        db,
+                        CHANNEL,
+                        check,
+                        choice,
+                        justification=justification,
+                        error=error,
+                        details=details if check is None else None,
+                        key=key,
+                    )
                 except ComposeError as exc:
                     if check is not None or not details:
                         raise
@@ -395,7 +423,9 @@ def with_attachment_text(details: Any) -> Any:
                 log.warning("attachment bytes are not base64; checked by name only")
                 data = None
             if data is not None:
-                text, error = extract_text(str(item.get("name") or ""), str(item.get("content_type") or ""), data)
+                text, error = extract_text(
+                    str(item.get("name") or ""), str(item.get("content_type") or ""), data
+                )
                 if error:
                     log.info("attachment checked by name only (%s)", error.split(":", 1)[0])  # no content
                 item["text"] = text if text is not None else item.get("text")
@@ -420,7 +450,9 @@ def _attachments_without_content(details: dict[str, Any]) -> bool:
     """Whether some attachment comes with neither its bytes nor its text (it is judged by name)."""
     attachments = details.get("attachments")
     return isinstance(attachments, list) and any(
-        isinstance(a, dict) and not isinstance(a.get("data_base64"), str) and not isinstance(a.get("text"), str)
+        isinstance(a, dict)
+        and not isinstance(a.get("data_base64"), str)
+        and not isinstance(a.get("text"), str)
         for a in attachments
     )
 
@@ -471,9 +503,12 @@ def serve(stdin: IO[bytes], stdout: IO[bytes], where: Paths | None = None) -> in
                 raw = read_message(stdin)
             except TooLarge as exc:
                 log.error("message of %d bytes refused (limit %d); exiting", exc.length, MAX_INCOMING)
-                host.error(None, "Message too large",
-                           f"a message of {exc.length} bytes is over the {MAX_INCOMING}-byte limit; "
-                           "the Mailwarden host stops and Thunderbird starts a new one on the next send")  # fmt: skip
+                host.error(
+                    None,
+                    "Message too large",
+                    f"a message of {exc.length} bytes is over the {MAX_INCOMING}-byte limit; "
+                    "the Mailwarden host stops and Thunderbird starts a new one on the next send",
+                )
                 status = 1
                 break
             if raw is None:

@@ -54,15 +54,21 @@ def queue_appeals(db: Database, paths: Paths) -> int:
     key = device_private_key(paths, device)
     for row in rows:
         payload = {
-            "type": "appeal", "schema": SCHEMA, "device_id": device.device_id, "appeal_id": row["id"],
+            "type": "appeal",
+            "schema": SCHEMA,
+            "device_id": device.device_id,
+            "appeal_id": row["id"],
             "message_hash": hashlib.sha256(row["message_key"].encode("utf-8")).hexdigest(),
-            "rule": row["rule"] or "", "reason": mask_text(row["reason"] or ""),
-            "comment": mask_text(row["comment"] or ""), "filed_at": row["created_at"] or "",
-        }  # fmt: skip
+            "rule": row["rule"] or "",
+            "reason": mask_text(row["reason"] or ""),
+            "comment": mask_text(row["comment"] or ""),
+            "filed_at": row["created_at"] or "",
+        }
         envelope = {"device_id": device.device_id, "payload": payload, "signature": sign(key, payload)}
         with db.transaction():  # the envelope and the status change together: never queued twice
-            cur = db.conn.execute("UPDATE appeals SET status = 'queued' WHERE id = ? AND status = 'pending'",
-                                  (row["id"],))  # fmt: skip
+            cur = db.conn.execute(
+                "UPDATE appeals SET status = 'queued' WHERE id = ? AND status = 'pending'", (row["id"],)
+            )
             if cur.rowcount:
                 db.conn.execute(
                     "INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, acked_at,"
@@ -72,9 +78,15 @@ def queue_appeals(db: Database, paths: Paths) -> int:
     return len(rows)
 
 
-def upload_pending(db: Database, paths: Paths, *, now: datetime | None = None,
-                   session: requests.Session | None = None, rng: random.Random | None = None,
-                   limit: int | None = None) -> dict[str, int]:  # fmt: skip
+def upload_pending(
+    db: Database,
+    paths: Paths,
+    *,
+    now: datetime | None = None,
+    session: requests.Session | None = None,
+    rng: random.Random | None = None,
+    limit: int | None = None,
+) -> dict[str, int]:
     """Send what is due, oldest first. Returns counts: accepted, duplicate, failed, retry (kept for
     later), waiting (not due yet), appeals_queued."""
     import requests
@@ -86,8 +98,12 @@ def upload_pending(db: Database, paths: Paths, *, now: datetime | None = None,
     due = now_iso(now)
     session = session or new_session()
     summaries_held = False
-    rows = list(db.db.query("SELECT id, kind, payload, attempts, next_attempt_at FROM outbox"
-                            " WHERE status = 'queued' ORDER BY id"))  # fmt: skip
+    rows = list(
+        db.db.query(
+            "SELECT id, kind, payload, attempts, next_attempt_at FROM outbox"
+            " WHERE status = 'queued' ORDER BY id"
+        )
+    )
     for n, row in enumerate(rows):
         if limit is not None and n >= limit:
             break
@@ -100,8 +116,12 @@ def upload_pending(db: Database, paths: Paths, *, now: datetime | None = None,
             counts["waiting"] += 1
             continue
         try:
-            response = session.post(device.url(ROUTES[row["kind"]]), data=row["payload"].encode("utf-8"),
-                                    headers={"Content-Type": "application/json"}, timeout=TIMEOUT)  # fmt: skip
+            response = session.post(
+                device.url(ROUTES[row["kind"]]),
+                data=row["payload"].encode("utf-8"),
+                headers={"Content-Type": "application/json"},
+                timeout=TIMEOUT,
+            )
         except requests.RequestException as exc:
             _retry(db, row, now, f"network: {type(exc).__name__}", rng)
             counts["retry"] += 1
@@ -137,12 +157,16 @@ def _acknowledge(
     db: Database, row: dict[str, Any], now: datetime, outcome: str, answer: dict[str, Any]
 ) -> None:
     with db.transaction():
-        db.conn.execute("UPDATE outbox SET status = 'acked', acked_at = ?, last_error = ? WHERE id = ?",
-                        (now_iso(now), "duplicate" if outcome == "duplicate" else "", row["id"]))  # fmt: skip
+        db.conn.execute(
+            "UPDATE outbox SET status = 'acked', acked_at = ?, last_error = ? WHERE id = ?",
+            (now_iso(now), "duplicate" if outcome == "duplicate" else "", row["id"]),
+        )
         if row["kind"] == "appeal":
             appeal_id = json.loads(row["payload"])["payload"]["appeal_id"]
-            db.conn.execute("UPDATE appeals SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'queued'",
-                            (now_iso(now), appeal_id))  # fmt: skip
+            db.conn.execute(
+                "UPDATE appeals SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'queued'",
+                (now_iso(now), appeal_id),
+            )
     if answer.get("gap"):
         log.warning("the collector recorded a gap before summary %s: %s", answer.get("seq"), answer["gap"])
 
@@ -154,8 +178,10 @@ def _retry(db: Database, row: dict[str, Any], now: datetime, error: str, rng: ra
         "outbox item %s not delivered (%s); retry %d at %s", row["id"], error, attempts, now_iso(when)
     )
     with db.transaction():
-        db.conn.execute("UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                        (attempts, now_iso(when), error, row["id"]))  # fmt: skip
+        db.conn.execute(
+            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            (attempts, now_iso(when), error, row["id"]),
+        )
 
 
 def _finish(db: Database, outbox_id: int, status: str, error: str) -> None:

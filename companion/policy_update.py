@@ -50,16 +50,25 @@ def is_newer(candidate: str, current: str) -> bool:
     return version_key(candidate) > version_key(current)
 
 
-def signed_get(device: Device, paths: Paths, route: str, params: dict[str, Any] | None = None, *,
-               session: requests.Session | None = None) -> requests.Response:  # fmt: skip
+def signed_get(
+    device: Device,
+    paths: Paths,
+    route: str,
+    params: dict[str, Any] | None = None,
+    *,
+    session: requests.Session | None = None,
+) -> requests.Response:
     """GET an /api/v1 route with the device's request signature headers."""
     import requests
 
     query = urlencode(params or {})
     now = int(time.time())
     message = request_message("GET", API + route, query, now)
-    headers = {"X-Mailwarden-Device": device.device_id, "X-Mailwarden-Time": str(now),
-               "X-Mailwarden-Signature": sign(device_private_key(paths, device), message)}  # fmt: skip
+    headers = {
+        "X-Mailwarden-Device": device.device_id,
+        "X-Mailwarden-Time": str(now),
+        "X-Mailwarden-Signature": sign(device_private_key(paths, device), message),
+    }
     url = device.url(route) + (f"?{query}" if query else "")
     try:
         response = (session or new_session()).get(url, headers=headers, timeout=TIMEOUT)
@@ -118,8 +127,10 @@ def pull_policy(db: Database, paths: Paths, session: requests.Session | None = N
         )
     _write_atomically(paths, text)
     with db.transaction():
-        db.conn.execute("UPDATE sync_state SET policy_version = ?, policy_applied_at = ? WHERE id = 1",
-                        (version, now_iso()))  # fmt: skip
+        db.conn.execute(
+            "UPDATE sync_state SET policy_version = ?, policy_applied_at = ? WHERE id = 1",
+            (version, now_iso()),
+        )
     log.info("policy %s applied (was %s)", version, current or "none")
     return {"status": "applied", "version": version, "reason": f"replaces {current or 'no policy'}"}
 
@@ -159,8 +170,10 @@ def pull_decisions(db: Database, paths: Paths, session: requests.Session | None 
             if not isinstance(d, dict) or d.get("status") not in ("upheld", "rejected"):
                 log.warning("ignoring a malformed decision: %r", d)
                 continue
-            cur = db.conn.execute("UPDATE appeals SET status = ?, reviewer_comment = ?, updated_at = ? WHERE id = ?",
-                                  (d["status"], str(d.get("comment") or ""), now, d.get("appeal_id")))  # fmt: skip
+            cur = db.conn.execute(
+                "UPDATE appeals SET status = ?, reviewer_comment = ?, updated_at = ? WHERE id = ?",
+                (d["status"], str(d.get("comment") or ""), now, d.get("appeal_id")),
+            )
             updated += cur.rowcount
             unknown += 1 - cur.rowcount
         if new_cursor > cursor:

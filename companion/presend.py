@@ -65,15 +65,27 @@ def message_from_compose(details: dict[str, Any]) -> Message:
         if not isinstance(item, dict) or not isinstance(item.get("name", ""), str):
             raise ComposeError("each attachment must be an object with a 'name'")
         text = item.get("text")
-        attachments.append(Attachment(item.get("name", ""), item.get("content_type") or "application/octet-stream",
-                                      int(item.get("size") or 0), text if isinstance(text, str) else None))  # fmt: skip
+        attachments.append(
+            Attachment(
+                item.get("name", ""),
+                item.get("content_type") or "application/octet-stream",
+                int(item.get("size") or 0),
+                text if isinstance(text, str) else None,
+            )
+        )
     sender = _addresses(details.get("from"), "from")
     return Message(
-        subject=subject, body=body, sender=sender[0] if sender else None,
-        to=_addresses(details.get("to"), "to"), cc=_addresses(details.get("cc"), "cc"),
-        bcc=_addresses(details.get("bcc"), "bcc"), direction="sent", attachments=tuple(attachments),
-        quoted=find_quoted_spans(body), source="compose",
-    )  # fmt: skip
+        subject=subject,
+        body=body,
+        sender=sender[0] if sender else None,
+        to=_addresses(details.get("to"), "to"),
+        cc=_addresses(details.get("cc"), "cc"),
+        bcc=_addresses(details.get("bcc"), "bcc"),
+        direction="sent",
+        attachments=tuple(attachments),
+        quoted=find_quoted_spans(body),
+        source="compose",
+    )
 
 
 @dataclass(frozen=True)
@@ -91,10 +103,14 @@ class Check:
             "verdict": self.verdict.verdict,
             "policy_version": self.verdict.policy_version,
             "findings": [
-                {**f.to_dict("en"), "explanation_zh": f.explanation.zh, "approver": f.approver,
-                 "sentence": _sentence(fields.get(f.field, ""), f.start, f.end)}
+                {
+                    **f.to_dict("en"),
+                    "explanation_zh": f.explanation.zh,
+                    "approver": f.approver,
+                    "sentence": _sentence(fields.get(f.field, ""), f.start, f.end),
+                }
                 for f in shown
-            ],  # fmt: skip
+            ],
             "approvers": approvers,
         }
 
@@ -112,8 +128,17 @@ def check_outgoing(engine: PolicyEngine, details: dict[str, Any], role: str | No
     return Check(message, engine.check(message, role=role))
 
 
-def record_decision(db, channel: str, check: Check | None, choice: str, *, justification: str = "",
-                    error: str = "", details: dict[str, Any] | None = None, key: str = "") -> int:  # fmt: skip
+def record_decision(
+    db,
+    channel: str,
+    check: Check | None,
+    choice: str,
+    *,
+    justification: str = "",
+    error: str = "",
+    details: dict[str, Any] | None = None,
+    key: str = "",
+) -> int:
     """Store what happened at send time. `check` is None when the check could not run. A decision
     with a `key` already recorded is not recorded again: the row it has is returned."""
     if channel not in CHANNELS:
@@ -123,18 +148,27 @@ def record_decision(db, channel: str, check: Check | None, choice: str, *, justi
     if choice == "justified" and not justification.strip():
         raise ComposeError("a justification is required to send this mail")
     message = check.message if check else (message_from_compose(details) if details else Message())
-    findings = [f.to_dict("en") | {"explanation_zh": f.explanation.zh} for f in check.verdict.findings] if check else []
+    findings = (
+        [f.to_dict("en") | {"explanation_zh": f.explanation.zh} for f in check.verdict.findings]
+        if check
+        else []
+    )
     recipients = [a.address for a in message.recipients]
     row = {
-        "at": datetime.now(UTC).isoformat(timespec="seconds"), "channel": channel,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "channel": channel,
         "verdict": check.verdict.verdict if check else "unchecked",
         "policy_version": check.verdict.policy_version if check else "",
-        "choice": choice, "justification": justification, "error": error,
-        "subject": message.subject, "recipients": json.dumps(recipients),
+        "choice": choice,
+        "justification": justification,
+        "error": error,
+        "subject": message.subject,
+        "recipients": json.dumps(recipients),
         "counterpart": recipients[0] if recipients else "",
         "body_hash": hashlib.sha256(message.body.encode("utf-8", "surrogatepass")).hexdigest()[:32],
-        "findings": json.dumps(findings, ensure_ascii=False), "decision_key": key,
-    }  # fmt: skip
+        "findings": json.dumps(findings, ensure_ascii=False),
+        "decision_key": key,
+    }
     with db.transaction():
         if key:
             known = db.conn.execute("SELECT id FROM presend WHERE decision_key = ?", (key,)).fetchone()

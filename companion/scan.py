@@ -63,7 +63,11 @@ def scan_paths(
         for path in paths:
             store = open_store(path)
             if store is None:
-                reason = "no such file or folder" if not path.exists() else "not a mail store this version can read"
+                reason = (
+                    "no such file or folder"
+                    if not path.exists()
+                    else "not a mail store this version can read"
+                )
                 _record_error(db, totals, str(path), reason)
                 continue
             for item in store.items(db):
@@ -83,8 +87,14 @@ def scan_paths(
     return totals
 
 
-def _record_item(db: Database, engine: PolicyEngine, item: Item, identities: frozenset[str], role: str | None,
-                 totals: ScanTotals) -> None:  # fmt: skip
+def _record_item(
+    db: Database,
+    engine: PolicyEngine,
+    item: Item,
+    identities: frozenset[str],
+    role: str | None,
+    totals: ScanTotals,
+) -> None:
     totals.skipped += item.skipped
     if item.message is not None:
         message = _with_direction(item.message, identities)

@@ -27,8 +27,16 @@ class Settings:
     pull_minutes: float = 15.0  # how often it asks the collector for policy and appeal decisions
 
 
-_TYPES = {"identities": list, "role": str, "stores": list, "discover": bool, "rescan_minutes": (int, float),
-          "debounce_seconds": (int, float), "summary_minutes": (int, float), "pull_minutes": (int, float)}  # fmt: skip
+_TYPES = {
+    "identities": list,
+    "role": str,
+    "stores": list,
+    "discover": bool,
+    "rescan_minutes": (int, float),
+    "debounce_seconds": (int, float),
+    "summary_minutes": (int, float),
+    "pull_minutes": (int, float),
+}
 
 
 def load_settings(paths: Paths) -> Settings:

@@ -16,9 +16,18 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
-    "b64url_decode", "b64url_encode", "canonical", "generate_private_key", "load_private_key",
-    "obj_hash", "private_key_bytes", "public_key_b64", "request_message", "sign", "verify",
-]  # fmt: skip
+    "b64url_decode",
+    "b64url_encode",
+    "canonical",
+    "generate_private_key",
+    "load_private_key",
+    "obj_hash",
+    "private_key_bytes",
+    "public_key_b64",
+    "request_message",
+    "sign",
+    "verify",
+]
 
 
 def canonical(obj: Any) -> bytes:

@@ -57,16 +57,28 @@ class QueuedSummary:
     more: bool  # MAX_EVENTS was reached: call again for the rest
 
 
-def build_next_summary(db: Database, paths: Paths, now: datetime | None = None, *,
-                       stores: tuple[int, int] | None = None, max_events: int = MAX_EVENTS) -> dict[str, Any]:  # fmt: skip
+def build_next_summary(
+    db: Database,
+    paths: Paths,
+    now: datetime | None = None,
+    *,
+    stores: tuple[int, int] | None = None,
+    max_events: int = MAX_EVENTS,
+) -> dict[str, Any]:
     """The payload the next queue_summary would sign, built from the same data (for `mailwarden
     summary`). Before enrolment device_id is ""; `stores` is (stores, unreadable) when known."""
     payload, _, _ = _build(db, paths, now_iso(now), _policy_version(paths), stores, max_events)
     return payload
 
 
-def queue_summary(db: Database, paths: Paths, now: datetime | None = None, *,
-                  stores: tuple[int, int] | None = None, max_events: int = MAX_EVENTS) -> QueuedSummary:  # fmt: skip
+def queue_summary(
+    db: Database,
+    paths: Paths,
+    now: datetime | None = None,
+    *,
+    stores: tuple[int, int] | None = None,
+    max_events: int = MAX_EVENTS,
+) -> QueuedSummary:
     """Sign the next summary and put it in the outbox, advancing the chain in the same transaction."""
     device = require_device(db)
     key = device_private_key(paths, device)
@@ -87,9 +99,16 @@ def queue_summary(db: Database, paths: Paths, now: datetime | None = None, *,
         conn.execute(
             "UPDATE sync_state SET summary_seq = ?, summary_hash = ?, summary_period_end = ?, cursor_message = ?,"
             " cursor_presend = ?, cursor_appeal = ?, cursor_error = ? WHERE id = 1",
-            (payload["seq"], digest, payload["period"]["end"], cursors.message, cursors.presend, cursors.appeal,
-             cursors.error),
-        )  # fmt: skip
+            (
+                payload["seq"],
+                digest,
+                payload["period"]["end"],
+                cursors.message,
+                cursors.presend,
+                cursors.appeal,
+                cursors.error,
+            ),
+        )
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -110,8 +129,9 @@ def _one(db: Database, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return db.conn.execute(sql, params).fetchone()[0]
 
 
-def _build(db: Database, paths: Paths, now: str, policy_version: str, stores: tuple[int, int] | None,
-           max_events: int) -> tuple[dict[str, Any], Cursors, bool]:  # fmt: skip
+def _build(
+    db: Database, paths: Paths, now: str, policy_version: str, stores: tuple[int, int] | None, max_events: int
+) -> tuple[dict[str, Any], Cursors, bool]:
     state = next(db.db.query("SELECT * FROM sync_state WHERE id = 1"))
     device = load_device(db)
     # Upper bounds first: rows written while we read belong to the next summary.
@@ -139,21 +159,36 @@ def _build(db: Database, paths: Paths, now: str, policy_version: str, stores: tu
     stores_count, unreadable = stores or (0, 0)
     start = state["summary_period_end"] or (device.enrolled_at if device else "") or now
     payload = {
-        "type": "summary", "schema": SCHEMA, "device_id": device.device_id if device else "",
-        "seq": state["summary_seq"] + 1, "prev_hash": state["summary_hash"],
-        "period": {"start": start, "end": now}, "created_at": now, "agent_version": __version__,
-        "policy_version": policy_version, "counts": counts, "presend": outcomes,
-        "appeals_filed": _one(db, "SELECT count(*) FROM appeals WHERE id > ? AND id <= ?",
-                              (state["cursor_appeal"], top.appeal)),
+        "type": "summary",
+        "schema": SCHEMA,
+        "device_id": device.device_id if device else "",
+        "seq": state["summary_seq"] + 1,
+        "prev_hash": state["summary_hash"],
+        "period": {"start": start, "end": now},
+        "created_at": now,
+        "agent_version": __version__,
+        "policy_version": policy_version,
+        "counts": counts,
+        "presend": outcomes,
+        "appeals_filed": _one(
+            db, "SELECT count(*) FROM appeals WHERE id > ? AND id <= ?", (state["cursor_appeal"], top.appeal)
+        ),
         "health": {
-            "stores": stores_count, "stores_unreadable": unreadable,
-            "scan_errors": _one(db, "SELECT count(*) FROM scan_errors WHERE id > ? AND id <= ?",
-                                (state["cursor_error"], top.error)),
-            "messages_scanned": _one(db, "SELECT count(*) FROM messages WHERE rowid > ? AND rowid <= ?",
-                                     (state["cursor_message"], message_top)),
+            "stores": stores_count,
+            "stores_unreadable": unreadable,
+            "scan_errors": _one(
+                db,
+                "SELECT count(*) FROM scan_errors WHERE id > ? AND id <= ?",
+                (state["cursor_error"], top.error),
+            ),
+            "messages_scanned": _one(
+                db,
+                "SELECT count(*) FROM messages WHERE rowid > ? AND rowid <= ?",
+                (state["cursor_message"], message_top),
+            ),
         },
         "events": scan_events + presend_events,
-    }  # fmt: skip
+    }
     return payload, cursors, more or more_presend
 
 
@@ -211,8 +246,15 @@ def _presend_events(db: Database, after: int, top: int, budget: int) -> tuple[li
         # No message key before sending: the body hash stands in for it (a hash of a hash).
         ref = "presend:" + (row["body_hash"] or str(row["id"]))
         for f in findings:
-            events.append(_event({**f, "counterpart": row["counterpart"], "field_text": None}, "presend",
-                                 row["at"], "sent", ref))  # fmt: skip
+            events.append(
+                _event(
+                    {**f, "counterpart": row["counterpart"], "field_text": None},
+                    "presend",
+                    row["at"],
+                    "sent",
+                    ref,
+                )
+            )
         covered = row["id"]
     return events, outcomes, top, False
 
@@ -220,12 +262,17 @@ def _presend_events(db: Database, after: int, top: int, budget: int) -> tuple[li
 def _event(f: dict[str, Any], source: str, at: str, direction: str, key: str) -> dict[str, Any]:
     counterpart = f.get("counterpart") or ""
     return {
-        "rule": f["rule"], "tier": f["tier"], "category": f["category"], "at": at, "direction": direction,
-        "source": source, "counterpart_domain": counterpart.rpartition("@")[2].lower() if "@" in counterpart else "",
+        "rule": f["rule"],
+        "tier": f["tier"],
+        "category": f["category"],
+        "at": at,
+        "direction": direction,
+        "source": source,
+        "counterpart_domain": counterpart.rpartition("@")[2].lower() if "@" in counterpart else "",
         "snippet": snippet(f.get("field_text"), f["field"], f["start"], f["end"], f.get("text") or ""),
         "quoted": bool(f.get("quoted")),
         "message_hash": hashlib.sha256(key.encode("utf-8")).hexdigest(),
-    }  # fmt: skip
+    }
 
 
 def snippet(field_text: str | None, field: str, start: int, end: int, match: str) -> str:

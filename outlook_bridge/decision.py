@@ -67,8 +67,9 @@ class Outcome:
 def view_of(engine: PolicyEngine, check: Check) -> dict[str, Any]:
     view = check.to_dict(engine)
     categories = {f["category"] for f in view["findings"]}
-    view["category_labels"] = {c: {lang: engine.policy.category_label(c, lang) for lang in ("en", "zh")}
-                               for c in sorted(categories)}  # fmt: skip
+    view["category_labels"] = {
+        c: {lang: engine.policy.category_label(c, lang) for lang in ("en", "zh")} for c in sorted(categories)
+    }
     return view
 
 

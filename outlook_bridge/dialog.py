@@ -40,12 +40,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "field.attachment": "attachment {name}",
         "field.attachment_name": "attachment name {name}",
         "box_add": "Add {addresses} in Cc and send?\n\nYes: add and send.  No: back to edit.\n"
-                   "(A justification can only be given in the full Mailwarden window.)",
+        "(A justification can only be given in the full Mailwarden window.)",
         "box_edit": "Go back to edit the mail.",
         "unchecked": "Mailwarden could not check this mail ({reason}).",
         "unchecked_ask": "Send it without the check?\n\nYes: send it (this is recorded).  No: back to the mail.",
         "unchecked_closed": "Your company holds mail that could not be checked: it was not sent. Try again in a "
-                            "moment; if this keeps happening, tell your IT department.",
+        "moment; if this keeps happening, tell your IT department.",
     },
     "zh": {
         "title": "Mailwarden — 发送前检查",
@@ -70,7 +70,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "unchecked_ask": "不经检查直接发送？\n\n是：发送（将被记录）。否：返回邮件。",
         "unchecked_closed": "公司规定无法检查的邮件不得发送：此邮件未发送。请稍后重试；如果问题持续，请联系 IT 部门。",
     },
-}  # fmt: skip
+}
 
 
 def text(key: str, lang: str, **values: object) -> str:
@@ -109,9 +109,15 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
         category = labels.get(f["category"], {}).get(lang, f["category"])
         heading = f"{t('tier.' + f['tier'], lang)} · {category} · {_field_label(f['field'], lang)}"
         s = f["sentence"]
-        lines.append(FindingLine(heading, _flat(s["text"][: s["start"]]), _flat(s["text"][s["start"] : s["end"]]),
-                                 _flat(s["text"][s["end"] :]),
-                                 f["explanation_zh"] if lang == "zh" else f["explanation"]))  # fmt: skip
+        lines.append(
+            FindingLine(
+                heading,
+                _flat(s["text"][: s["start"]]),
+                _flat(s["text"][s["start"] : s["end"]]),
+                _flat(s["text"][s["end"] :]),
+                f["explanation_zh"] if lang == "zh" else f["explanation"],
+            )
+        )
     approvers = view.get("approvers", [])
     sep = "、" if lang == "zh" else ", "
     return {
@@ -120,16 +126,20 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
         "header": text("block_header" if mode == "block" else "warn_header", lang),
         "findings": lines,
         "approvers": approvers,
-        "approvers_line": text("approvers", lang, addresses=sep.join(approvers)) if approvers
+        "approvers_line": text("approvers", lang, addresses=sep.join(approvers))
+        if approvers
         else text("no_approvers", lang),
         "hint": text("block_hint", lang) if mode == "block" else "",
         "justification_label": text("justification", lang),
-        "buttons": {"edit": text("back" if mode == "block" else "edit", lang),
-                    "add_approver": text("add_approver", lang), "justify": text("justify", lang)},
+        "buttons": {
+            "edit": text("back" if mode == "block" else "edit", lang),
+            "add_approver": text("add_approver", lang),
+            "justify": text("justify", lang),
+        },
         "box_add": text("box_add", lang, addresses=sep.join(approvers)),
         "box_edit": text("box_edit", lang),
         "lang": lang,
-    }  # fmt: skip
+    }
 
 
 def unchecked_text(mode: str, reason: str, lang: str) -> str:
@@ -246,14 +256,30 @@ def _build_and_run(root, tk, tkfont, ttk, content: dict[str, Any], owner: int | 
     root.columnconfigure(0, weight=1)
     root.rowconfigure(0, weight=1)
     frame.columnconfigure(0, weight=1)
-    ttk.Label(frame, text=content["header"], font=header_font, wraplength=680,
-              foreground="#a40000" if not warn else "#7a4a00").grid(row=0, column=0, sticky="w")  # fmt: skip
+    ttk.Label(
+        frame,
+        text=content["header"],
+        font=header_font,
+        wraplength=680,
+        foreground="#a40000" if not warn else "#7a4a00",
+    ).grid(row=0, column=0, sticky="w")
 
     box = ttk.Frame(frame)
     box.grid(row=1, column=0, sticky="nsew", pady=(10, 8))
     frame.rowconfigure(1, weight=1)
-    listing = tk.Text(box, wrap="word", width=88, height=min(18, 4 * len(content["findings"]) + 1), font=normal,
-                      relief="flat", borderwidth=0, padx=8, pady=6, background="#fbfbfb", cursor="arrow")  # fmt: skip
+    listing = tk.Text(
+        box,
+        wrap="word",
+        width=88,
+        height=min(18, 4 * len(content["findings"]) + 1),
+        font=normal,
+        relief="flat",
+        borderwidth=0,
+        padx=8,
+        pady=6,
+        background="#fbfbfb",
+        cursor="arrow",
+    )
     scroll = ttk.Scrollbar(box, orient="vertical", command=listing.yview)
     listing.configure(yscrollcommand=scroll.set)
     listing.grid(row=0, column=0, sticky="nsew")
@@ -275,21 +301,32 @@ def _build_and_run(root, tk, tkfont, ttk, content: dict[str, Any], owner: int | 
     row = 2
     if warn:
         ttk.Label(frame, text=content["approvers_line"], font=bold).grid(row=row, column=0, sticky="w")
-        ttk.Label(frame, text=content["justification_label"], font=normal).grid(row=row + 1, column=0, sticky="w",
-                                                                                pady=(8, 2))  # fmt: skip
+        ttk.Label(frame, text=content["justification_label"], font=normal).grid(
+            row=row + 1, column=0, sticky="w", pady=(8, 2)
+        )
         reason = tk.StringVar(root)
         entry = ttk.Entry(frame, textvariable=reason, font=normal)
         entry.grid(row=row + 2, column=0, sticky="ew")
         row += 3
-        add = ttk.Button(buttons, text=content["buttons"]["add_approver"],
-                         command=lambda: finish(WarnAnswer.add_approver()))  # fmt: skip
-        justify = ttk.Button(buttons, text=content["buttons"]["justify"],
-                             command=lambda: finish(WarnAnswer.justify(reason.get().strip())))  # fmt: skip
+        add = ttk.Button(
+            buttons,
+            text=content["buttons"]["add_approver"],
+            command=lambda: finish(WarnAnswer.add_approver()),
+        )
+        justify = ttk.Button(
+            buttons,
+            text=content["buttons"]["justify"],
+            command=lambda: finish(WarnAnswer.justify(reason.get().strip())),
+        )
         if not content["approvers"]:
             add.state(["disabled"])
         justify.state(["disabled"])
-        reason.trace_add("write", lambda *_: justify.state(["!disabled"] if reason.get().strip() else ["disabled"]))
-        entry.bind("<Return>", lambda _e: reason.get().strip() and finish(WarnAnswer.justify(reason.get().strip())))
+        reason.trace_add(
+            "write", lambda *_: justify.state(["!disabled"] if reason.get().strip() else ["disabled"])
+        )
+        entry.bind(
+            "<Return>", lambda _e: reason.get().strip() and finish(WarnAnswer.justify(reason.get().strip()))
+        )
     else:
         ttk.Label(frame, text=content["hint"], font=normal).grid(row=row, column=0, sticky="w")
         row += 1
@@ -425,8 +462,12 @@ def _unchecked_box(mode: str, reason: str, lang: str) -> bool:
     user32 = _user32()
     mb_taskmodal, mb_yesno, mb_iconwarning, idyes = 0x2000, 0x4, 0x30, 6
     buttons = mb_yesno if mode == "ask" else 0
-    answer = user32.MessageBoxW(_foreground_window_of_this_thread(), unchecked_text(mode, reason, lang),
-                                text("title", lang), buttons | mb_iconwarning | mb_taskmodal)  # fmt: skip
+    answer = user32.MessageBoxW(
+        _foreground_window_of_this_thread(),
+        unchecked_text(mode, reason, lang),
+        text("title", lang),
+        buttons | mb_iconwarning | mb_taskmodal,
+    )
     return mode == "ask" and answer == idyes
 
 
@@ -437,8 +478,12 @@ def _message_box(content: dict[str, Any]) -> WarnAnswer:
     mb_taskmodal, mb_yesno, mb_iconwarning, mb_iconstop, idyes = 0x2000, 0x4, 0x30, 0x10, 6
     summary = plain_summary(content)
     if content["mode"] == "warn" and content["approvers"]:
-        answer = user32.MessageBoxW(owner, summary + "\n" + content["box_add"], content["title"],
-                                    mb_yesno | mb_iconwarning | mb_taskmodal)  # fmt: skip
+        answer = user32.MessageBoxW(
+            owner,
+            summary + "\n" + content["box_add"],
+            content["title"],
+            mb_yesno | mb_iconwarning | mb_taskmodal,
+        )
         return WarnAnswer.add_approver() if answer == idyes else WarnAnswer.edit()
     hint = content["hint"] or content["box_edit"]
     icon = mb_iconstop if content["mode"] == "block" else mb_iconwarning

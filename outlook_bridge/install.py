@@ -89,8 +89,9 @@ def _find_pythoncom(python_dir: str | None) -> str:
         return ntpath.join(str(Path(sys.executable).parent), name)
 
 
-def _rows(scope: Scope, python_dir: str | None, pythoncom_dll: str | None, python_path: str | None,
-          view: int | None) -> list[RegistryRow]:  # fmt: skip
+def _rows(
+    scope: Scope, python_dir: str | None, pythoncom_dll: str | None, python_path: str | None, view: int | None
+) -> list[RegistryRow]:
     dll = pythoncom_dll or _find_pythoncom(python_dir)
     path = python_path or _default_python_path()
     if scope == "user":
@@ -106,9 +107,16 @@ def _check_files(rows: list[RegistryRow]) -> None:
         raise InstallError(f"pywin32's {ntpath.basename(str(dll))} was not found at {dll}")
 
 
-def install_outlook(scope: Scope = "user", writer: RegistryWriter | None = None, *, python_dir: str | None = None,
-                    pythoncom_dll: str | None = None, python_path: str | None = None, view: int | None = None,
-                    check_files: bool | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def install_outlook(
+    scope: Scope = "user",
+    writer: RegistryWriter | None = None,
+    *,
+    python_dir: str | None = None,
+    pythoncom_dll: str | None = None,
+    python_path: str | None = None,
+    view: int | None = None,
+    check_files: bool | None = None,
+) -> list[dict[str, Any]]:
     """Write the add-in's registry rows and return them as plain dicts.
 
     `python_dir` is the folder of the Python that Outlook will load (pythoncom3XX.dll sits there);
@@ -125,8 +133,9 @@ def install_outlook(scope: Scope = "user", writer: RegistryWriter | None = None,
     return [r.to_dict() for r in rows]
 
 
-def uninstall_outlook(scope: Scope = "user", writer: RegistryWriter | None = None, *,
-                      view: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def uninstall_outlook(
+    scope: Scope = "user", writer: RegistryWriter | None = None, *, view: int | None = None
+) -> list[dict[str, Any]]:
     """Delete the keys `install_outlook` creates (and nothing else); returns those that existed."""
     rows = _rows(scope, "", "", "", view)
     writer = writer or WinregWriter()
@@ -139,7 +148,9 @@ def uninstall_outlook(scope: Scope = "user", writer: RegistryWriter | None = Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m outlook_bridge.install", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m outlook_bridge.install", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--uninstall", action="store_true", help="remove the registration")
     parser.add_argument("--machine", action="store_true", help="HKLM for every user (needs admin rights)")
     parser.add_argument("--print", action="store_true", dest="dry_run", help="print the rows, write nothing")

@@ -152,7 +152,9 @@ def _attachment(att: Any, budget: list[int], notes: list[str]) -> dict[str, Any]
         notes.append(f"attachment {name!r} not read: {exc}")
         return out
     if len(data) > MAX_ATTACHMENT_BYTES:
-        notes.append(f"attachment {name!r} not read: {len(data)} bytes is over the {MAX_ATTACHMENT_BYTES} limit")
+        notes.append(
+            f"attachment {name!r} not read: {len(data)} bytes is over the {MAX_ATTACHMENT_BYTES} limit"
+        )
         return out
     budget[0] -= len(data)
     text, error = extract_text(name, content_type, data)
@@ -167,7 +169,13 @@ def compose_details(mail_item: Any) -> dict[str, Any]:
     (what could not be read; never raised)."""
     notes: list[str] = []
     body = mail_item.Body or ""
-    details: dict[str, Any] = {"subject": mail_item.Subject or "", "body": body, "to": [], "cc": [], "bcc": []}
+    details: dict[str, Any] = {
+        "subject": mail_item.Subject or "",
+        "body": body,
+        "to": [],
+        "cc": [],
+        "bcc": [],
+    }
     if not body.strip():
         details["html"] = _get(mail_item, "HTMLBody", "") or ""
     details["from"] = sender_smtp(mail_item, notes)

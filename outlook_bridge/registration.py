@@ -27,8 +27,7 @@ CLSID = "{82C8E60E-8AA4-4780-B209-37CDB75CE3BF}"
 # What pythoncom creates when Outlook asks for the CLSID (module.Class, importable from PythonCOMPath).
 PYTHON_CLASS = "outlook_bridge.addin.MailwardenAddin"
 FRIENDLY_NAME = "Mailwarden"
-DESCRIPTION = ("Checks outgoing mail against the company policy before it is sent / "
-               "发送前按公司策略检查邮件")  # fmt: skip
+DESCRIPTION = "Checks outgoing mail against the company policy before it is sent / 发送前按公司策略检查邮件"
 DESCRIPTION_COM = "Mailwarden Outlook add-in"
 
 ADDIN_KEY = rf"Software\Microsoft\Office\Outlook\Addins\{PROGID}"
@@ -107,8 +106,11 @@ def machine_rows(pythoncom_dll: str, python_path: str, python_view: int = 64) ->
     """HKLM rows for the MSI (per machine): the add-in key in both views, so 64-bit and 32-bit
     Office both list the add-in, and the COM server in the view of the shipped Python only (an Office
     of the other bitness then reports the add-in as not loaded instead of loading a DLL it cannot)."""
-    return (addin_rows("HKLM", 64) + addin_rows("HKLM", 32)
-            + com_server_rows("HKLM", python_view, pythoncom_dll, python_path))  # fmt: skip
+    return (
+        addin_rows("HKLM", 64)
+        + addin_rows("HKLM", 32)
+        + com_server_rows("HKLM", python_view, pythoncom_dll, python_path)
+    )
 
 
 def owned_keys(rows: list[RegistryRow]) -> list[tuple[Hive, str, int]]:

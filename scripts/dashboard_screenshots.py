@@ -19,11 +19,21 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery"
-USERS = (("admin", "admin", None), ("carol", "compliance", None), ("mia", "manager", "sales-east"),
-         ("otto", "auditor", None))  # fmt: skip
+USERS = (
+    ("admin", "admin", None),
+    ("carol", "compliance", None),
+    ("mia", "manager", "sales-east"),
+    ("otto", "auditor", None),
+)
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
 
 
@@ -55,15 +65,18 @@ def shoot(browser: Any, base: str, out: Path, only: set[str] | None = None) -> l
     written = []
     for lang, locale in LOCALES.items():
         # (user, name, page, button to click there first or None)
-        views = (("carol", "trends", "/dashboard/trends?period=week&dimension=category", None),
-                 ("carol", "rates", "/dashboard/trends?period=month&dimension=rule", None),
-                 ("carol", "events", "/dashboard/events", None), ("carol", "appeals", "/dashboard/appeals", None),
-                 ("carol", "policy", "/dashboard/policy", None),
-                 # One click on an upheld appeal: the next version's draft, validated, with its diff.
-                 ("carol", "policy-draft", "/dashboard/appeals", "form.learn button[type=submit]"),
-                 ("mia", "manager-events", "/dashboard/events", None),
-                 ("admin", "devices", "/dashboard/admin/devices", None),
-                 ("otto", "access-log", "/dashboard/access-log/verify", None))  # fmt: skip
+        views = (
+            ("carol", "trends", "/dashboard/trends?period=week&dimension=category", None),
+            ("carol", "rates", "/dashboard/trends?period=month&dimension=rule", None),
+            ("carol", "events", "/dashboard/events", None),
+            ("carol", "appeals", "/dashboard/appeals", None),
+            ("carol", "policy", "/dashboard/policy", None),
+            # One click on an upheld appeal: the next version's draft, validated, with its diff.
+            ("carol", "policy-draft", "/dashboard/appeals", "form.learn button[type=submit]"),
+            ("mia", "manager-events", "/dashboard/events", None),
+            ("admin", "devices", "/dashboard/admin/devices", None),
+            ("otto", "access-log", "/dashboard/access-log/verify", None),
+        )
         contexts: dict[str, Any] = {}
         for user, name, path, click in views:
             if only is not None and name not in only:
@@ -96,7 +109,9 @@ def main(argv: list[str]) -> int:
         try:
             data = prepare(server.collector)
             # One decided appeal, so the queue shows both states and the report a false-flag rate.
-            server.collector.decide_appeal(data["east_appeal"], "upheld", "it said we cannot promise", "carol")
+            server.collector.decide_appeal(
+                data["east_appeal"], "upheld", "it said we cannot promise", "carol"
+            )
             with sync_playwright() as playwright:
                 browser = launch(playwright)
                 try:

@@ -57,16 +57,37 @@ def prepare(root: Path):
     order = flags["Re: order 4471"]
     db = Database(agent.paths.database)
     engine = PolicyEngine(load_policy())
-    record_decision(db, "thunderbird", check_outgoing(engine, {"subject": quote["subject"], "to": [quote["counterpart"]],
-                    "body": "我们保证全网最低价，终身保修。"}), "justified", justification="价格已获陈经理批准")  # fmt: skip
-    first = client.file_appeal(order["id"], "这是正常的返点，已报备财务", comment="见 CRM 4471")["appeal"]["id"]
+    record_decision(
+        db,
+        "thunderbird",
+        check_outgoing(
+            engine,
+            {
+                "subject": quote["subject"],
+                "to": [quote["counterpart"]],
+                "body": "我们保证全网最低价，终身保修。",
+            },
+        ),
+        "justified",
+        justification="价格已获陈经理批准",
+    )
+    first = client.file_appeal(order["id"], "这是正常的返点，已报备财务", comment="见 CRM 4471")["appeal"][
+        "id"
+    ]
     collector = FakeCollector().up()
     try:
         enroll(agent.paths, collector.url, "good-token", "sales-east", db=db, hostname="PC-0421")
         queue_summary(db, agent.paths)
         upload_pending(db, agent.paths)
-        collector.state.decisions.append({"id": 1, "appeal_id": first, "status": "upheld",
-                                          "comment": "同意，已更新规则", "decided_at": "2026-11-25T09:00:00+00:00"})  # fmt: skip
+        collector.state.decisions.append(
+            {
+                "id": 1,
+                "appeal_id": first,
+                "status": "upheld",
+                "comment": "同意，已更新规则",
+                "decided_at": "2026-11-25T09:00:00+00:00",
+            }
+        )
         pull_decisions(db, agent.paths)
         client.file_appeal(quote["id"], "price approved by my manager", rule="commit.lowest-price")
         queue_summary(db, agent.paths)
@@ -119,7 +140,9 @@ def shoot(app, agent, out: Path) -> list[Path]:
 
         flags = tray.show_flags()
         wait_for(app, "the flags", lambda f=flags: f.model.rows)
-        flags.select(next(r["id"] for r in flags.model.rows if r["subject"] == "回复：询价：不锈钢阀门 500 件"))
+        flags.select(
+            next(r["id"] for r in flags.model.rows if r["subject"] == "回复：询价：不锈钢阀门 500 件")
+        )
         wait_for(app, "a flag's detail", lambda f=flags: f.detail and f.detail["subject"].startswith("回复"))
         save("flags", flags)
         dialog = flags.open_appeal()
@@ -163,8 +186,14 @@ def states_sheet():
 
     sheet = QWidget()
     grid = QGridLayout(sheet)
-    for row, (state, text) in enumerate([("ok", tr("state.ok")), ("attention", tr("state.attention", n=2)),
-                                         ("offline", tr("state.offline", n=3)), ("stopped", tr("state.stopped"))]):
+    for row, (state, text) in enumerate(
+        [
+            ("ok", tr("state.ok")),
+            ("attention", tr("state.attention", n=2)),
+            ("offline", tr("state.offline", n=3)),
+            ("stopped", tr("state.stopped")),
+        ]
+    ):
         picture = QLabel()
         picture.setPixmap(icon(state).pixmap(32, 32))
         grid.addWidget(picture, row, 0)

@@ -31,9 +31,21 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
-    "Clock", "Server", "Workstation", "b64url", "canonical", "collector", "db_url", "free_port", "obj_hash",
-    "pg_server", "running_postgres", "server", "start_server", "summary_payload",
-]  # fmt: skip
+    "Clock",
+    "Server",
+    "Workstation",
+    "b64url",
+    "canonical",
+    "collector",
+    "db_url",
+    "free_port",
+    "obj_hash",
+    "pg_server",
+    "running_postgres",
+    "server",
+    "start_server",
+    "summary_payload",
+]
 
 PG_BIN = Path(os.environ.get("MAILWARDEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
@@ -63,24 +75,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def summary_payload(device_id: str, seq: int, prev_hash: str, n_events: int = 2, **extra: Any) -> dict[str, Any]:
-    events = [{"rule": "commit.lowest-price", "tier": "approval", "category": "commitment",
-               "at": f"2026-11-24T09:{i % 60:02d}:00+00:00", "direction": "sent", "source": "scan",
-               "counterpart_domain": "buyer.example", "snippet": "…we guarantee the »lowest price«…",
-               "quoted": False, "message_hash": hashlib.sha256(f"{device_id}/{seq}/{i}".encode()).hexdigest()}
-              for i in range(n_events)]  # fmt: skip
+def summary_payload(
+    device_id: str, seq: int, prev_hash: str, n_events: int = 2, **extra: Any
+) -> dict[str, Any]:
+    events = [
+        {
+            "rule": "commit.lowest-price",
+            "tier": "approval",
+            "category": "commitment",
+            "at": f"2026-11-24T09:{i % 60:02d}:00+00:00",
+            "direction": "sent",
+            "source": "scan",
+            "counterpart_domain": "buyer.example",
+            "snippet": "…we guarantee the »lowest price«…",
+            "quoted": False,
+            "message_hash": hashlib.sha256(f"{device_id}/{seq}/{i}".encode()).hexdigest(),
+        }
+        for i in range(n_events)
+    ]
     payload = {
-        "type": "summary", "schema": 1, "device_id": device_id, "seq": seq, "prev_hash": prev_hash,
+        "type": "summary",
+        "schema": 1,
+        "device_id": device_id,
+        "seq": seq,
+        "prev_hash": prev_hash,
         "period": {"start": "2026-11-24T09:00:00+00:00", "end": "2026-11-24T10:00:00+00:00"},
-        "created_at": "2026-11-24T10:00:01+00:00", "agent_version": "0.1.0", "policy_version": "2026.11.1",
-        "counts": {"by_rule": {"commit.lowest-price": n_events}, "by_tier": {"approval": n_events},
-                   "by_category": {"commitment": n_events}, "by_direction": {"sent": n_events, "received": 0}},
-        "presend": {"sent": 10, "edited": 1, "justified": 1, "added_approver": 0, "blocked": 1,
-                    "unchecked_sent": 0, "unchecked_cancelled": 0},
+        "created_at": "2026-11-24T10:00:01+00:00",
+        "agent_version": "0.1.0",
+        "policy_version": "2026.11.1",
+        "counts": {
+            "by_rule": {"commit.lowest-price": n_events},
+            "by_tier": {"approval": n_events},
+            "by_category": {"commitment": n_events},
+            "by_direction": {"sent": n_events, "received": 0},
+        },
+        "presend": {
+            "sent": 10,
+            "edited": 1,
+            "justified": 1,
+            "added_approver": 0,
+            "blocked": 1,
+            "unchecked_sent": 0,
+            "unchecked_cancelled": 0,
+        },
         "appeals_filed": 0,
         "health": {"stores": 2, "stores_unreadable": 0, "scan_errors": 0, "messages_scanned": 120},
         "events": events,
-    }  # fmt: skip
+    }
     payload.update(extra)
     return payload
 
@@ -99,14 +140,21 @@ class Workstation:
 
     @property
     def public_key(self) -> str:
-        return b64url(self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+        return b64url(
+            self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
 
     def sign(self, obj: Any) -> str:
         return b64url(self.key.sign(canonical(obj)))
 
     def enroll(self, token: str, **extra: Any) -> requests.Response:
-        body = {"token": token, "public_key": self.public_key, "hostname": "PC-0421", "agent_version": "0.1.0",
-                **extra}  # fmt: skip
+        body = {
+            "token": token,
+            "public_key": self.public_key,
+            "hostname": "PC-0421",
+            "agent_version": "0.1.0",
+            **extra,
+        }
         r = self.session.post(f"{self.url}/api/v1/enroll", json=body, timeout=30)
         if r.status_code == 201:
             self.device_id, self.policy_key = r.json()["device_id"], r.json()["policy_key"]
@@ -133,15 +181,22 @@ class Workstation:
     def signed_get(self, path: str, query: str = "", when: int | None = None) -> requests.Response:
         when = int(time.time()) if when is None else when
         msg = {"method": "GET", "path": path, "query": query, "time": when}
-        headers = {"X-Mailwarden-Device": self.device_id, "X-Mailwarden-Time": str(when),
-                   "X-Mailwarden-Signature": self.sign(msg)}  # fmt: skip
-        return self.session.get(f"{self.url}{path}" + (f"?{query}" if query else ""), headers=headers, timeout=30)
+        headers = {
+            "X-Mailwarden-Device": self.device_id,
+            "X-Mailwarden-Time": str(when),
+            "X-Mailwarden-Signature": self.sign(msg),
+        }
+        return self.session.get(
+            f"{self.url}{path}" + (f"?{query}" if query else ""), headers=headers, timeout=30
+        )
 
     def verify_policy(self, answer: dict[str, Any]) -> bool:
         key = Ed25519PublicKey.from_public_bytes(b64url_decode(self.policy_key))
         try:
-            key.verify(b64url_decode(answer["signature"]),
-                       canonical({"version": answer["version"], "policy": answer["policy"]}))  # fmt: skip
+            key.verify(
+                b64url_decode(answer["signature"]),
+                canonical({"version": answer["version"], "policy": answer["policy"]}),
+            )
         except Exception:
             return False
         return True
@@ -168,8 +223,9 @@ class PgServer:
     def admin(self, sql: str) -> None:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:  # fmt: skip
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(sql)
 
 
@@ -183,8 +239,10 @@ def running_postgres(crash_safe: bool = False) -> Iterator[PgServer]:
     asynchronous: the same promise as the collector's SQLite in WAL with synchronous=NORMAL."""
     initdb, pg_ctl = PG_BIN / "initdb", PG_BIN / "pg_ctl"
     if not initdb.exists() or not pg_ctl.exists():
-        raise FileNotFoundError(f"PostgreSQL binaries missing in {PG_BIN}: apt-get install -y postgresql "
-                                "(scripts/system-deps.sh), or set MAILWARDEN_PG_BIN")  # fmt: skip
+        raise FileNotFoundError(
+            f"PostgreSQL binaries missing in {PG_BIN}: apt-get install -y postgresql "
+            "(scripts/system-deps.sh), or set MAILWARDEN_PG_BIN"
+        )
     base = tempfile.mkdtemp(prefix="mw-pg-")
     os.chmod(base, 0o755)
     data, sock = os.path.join(base, "data"), os.path.join(base, "sock")
@@ -195,8 +253,20 @@ def running_postgres(crash_safe: bool = False) -> Iterator[PgServer]:
     port = free_port()
     started = False
     try:
-        _as_postgres([str(initdb), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                      "--locale=C.UTF-8", "--no-sync"])  # fmt: skip
+        _as_postgres(
+            [
+                str(initdb),
+                "-D",
+                data,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ]
+        )
         opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c synchronous_commit=off -c max_connections=300"
         if not crash_safe:
             opts += " -c fsync=off -c full_page_writes=off"

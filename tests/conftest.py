@@ -40,9 +40,15 @@ def age(path: Path, seconds: float = 60) -> Path:
     return path
 
 
-def build_eml(body: str, subject: str = "Offer", sender: str = "sales@corp.example",
-              to: str = "buyer@client.example", message_id: str | None = None,
-              date: str = "Mon, 02 Nov 2026 10:00:00 +0800", **headers: str) -> bytes:  # fmt: skip
+def build_eml(
+    body: str,
+    subject: str = "Offer",
+    sender: str = "sales@corp.example",
+    to: str = "buyer@client.example",
+    message_id: str | None = None,
+    date: str = "Mon, 02 Nov 2026 10:00:00 +0800",
+    **headers: str,
+) -> bytes:
     m = EmailMessage()
     m["From"], m["To"], m["Subject"] = sender, to, subject
     m["Date"] = date

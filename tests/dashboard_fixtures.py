@@ -20,7 +20,18 @@ from fastapi.testclient import TestClient
 
 from tests.collector_fixtures import b64url, canonical, db_url, pg_server  # noqa: F401  (fixtures)
 
-__all__ = ["PASSWORD", "Dash", "Device", "csrf_of", "dash", "db_url", "login", "make_collector", "pg_server", "seed"]
+__all__ = [
+    "PASSWORD",
+    "Dash",
+    "Device",
+    "csrf_of",
+    "dash",
+    "db_url",
+    "login",
+    "make_collector",
+    "pg_server",
+    "seed",
+]
 
 PASSWORD = "correct horse battery"
 SCRIPT_SNIPPET = "…<script>alert('x')</script> we guarantee the »lowest price« <b>now</b>…"
@@ -40,20 +51,39 @@ class Device:
 
     def enroll(self) -> Device:
         token = self.collector.create_token(self.department)["token"]
-        public = b64url(self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-        self.device_id = self.collector.enroll({"token": token, "public_key": public, "hostname": f"PC-{self.department}",
-                                                "agent_version": "0.1.0"})["device_id"]  # fmt: skip
+        public = b64url(
+            self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        )
+        self.device_id = self.collector.enroll(
+            {
+                "token": token,
+                "public_key": public,
+                "hostname": f"PC-{self.department}",
+                "agent_version": "0.1.0",
+            }
+        )["device_id"]
         return self
 
     def envelope(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return {"device_id": self.device_id, "payload": payload, "signature": b64url(self.key.sign(canonical(payload)))}
+        return {
+            "device_id": self.device_id,
+            "payload": payload,
+            "signature": b64url(self.key.sign(canonical(payload))),
+        }
 
     def upload(self, events: list[dict[str, Any]]) -> None:
         self.seq += 1
-        payload = {"type": "summary", "schema": 1, "device_id": self.device_id, "seq": self.seq,
-                   "prev_hash": self.last_hash, "period": {"start": "2026-11-01T00:00:00+00:00",
-                                                           "end": "2026-11-24T00:00:00+00:00"},
-                   "agent_version": "0.1.0", "policy_version": "2026.11.1", "events": events}  # fmt: skip
+        payload = {
+            "type": "summary",
+            "schema": 1,
+            "device_id": self.device_id,
+            "seq": self.seq,
+            "prev_hash": self.last_hash,
+            "period": {"start": "2026-11-01T00:00:00+00:00", "end": "2026-11-24T00:00:00+00:00"},
+            "agent_version": "0.1.0",
+            "policy_version": "2026.11.1",
+            "events": events,
+        }
         answer = self.collector.ingest_summary(self.envelope(payload))
         assert answer["status"] == "accepted"
         self.last_hash = answer["hash"]
@@ -61,18 +91,41 @@ class Device:
     def appeal(self, message_hash: str, rule: str, reason: str = "customer asked", comment: str = "") -> int:
         """File an appeal; return its primary key in the collector's table."""
         self.appeals += 1
-        payload = {"type": "appeal", "schema": 1, "device_id": self.device_id, "appeal_id": self.appeals,
-                   "message_hash": message_hash, "rule": rule, "reason": reason, "comment": comment,
-                   "filed_at": "2026-11-24T10:00:00+00:00"}  # fmt: skip
+        payload = {
+            "type": "appeal",
+            "schema": 1,
+            "device_id": self.device_id,
+            "appeal_id": self.appeals,
+            "message_hash": message_hash,
+            "rule": rule,
+            "reason": reason,
+            "comment": comment,
+            "filed_at": "2026-11-24T10:00:00+00:00",
+        }
         assert self.collector.ingest_appeal(self.envelope(payload))["status"] == "accepted"
-        row = [a for a in self.collector.appeals() if a["device_id"] == self.device_id and a["appeal_id"] == self.appeals]
+        row = [
+            a
+            for a in self.collector.appeals()
+            if a["device_id"] == self.device_id and a["appeal_id"] == self.appeals
+        ]
         return row[0]["id"]
 
 
-def event(rule: str, category: str, at: datetime, snippet: str, n: int, tier: str = "approval") -> dict[str, Any]:
-    return {"rule": rule, "tier": tier, "category": category, "at": at.isoformat(), "direction": "sent",
-            "source": "scan", "counterpart_domain": "buyer.example", "snippet": snippet, "quoted": False,
-            "message_hash": hashlib.sha256(f"{rule}/{n}".encode()).hexdigest()}  # fmt: skip
+def event(
+    rule: str, category: str, at: datetime, snippet: str, n: int, tier: str = "approval"
+) -> dict[str, Any]:
+    return {
+        "rule": rule,
+        "tier": tier,
+        "category": category,
+        "at": at.isoformat(),
+        "direction": "sent",
+        "source": "scan",
+        "counterpart_domain": "buyer.example",
+        "snippet": snippet,
+        "quoted": False,
+        "message_hash": hashlib.sha256(f"{rule}/{n}".encode()).hexdigest(),
+    }
 
 
 def seed(collector: Any) -> dict[str, Any]:
@@ -80,17 +133,46 @@ def seed(collector: Any) -> dict[str, Any]:
     now = datetime.now(UTC).replace(microsecond=0)
     east = Device(collector, "sales-east").enroll()
     west = Device(collector, "sales-west").enroll()
-    east_events = [event("commit.lowest-price", "commitment", now - timedelta(days=7 * (i % 3), hours=1),
-                         "…we guarantee the »lowest price« for the whole year…", i) for i in range(6)]  # fmt: skip
-    east_events.append(event("commit.lowest-price", "commitment", now - timedelta(hours=2), SCRIPT_SNIPPET, 99))
-    west_events = [event("offbook.private-deal", "off-book", now - timedelta(days=7 * (i % 2), hours=3),
-                         "…please keep this »between us« and the boss…", 100 + i, "forbidden") for i in range(4)]  # fmt: skip
+    east_events = [
+        event(
+            "commit.lowest-price",
+            "commitment",
+            now - timedelta(days=7 * (i % 3), hours=1),
+            "…we guarantee the »lowest price« for the whole year…",
+            i,
+        )
+        for i in range(6)
+    ]
+    east_events.append(
+        event("commit.lowest-price", "commitment", now - timedelta(hours=2), SCRIPT_SNIPPET, 99)
+    )
+    west_events = [
+        event(
+            "offbook.private-deal",
+            "off-book",
+            now - timedelta(days=7 * (i % 2), hours=3),
+            "…please keep this »between us« and the boss…",
+            100 + i,
+            "forbidden",
+        )
+        for i in range(4)
+    ]
     east.upload(east_events)
     west.upload(west_events)
-    east_appeal = east.appeal(east_events[0]["message_hash"], "commit.lowest-price", "I wrote that we cannot promise it")
-    west_appeal = west.appeal(west_events[0]["message_hash"], "offbook.private-deal", "a <i>quote</i> from a novel")
-    return {"east": east, "west": west, "east_appeal": east_appeal, "west_appeal": west_appeal,
-            "east_events": east_events, "west_events": west_events}  # fmt: skip
+    east_appeal = east.appeal(
+        east_events[0]["message_hash"], "commit.lowest-price", "I wrote that we cannot promise it"
+    )
+    west_appeal = west.appeal(
+        west_events[0]["message_hash"], "offbook.private-deal", "a <i>quote</i> from a novel"
+    )
+    return {
+        "east": east,
+        "west": west,
+        "east_appeal": east_appeal,
+        "west_appeal": west_appeal,
+        "east_events": east_events,
+        "west_events": west_events,
+    }
 
 
 def make_collector(url: str) -> Any:
@@ -111,8 +193,11 @@ def csrf_of(html: str) -> str:
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
     page = client.get("/dashboard/login")
-    return client.post("/dashboard/login", data={"username": username, "password": password,
-                                                 "csrf": csrf_of(page.text)}, follow_redirects=False)  # fmt: skip
+    return client.post(
+        "/dashboard/login",
+        data={"username": username, "password": password, "csrf": csrf_of(page.text)},
+        follow_redirects=False,
+    )
 
 
 @dataclass
@@ -141,14 +226,21 @@ def dash(db_url, monkeypatch):  # noqa: F811 (the fixture imported above)
 
     # Real Argon2id, with light parameters: the defaults cost ~0.3 s per hash on the shared CI CPUs
     # (verification reads the parameters from the stored hash, so logins still check for real).
-    monkeypatch.setattr(argon2, "PasswordHasher",
-                        functools.partial(argon2.PasswordHasher, time_cost=1, memory_cost=8192, parallelism=1))
+    monkeypatch.setattr(
+        argon2,
+        "PasswordHasher",
+        functools.partial(argon2.PasswordHasher, time_cost=1, memory_cost=8192, parallelism=1),
+    )
 
     collector = make_collector(db_url)
     app = create_app(collector)
     install(app, collector)  # a no-op when create_app installed it already
-    for name, role, department in (("admin", "admin", None), ("carol", "compliance", None),
-                                   ("mia", "manager", "sales-east"), ("otto", "auditor", None)):  # fmt: skip
+    for name, role, department in (
+        ("admin", "admin", None),
+        ("carol", "compliance", None),
+        ("mia", "manager", "sales-east"),
+        ("otto", "auditor", None),
+    ):
         collector.create_user(name, PASSWORD, role, department)
     yield Dash(collector, app, seed(collector))
     collector.storage.dispose()

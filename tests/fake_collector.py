@@ -79,8 +79,12 @@ class FakeCollector:
         self, version: str, text: str, key: Any = None, signed_version: str | None = None
     ) -> None:
         signed = {"version": signed_version or version, "policy": text}
-        self.state.policy = {"version": version, "policy": text, "published_at": "2026-12-01T00:00:00+00:00",
-                             "signature": sign(key or self.policy_key, signed)}  # fmt: skip
+        self.state.policy = {
+            "version": version,
+            "policy": text,
+            "published_at": "2026-12-01T00:00:00+00:00",
+            "signature": sign(key or self.policy_key, signed),
+        }
 
     def seqs(self, device_id: str) -> list[int]:
         with self.lock:
@@ -154,8 +158,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ValueError
         except ValueError:
             return self._send(400, _error("bad_request", "malformed JSON"))
-        route = {"/api/v1/enroll": self._enroll, "/api/v1/summaries": self._summary,
-                 "/api/v1/appeals": self._appeal}.get(urlsplit(self.path).path)  # fmt: skip
+        route = {
+            "/api/v1/enroll": self._enroll,
+            "/api/v1/summaries": self._summary,
+            "/api/v1/appeals": self._appeal,
+        }.get(urlsplit(self.path).path)
         if route is None:
             return self._send(404, _error("not_found"))
         with self.fc.lock:

@@ -31,8 +31,9 @@ class IniProfile:
     default: bool = False  # the legacy Default=1 flag
 
 
-def write_home(home: Path, profiles: Iterable[IniProfile], installs: Mapping[str, str] | None = None,
-               create: bool = True) -> Path:  # fmt: skip
+def write_home(
+    home: Path, profiles: Iterable[IniProfile], installs: Mapping[str, str] | None = None, create: bool = True
+) -> Path:
     """A Thunderbird home with profiles.ini (and installs.ini: install hash -> default profile
     path); `create` also makes each relative profile's folder with a small prefs.js."""
     home.mkdir(parents=True, exist_ok=True)
@@ -74,12 +75,18 @@ def write_prefs(profile: Path, prefs: Mapping[str, str | int | bool], extra: str
     return path
 
 
-def server_prefs(n: int, *, type: str, hostname: str, username: str, name: str, directory_rel: str,
-                 maildir: bool = False) -> dict[str, str | int | bool]:  # fmt: skip
+def server_prefs(
+    n: int, *, type: str, hostname: str, username: str, name: str, directory_rel: str, maildir: bool = False
+) -> dict[str, str | int | bool]:
     key = f"mail.server.server{n}"
-    return {f"{key}.type": type, f"{key}.hostname": hostname, f"{key}.userName": username,
-            f"{key}.name": name, f"{key}.directory-rel": directory_rel,
-            f"{key}.storeContractID": MAILDIR_STORE if maildir else MBOX_STORE}  # fmt: skip
+    return {
+        f"{key}.type": type,
+        f"{key}.hostname": hostname,
+        f"{key}.userName": username,
+        f"{key}.name": name,
+        f"{key}.directory-rel": directory_rel,
+        f"{key}.storeContractID": MAILDIR_STORE if maildir else MBOX_STORE,
+    }
 
 
 # -- folders ---------------------------------------------------------------------------------------
@@ -159,17 +166,36 @@ PREFS = {
     "mail.identity.id1.draft_folder": "imap://me%40corp.example@imap.corp.example/Work%20in%20progress",
     "mail.identity.id1.archive_folder": "mailbox://nobody@Local%20Folders/Archives",
     "mail.identity.id2.useremail": "li.wei@home.example",
-    **server_prefs(1, type="none", hostname="Local Folders", username="nobody", name="Local Folders",
-                   directory_rel="[ProfD]Mail/Local Folders"),
-    **server_prefs(2, type="imap", hostname="imap.corp.example", username="me@corp.example",
-                   name="me@corp.example", directory_rel="[ProfD]ImapMail/imap.corp.example"),
-    **server_prefs(3, type="pop3", hostname="pop.home.example", username="li.wei", name="Home mail",
-                   directory_rel="[ProfD]Mail/pop.home.example", maildir=True),
+    **server_prefs(
+        1,
+        type="none",
+        hostname="Local Folders",
+        username="nobody",
+        name="Local Folders",
+        directory_rel="[ProfD]Mail/Local Folders",
+    ),
+    **server_prefs(
+        2,
+        type="imap",
+        hostname="imap.corp.example",
+        username="me@corp.example",
+        name="me@corp.example",
+        directory_rel="[ProfD]ImapMail/imap.corp.example",
+    ),
+    **server_prefs(
+        3,
+        type="pop3",
+        hostname="pop.home.example",
+        username="li.wei",
+        name="Home mail",
+        directory_rel="[ProfD]Mail/pop.home.example",
+        maildir=True,
+    ),
     "mail.server.server3.directory": "/nowhere/else/pop.home.example",  # stale absolute path
     "mail.server.default.check_new_mail": True,
     "mail.shell.checkDefaultClient": False,
     "mailnews.start_page.override_count": 3,
-}  # fmt: skip
+}
 
 
 def build_profile(root: Path) -> Built:
@@ -184,82 +210,174 @@ def build_profile(root: Path) -> Built:
     profile = home / "abcd1234.default"
     profile.mkdir()
     write_prefs(profile, PREFS)
-    b = Built(home, profile, profile / "Mail" / "Local Folders", profile / "ImapMail" / "imap.corp.example",
-              profile / "Mail" / "pop.home.example")  # fmt: skip
+    b = Built(
+        home,
+        profile,
+        profile / "Mail" / "Local Folders",
+        profile / "ImapMail" / "imap.corp.example",
+        profile / "Mail" / "pop.home.example",
+    )
     local, imap, pop = "Local Folders", "me@corp.example", "Home mail"
     partner, client = "anna@partner.example", "buyer@client.example"
 
-    write_mbox_folder(b.local, "Inbox", [
-        tb_message("Meeting notes attached, see you Friday.", sender=partner, message_id="<l-in-1@x>"),
-        tb_message("Please note: our bank details have changed.", sender="acc@supplier.example",
-                   message_id="<l-in-2@x>"),
-        tb_message("keep this between us, lowest price", status="0009", sender="sales@corp.example",
-                   message_id="<l-in-gone@x>"),
-    ])  # fmt: skip
-    write_mbox_folder(b.local, "Sent", [
-        tb_message("All our machines come with a lifetime warranty.", sender="sales@corp.example", to=client,
-                   message_id="<l-sent-1@x>"),
-    ])  # fmt: skip
-    write_mbox_folder(b.local, "Sent-2026", [
-        tb_message("您好，我们保证最低价。", subject="报价", sender="sales@corp.example", to=client,
-                   message_id="<l-fcc-1@x>"),
-        tb_message("Thanks for your order.", sender="sales@corp.example", to=client, message_id="<l-fcc-2@x>"),
-    ])  # fmt: skip
+    write_mbox_folder(
+        b.local,
+        "Inbox",
+        [
+            tb_message("Meeting notes attached, see you Friday.", sender=partner, message_id="<l-in-1@x>"),
+            tb_message(
+                "Please note: our bank details have changed.",
+                sender="acc@supplier.example",
+                message_id="<l-in-2@x>",
+            ),
+            tb_message(
+                "keep this between us, lowest price",
+                status="0009",
+                sender="sales@corp.example",
+                message_id="<l-in-gone@x>",
+            ),
+        ],
+    )
+    write_mbox_folder(
+        b.local,
+        "Sent",
+        [
+            tb_message(
+                "All our machines come with a lifetime warranty.",
+                sender="sales@corp.example",
+                to=client,
+                message_id="<l-sent-1@x>",
+            ),
+        ],
+    )
+    write_mbox_folder(
+        b.local,
+        "Sent-2026",
+        [
+            tb_message(
+                "您好，我们保证最低价。",
+                subject="报价",
+                sender="sales@corp.example",
+                to=client,
+                message_id="<l-fcc-1@x>",
+            ),
+            tb_message(
+                "Thanks for your order.", sender="sales@corp.example", to=client, message_id="<l-fcc-2@x>"
+            ),
+        ],
+    )
     for empty in ("Trash", "Unsent Messages", "Archives"):
         folder_file(b.local, empty).touch()
         (b.local / f"{empty}.msf").write_bytes(b"")
     (b.local / "msgFilterRules.dat").write_text('version="9"\nlogging="no"\n')
     (b.local / "popstate.dat").write_text("# POP3 State File\n")
     (b.local / "filterlog.html").write_text("<html></html>")
-    b.expected.update({
-        "l-in-1@x": ("Inbox", "received", local),
-        "l-in-2@x": ("Inbox", "received", local),
-        "l-sent-1@x": ("Sent", "sent", local),
-        "l-fcc-1@x": ("Sent-2026", "sent", local),
-        "l-fcc-2@x": ("Sent-2026", "sent", local),
-    })  # fmt: skip
+    b.expected.update(
+        {
+            "l-in-1@x": ("Inbox", "received", local),
+            "l-in-2@x": ("Inbox", "received", local),
+            "l-sent-1@x": ("Sent", "sent", local),
+            "l-fcc-1@x": ("Sent-2026", "sent", local),
+            "l-fcc-2@x": ("Sent-2026", "sent", local),
+        }
+    )
 
-    write_mbox_folder(b.imap, "INBOX", [
-        tb_message("Quick one: keep this between us.", sender="me@corp.example", to=client,
-                   message_id="<i-in-1@x>"),  # cc'd to myself: sent, by identity
-        tb_message("Can you confirm the delivery date?", sender=client, message_id="<i-in-2@x>"),
-        tb_message("Our new bank account is below.", status2="00200000", sender="acc@supplier.example",
-                   message_id="<i-in-gone@x>"),
-    ])  # fmt: skip
-    write_mbox_folder(b.imap, "INBOX/Clients", [
-        tb_message("请查收附件中的报价单，谢谢。", subject="报价单", sender=client, message_id="<i-cl-1@x>"),
-        tb_message("通知：我们的银行账户已变更，请付款到新账户。", subject="重要通知", sender=client,
-                   message_id="<i-cl-2@x>"),
-    ])  # fmt: skip
-    write_mbox_folder(b.imap, "Work in progress", [
-        tb_message("We can offer a lifetime warranty on this order.", sender="sales@corp.example", to=client,
-                   message_id="<i-draft-1@x>"),
-    ])  # fmt: skip
-    b.expected.update({
-        "i-in-1@x": ("INBOX", "sent", imap),
-        "i-in-2@x": ("INBOX", "received", imap),
-        "i-cl-1@x": ("INBOX/Clients", "received", imap),
-        "i-cl-2@x": ("INBOX/Clients", "received", imap),
-        "i-draft-1@x": ("Work in progress", "sent", imap),
-    })  # fmt: skip
+    write_mbox_folder(
+        b.imap,
+        "INBOX",
+        [
+            tb_message(
+                "Quick one: keep this between us.",
+                sender="me@corp.example",
+                to=client,
+                message_id="<i-in-1@x>",
+            ),  # cc'd to myself: sent, by identity
+            tb_message("Can you confirm the delivery date?", sender=client, message_id="<i-in-2@x>"),
+            tb_message(
+                "Our new bank account is below.",
+                status2="00200000",
+                sender="acc@supplier.example",
+                message_id="<i-in-gone@x>",
+            ),
+        ],
+    )
+    write_mbox_folder(
+        b.imap,
+        "INBOX/Clients",
+        [
+            tb_message(
+                "请查收附件中的报价单，谢谢。", subject="报价单", sender=client, message_id="<i-cl-1@x>"
+            ),
+            tb_message(
+                "通知：我们的银行账户已变更，请付款到新账户。",
+                subject="重要通知",
+                sender=client,
+                message_id="<i-cl-2@x>",
+            ),
+        ],
+    )
+    write_mbox_folder(
+        b.imap,
+        "Work in progress",
+        [
+            tb_message(
+                "We can offer a lifetime warranty on this order.",
+                sender="sales@corp.example",
+                to=client,
+                message_id="<i-draft-1@x>",
+            ),
+        ],
+    )
+    b.expected.update(
+        {
+            "i-in-1@x": ("INBOX", "sent", imap),
+            "i-in-2@x": ("INBOX", "received", imap),
+            "i-cl-1@x": ("INBOX/Clients", "received", imap),
+            "i-cl-2@x": ("INBOX/Clients", "received", imap),
+            "i-draft-1@x": ("Work in progress", "sent", imap),
+        }
+    )
 
-    write_maildir_folder(b.pop, "Inbox", [
-        tb_message("Dinner on Friday?", sender="friend@home.example", to="li.wei@home.example",
-                   message_id="<p-in-1@x>"),
-    ])  # fmt: skip
-    write_maildir_folder(b.pop, "已发送", [
-        tb_message("我们保证最低价，欢迎下单。", subject="价格", sender="wei.li@old.example", to=client,
-                   message_id="<p-sent-1@x>"),
-    ])  # fmt: skip
-    b.expected.update({
-        "p-in-1@x": ("Inbox", "received", pop),
-        "p-sent-1@x": ("已发送", "sent", pop),
-    })  # fmt: skip
+    write_maildir_folder(
+        b.pop,
+        "Inbox",
+        [
+            tb_message(
+                "Dinner on Friday?",
+                sender="friend@home.example",
+                to="li.wei@home.example",
+                message_id="<p-in-1@x>",
+            ),
+        ],
+    )
+    write_maildir_folder(
+        b.pop,
+        "已发送",
+        [
+            tb_message(
+                "我们保证最低价，欢迎下单。",
+                subject="价格",
+                sender="wei.li@old.example",
+                to=client,
+                message_id="<p-sent-1@x>",
+            ),
+        ],
+    )
+    b.expected.update(
+        {
+            "p-in-1@x": ("Inbox", "received", pop),
+            "p-sent-1@x": ("已发送", "sent", pop),
+        }
+    )
 
     # A server directory of a deleted account: not listed in prefs.js, so never read.
-    write_mbox_folder(profile / "ImapMail" / "old.example", "INBOX", [
-        tb_message("stale lowest price", sender="x@old.example", message_id="<stale@x>"),
-    ])  # fmt: skip
+    write_mbox_folder(
+        profile / "ImapMail" / "old.example",
+        "INBOX",
+        [
+            tb_message("stale lowest price", sender="x@old.example", message_id="<stale@x>"),
+        ],
+    )
     b.absent = ("l-in-gone@x", "i-in-gone@x", "stale@x")
     b.rules = {
         "payment.bank-change": 2,  # l-in-2, i-cl-2 (received mail counts for this rule)

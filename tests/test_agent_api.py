@@ -21,14 +21,43 @@ DEFAULT_VERSION = load_policy().version
 
 # (folder, file, subject, body, date): Sent mail is judged by every rule, Inbox mail by the received rules.
 MAILS = [
-    ("Sent", "en-risky.eml", "Offer 1", "Dear buyer,\nWe guarantee the lowest price in town.\nBest", "Mon, 02 Nov 2026 09:00:00 +0000"),
-    ("Sent", "zh-risky.eml", "报价", "王总您好：\n这笔款请打到我个人账户，私下交易，不要告诉公司。\n谢谢", "Tue, 03 Nov 2026 09:00:00 +0000"),
-    ("Sent", "en-benign.eml", "Minutes", "Thanks for the meeting today, minutes attached.", "Wed, 04 Nov 2026 09:00:00 +0000"),
+    (
+        "Sent",
+        "en-risky.eml",
+        "Offer 1",
+        "Dear buyer,\nWe guarantee the lowest price in town.\nBest",
+        "Mon, 02 Nov 2026 09:00:00 +0000",
+    ),
+    (
+        "Sent",
+        "zh-risky.eml",
+        "报价",
+        "王总您好：\n这笔款请打到我个人账户，私下交易，不要告诉公司。\n谢谢",
+        "Tue, 03 Nov 2026 09:00:00 +0000",
+    ),
+    (
+        "Sent",
+        "en-benign.eml",
+        "Minutes",
+        "Thanks for the meeting today, minutes attached.",
+        "Wed, 04 Nov 2026 09:00:00 +0000",
+    ),
     ("Sent", "zh-benign.eml", "合同", "您好，附件是合同，请查收。", "Thu, 05 Nov 2026 09:00:00 +0000"),
-    ("Sent", "quoted.eml", "Re: Offer", "Agreed, see below.\n\nOn Mon, Nov 2, 2026, Buyer wrote:\n> can you do the lowest price?\n",
-     "Fri, 06 Nov 2026 09:00:00 +0000"),
-    ("Inbox", "bank.eml", "Notice", "Please note our bank details have changed.", "Sat, 07 Nov 2026 09:00:00 +0000"),
-]  # fmt: skip
+    (
+        "Sent",
+        "quoted.eml",
+        "Re: Offer",
+        "Agreed, see below.\n\nOn Mon, Nov 2, 2026, Buyer wrote:\n> can you do the lowest price?\n",
+        "Fri, 06 Nov 2026 09:00:00 +0000",
+    ),
+    (
+        "Inbox",
+        "bank.eml",
+        "Notice",
+        "Please note our bank details have changed.",
+        "Sat, 07 Nov 2026 09:00:00 +0000",
+    ),
+]
 
 
 @pytest.fixture
@@ -57,7 +86,9 @@ def test_status_counts_and_policy(filled):
     status = api.status()
     assert status["totals"] == {"messages": 6, "flagged": 4, "errors": 0, "appeals": {}, "outbox_queued": 0}
     assert status["policy"]["version"] == DEFAULT_VERSION and status["policy"]["source"] == "default"
-    assert [(s["path"], s["kind"], s["readable"]) for s in status["stores"]] == [(str(box), "configured", True)]
+    assert [(s["path"], s["kind"], s["readable"]) for s in status["stores"]] == [
+        (str(box), "configured", True)
+    ]
     assert status["scan"]["state"] == "off"  # no watcher in this process
     assert status["agent"]["pid"] == os.getpid()
 
@@ -82,14 +113,22 @@ def test_messages_filter_by_verdict(filled):
     assert api.messages()["total"] == 6
     blocked = api.messages(verdict="block")["messages"]
     assert [m["subject"] for m in blocked] == ["报价"] and blocked[0]["findings"] >= 2
-    assert {m["subject"] for m in api.messages(verdict="pass")["messages"]} == {"Minutes", "合同", "Re: Offer"}
+    assert {m["subject"] for m in api.messages(verdict="pass")["messages"]} == {
+        "Minutes",
+        "合同",
+        "Re: Offer",
+    }
     with pytest.raises(BadRequest, match="unknown verdict 'bad'"):
         api.messages(verdict="bad")
 
 
 def test_flag_offsets_point_at_the_matched_text(filled):
     api, _, _ = filled
-    for subject, expected in [("Offer 1", "lowest price"), ("报价", "私下交易"), ("Re: Offer", "lowest price")]:
+    for subject, expected in [
+        ("Offer 1", "lowest price"),
+        ("报价", "私下交易"),
+        ("Re: Offer", "lowest price"),
+    ]:
         flag = api.flag(_key(api, subject))["flag"]
         assert flag["subject"] == subject and flag["findings"]
         for f in flag["findings"]:
@@ -109,14 +148,26 @@ def test_flag_offsets_point_at_the_matched_text(filled):
 def test_file_appeal_is_stored_at_once_and_survives_reopening(filled):
     api, paths, _ = filled
     key = _key(api, "Offer 1")
-    appeal = api.file_appeal(key, "false positive", comment="the price was approved", rule="commit.lowest-price")
+    appeal = api.file_appeal(
+        key, "false positive", comment="the price was approved", rule="commit.lowest-price"
+    )
     appeal = appeal["appeal"]
-    assert (appeal["status"], appeal["message_key"], appeal["rule"]) == ("pending", key, "commit.lowest-price")
+    assert (appeal["status"], appeal["message_key"], appeal["rule"]) == (
+        "pending",
+        key,
+        "commit.lowest-price",
+    )
     db = Database(paths.database)  # a fresh connection: it was committed
     rows = list(db.db.query("SELECT message_key, reason, comment, status FROM appeals"))
     db.close()
-    assert rows == [{"message_key": key, "reason": "false positive", "comment": "the price was approved",
-                     "status": "pending"}]  # fmt: skip
+    assert rows == [
+        {
+            "message_key": key,
+            "reason": "false positive",
+            "comment": "the price was approved",
+            "status": "pending",
+        }
+    ]
     listed = MailwardenAPI(paths).appeals()["appeals"]
     assert [(a["id"], a["subject"], a["status"]) for a in listed] == [(appeal["id"], "Offer 1", "pending")]
     assert api.status()["totals"]["appeals"] == {"pending": 1}
@@ -141,12 +192,18 @@ def test_outbox_is_empty_until_something_is_queued(filled):
     assert api.outbox() == {"outbox": []}
     db = Database(paths.database)
     with db.transaction():
-        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts) VALUES "
-                        "('summary', '{\"n\": 1}', '2026-11-08', 'queued', 0)")  # fmt: skip
-        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
-                        "('summary', '{}', '2026-11-07', 'acked', 1, '2026-11-07')")  # fmt: skip
-        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, last_error) VALUES "
-                        "('summary', '{}', '2026-11-06', 'failed', 1, 'sequence_conflict')")  # fmt: skip
+        db.conn.execute(
+            "INSERT INTO outbox (kind, payload, created_at, status, attempts) VALUES "
+            "('summary', '{\"n\": 1}', '2026-11-08', 'queued', 0)"
+        )
+        db.conn.execute(
+            "INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
+            "('summary', '{}', '2026-11-07', 'acked', 1, '2026-11-07')"
+        )
+        db.conn.execute(
+            "INSERT INTO outbox (kind, payload, created_at, status, attempts, last_error) VALUES "
+            "('summary', '{}', '2026-11-06', 'failed', 1, 'sequence_conflict')"
+        )
     db.close()
     (row,) = api.outbox()["outbox"]
     assert (row["kind"], row["payload"]) == ("summary", {"n": 1})
@@ -162,7 +219,10 @@ def test_check_verdicts_and_offsets(filled):
         ("我们保证最低价。", "warn"),
         ("Thanks, the contract is attached.", "pass"),
         ("谢谢，合同见附件。", "pass"),
-        ("Noted.\n\n-----Original Message-----\nFrom: x\nSent: y\n\nkeep this between us, lowest price", "pass"),
+        (
+            "Noted.\n\n-----Original Message-----\nFrom: x\nSent: y\n\nkeep this between us, lowest price",
+            "pass",
+        ),
     ]
     for body, verdict in cases:
         result = api.check({**base, "body": body})
@@ -173,17 +233,28 @@ def test_check_verdicts_and_offsets(filled):
             assert f["explanation"]["en"] and f["explanation"]["zh"]
     quoted = api.check({**base, "body": cases[-1][0]})
     assert quoted["findings"] and all(f["quoted"] for f in quoted["findings"])
-    with_attachment = api.check({**base, "body": "see attached", "attachments": [
-        {"name": "terms.txt", "content_type": "text/plain", "text": "Lifetime warranty included."}]})  # fmt: skip
+    with_attachment = api.check(
+        {
+            **base,
+            "body": "see attached",
+            "attachments": [
+                {"name": "terms.txt", "content_type": "text/plain", "text": "Lifetime warranty included."}
+            ],
+        }
+    )
     assert with_attachment["verdict"] == "warn"
     assert [f["field"] for f in with_attachment["findings"]] == ["attachment:terms.txt"]
     # A role can lower a tier: the sales manager may promise the lowest price.
     assert api.check({**base, "body": "the lowest price", "role": "sales-manager"})["verdict"] == "pass"
     with pytest.raises(BadRequest, match="unknown role 'ceo'"):
         api.check({**base, "body": "x", "role": "ceo"})
-    for bad, message in [([], "JSON object"), ({"to": "x", "body": 3}, "must be strings"),
-                         ({"to": [1]}, "list of addresses"), ({"attachments": ["x"]}, "must be an object"),
-                         ({"attachments": [{"name": "a", "size": "big"}]}, "invalid message")]:  # fmt: skip
+    for bad, message in [
+        ([], "JSON object"),
+        ({"to": "x", "body": 3}, "must be strings"),
+        ({"to": [1]}, "list of addresses"),
+        ({"attachments": ["x"]}, "must be an object"),
+        ({"attachments": [{"name": "a", "size": "big"}]}, "invalid message"),
+    ]:
         with pytest.raises(BadRequest, match=message):
             api.check(bad)
     assert api.status()["totals"]["messages"] == 6  # checks store nothing
@@ -219,8 +290,17 @@ def test_check_follows_the_policy_file_in_force(filled):
     assert [f["rule"] for f in result["findings"]] == ["test.elephant"]
     _install(paths.policy, POLICY.format(version="t.22", tier="approval"))
     result = api.check(body)
-    assert (result["verdict"], result["policy_version"], result["approvers"]) == ("warn", "t.22", ["boss@corp.example"])
-    assert api.status()["policy"] == {"version": "t.22", "name": "test", "source": str(paths.policy), "error": None}
+    assert (result["verdict"], result["policy_version"], result["approvers"]) == (
+        "warn",
+        "t.22",
+        ["boss@corp.example"],
+    )
+    assert api.status()["policy"] == {
+        "version": "t.22",
+        "name": "test",
+        "source": str(paths.policy),
+        "error": None,
+    }
     # A broken policy is reported, and the last good one stays in force.
     _install(paths.policy, "[policy]\nversion = \n")
     assert api.check(body)["policy_version"] == "t.22"
@@ -259,7 +339,9 @@ def test_new_flags_and_the_seen_marker(filled):
 def test_settings_language_only_and_monitoring_stays_on(filled):
     api, paths, _ = filled
     settings = api.settings_view()["settings"]
-    assert settings["language"] == "" and settings["enrolled"] is False and settings["monitoring"] == "always on"
+    assert (
+        settings["language"] == "" and settings["enrolled"] is False and settings["monitoring"] == "always on"
+    )
     assert settings["policy_version"] == DEFAULT_VERSION and settings["policy_source"] == "default"
     assert api.update_settings({"language": "zh"})["settings"]["language"] == "zh"
     assert MailwardenAPI(paths).status()["language"] == "zh"  # stored: survives a restart of the agent
@@ -279,15 +361,29 @@ def test_flag_detail_has_the_decisions_taken_at_send_time(filled):
     assert api.flag(key)["flag"]["decisions"] == []
     db = Database(paths.database)
     engine = PolicyEngine(load_policy())
-    details = {"subject": "Offer 1", "to": ["Buyer@client.example"], "body": "We guarantee the lowest price in town."}
-    record_decision(db, "outlook", check_outgoing(engine, details), "justified", justification="approved by Wang")
+    details = {
+        "subject": "Offer 1",
+        "to": ["Buyer@client.example"],
+        "body": "We guarantee the lowest price in town.",
+    }
+    record_decision(
+        db, "outlook", check_outgoing(engine, details), "justified", justification="approved by Wang"
+    )
     record_decision(db, "outlook", check_outgoing(engine, {**details, "subject": "other"}), "edited")
     db.close()
     (decision,) = api.flag(key)["flag"]["decisions"]
-    assert (decision["choice"], decision["justification"], decision["channel"]) == ("justified", "approved by Wang",
-                                                                                   "outlook")  # fmt: skip
-    assert decision["recipients"] == ["buyer@client.example"] and decision["findings"][0]["rule"] == "commit.lowest-price"
-    assert api.flag(_key(api, "Notice"))["flag"]["decisions"] == []  # received mail: nothing decided at send time
+    assert (decision["choice"], decision["justification"], decision["channel"]) == (
+        "justified",
+        "approved by Wang",
+        "outlook",
+    )
+    assert (
+        decision["recipients"] == ["buyer@client.example"]
+        and decision["findings"][0]["rule"] == "commit.lowest-price"
+    )
+    assert (
+        api.flag(_key(api, "Notice"))["flag"]["decisions"] == []
+    )  # received mail: nothing decided at send time
     assert [d["choice"] for d in api.decisions()["decisions"]] == ["edited", "justified"]
 
 
@@ -297,19 +393,34 @@ def test_transparency_lists_every_outbox_item_with_its_exact_bytes(filled):
 
     api, paths, _ = filled
     first = {"type": "summary", "seq": 1, "prev_hash": "", "events": [{"snippet": "…the »lowest price«…"}]}
-    raw1 = json.dumps({"device_id": "dev_1", "payload": first, "signature": "c2ln"}, ensure_ascii=False,
-                      separators=(",", ":"), sort_keys=True)  # fmt: skip
-    raw2 = json.dumps({"device_id": "dev_1", "payload": {"seq": 2, "prev_hash": "ab12"}, "signature": "c2lnMg"},
-                      separators=(",", ":"), sort_keys=True)  # fmt: skip
+    raw1 = json.dumps(
+        {"device_id": "dev_1", "payload": first, "signature": "c2ln"},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+    raw2 = json.dumps(
+        {"device_id": "dev_1", "payload": {"seq": 2, "prev_hash": "ab12"}, "signature": "c2lnMg"},
+        separators=(",", ":"),
+        sort_keys=True,
+    )
     db = Database(paths.database)
     with db.transaction():
-        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
-                        "('summary', ?, '2026-11-07', 'acked', 1, '2026-11-07T10:00:00+00:00')", (raw1,))  # fmt: skip
-        db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, last_error)"
-                        " VALUES ('summary', ?, '2026-11-08', 'queued', 2, '2026-11-08T11:00:00+00:00',"
-                        " 'network: ConnectionError')", (raw2,))  # fmt: skip
-        db.conn.execute("INSERT INTO device (id, device_id, collector_url, department, enrolled_at) VALUES "
-                        "(1, 'dev_1', 'https://collector.example', 'sales', '2026-11-01T00:00:00+00:00')")  # fmt: skip
+        db.conn.execute(
+            "INSERT INTO outbox (kind, payload, created_at, status, attempts, acked_at) VALUES "
+            "('summary', ?, '2026-11-07', 'acked', 1, '2026-11-07T10:00:00+00:00')",
+            (raw1,),
+        )
+        db.conn.execute(
+            "INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, last_error)"
+            " VALUES ('summary', ?, '2026-11-08', 'queued', 2, '2026-11-08T11:00:00+00:00',"
+            " 'network: ConnectionError')",
+            (raw2,),
+        )
+        db.conn.execute(
+            "INSERT INTO device (id, device_id, collector_url, department, enrolled_at) VALUES "
+            "(1, 'dev_1', 'https://collector.example', 'sales', '2026-11-01T00:00:00+00:00')"
+        )
     db.close()
     answer = api.transparency()
     assert answer["total"] == 2
@@ -317,14 +428,31 @@ def test_transparency_lists_every_outbox_item_with_its_exact_bytes(filled):
     assert (oldest["raw"], newest["raw"]) == (raw1, raw2)
     assert oldest["sha256"] == hashlib.sha256(raw1.encode("utf-8")).hexdigest()
     assert oldest["bytes"] == len(raw1.encode("utf-8"))
-    assert (oldest["seq"], oldest["prev_hash"], oldest["signature"], oldest["payload"]) == (1, "", "c2ln", first)
+    assert (oldest["seq"], oldest["prev_hash"], oldest["signature"], oldest["payload"]) == (
+        1,
+        "",
+        "c2ln",
+        first,
+    )
     assert (newest["seq"], newest["prev_hash"], newest["status"], newest["last_error"]) == (
-        2, "ab12", "queued", "network: ConnectionError")
+        2,
+        "ab12",
+        "queued",
+        "network: ConnectionError",
+    )
     sync = api.status()["sync"]
-    assert sync == {"enrolled": True, "device_id": "dev_1", "collector_url": "https://collector.example",
-                    "department": "sales", "enrolled_at": "2026-11-01T00:00:00+00:00", "queued": 1,
-                    "last_upload": "2026-11-07T10:00:00+00:00", "collector_reachable": False,
-                    "last_error": "network: ConnectionError", "next_attempt_at": "2026-11-08T11:00:00+00:00"}  # fmt: skip
+    assert sync == {
+        "enrolled": True,
+        "device_id": "dev_1",
+        "collector_url": "https://collector.example",
+        "department": "sales",
+        "enrolled_at": "2026-11-01T00:00:00+00:00",
+        "queued": 1,
+        "last_upload": "2026-11-07T10:00:00+00:00",
+        "collector_reachable": False,
+        "last_error": "network: ConnectionError",
+        "next_attempt_at": "2026-11-08T11:00:00+00:00",
+    }
     assert api.settings_view()["settings"]["collector_url"] == "https://collector.example"
     with pytest.raises(BadRequest):
         api.transparency(limit=0)

@@ -68,18 +68,39 @@ def poll(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
 def _start(root: Path) -> Agent:
     home = root / "home"
     home.mkdir(parents=True)
-    mbox = age(write_mbox(root / "Sent", [
-        build_eml("We guarantee the lowest price.", subject="mbox risky", message_id="<a1@t>",
-                  date="Mon, 02 Nov 2026 10:00:00 +0000"),
-        build_eml("Thanks for your order.", subject="mbox benign", message_id="<a2@t>",
-                  date="Mon, 02 Nov 2026 11:00:00 +0000"),
-    ]))  # fmt: skip
+    mbox = age(
+        write_mbox(
+            root / "Sent",
+            [
+                build_eml(
+                    "We guarantee the lowest price.",
+                    subject="mbox risky",
+                    message_id="<a1@t>",
+                    date="Mon, 02 Nov 2026 10:00:00 +0000",
+                ),
+                build_eml(
+                    "Thanks for your order.",
+                    subject="mbox benign",
+                    message_id="<a2@t>",
+                    date="Mon, 02 Nov 2026 11:00:00 +0000",
+                ),
+            ],
+        )
+    )
     folder = root / "Inbox"
     folder.mkdir()
-    (folder / "bank.eml").write_bytes(build_eml(
-        "Please note our bank details have changed.", subject="eml bank", sender="acc@supplier.example",
-        message_id="<b1@t>", date="Tue, 03 Nov 2026 10:00:00 +0000"))  # fmt: skip
-    (folder / "hello.eml").write_bytes(build_eml("你好，合同已收到。", subject="eml benign", message_id="<b2@t>"))
+    (folder / "bank.eml").write_bytes(
+        build_eml(
+            "Please note our bank details have changed.",
+            subject="eml bank",
+            sender="acc@supplier.example",
+            message_id="<b1@t>",
+            date="Tue, 03 Nov 2026 10:00:00 +0000",
+        )
+    )
+    (folder / "hello.eml").write_bytes(
+        build_eml("你好，合同已收到。", subject="eml benign", message_id="<b2@t>")
+    )
     for eml in folder.iterdir():
         age(eml)
     (home / "config.toml").write_text(
@@ -87,10 +108,21 @@ def _start(root: Path) -> Agent:
         "debounce_seconds = 0.3\nrescan_minutes = 10\n",
         encoding="utf-8",
     )
-    env = {**os.environ, "MAILWARDEN_HOME": str(home), "MAILWARDEN_QUIET_SECONDS": "0.5", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "MAILWARDEN_HOME": str(home),
+        "MAILWARDEN_QUIET_SECONDS": "0.5",
+        "PYTHONPATH": str(REPO),
+    }
     err = (root / "agent.err").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "companion.agent"], env=env, cwd=REPO,
-                            stdin=subprocess.DEVNULL, stdout=err, stderr=err)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "companion.agent"],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=err,
+        stderr=err,
+    )
     err.close()
     agent = Agent(proc, home, mbox, folder, env)
     try:
@@ -130,8 +162,15 @@ def fresh_agent(tmp_path) -> Iterator[Agent]:
         _stop(running)
 
 
-def raw(agent: Agent, method: str, path: str, *, token: str | None = "ok", host: str | None = None,
-        body: bytes | None = None) -> tuple[int, dict]:  # fmt: skip
+def raw(
+    agent: Agent,
+    method: str,
+    path: str,
+    *,
+    token: str | None = "ok",
+    host: str | None = None,
+    body: bytes | None = None,
+) -> tuple[int, dict]:
     """One request through urllib (no proxy), as any local program could send it."""
     info = agent.info
     request = urllib.request.Request(f"http://127.0.0.1:{info.port}{path}", data=body, method=method)
@@ -249,8 +288,12 @@ def test_flags_flag_and_appeal_over_http(agent):
 
 def test_check_answers_fast(agent):
     client = agent.client()
-    payload = {"from": "me@corp.example", "to": ["buyer@client.example"], "subject": "报价",
-               "body": "这次给你私下折扣，别告诉公司。"}  # fmt: skip
+    payload = {
+        "from": "me@corp.example",
+        "to": ["buyer@client.example"],
+        "subject": "报价",
+        "body": "这次给你私下折扣，别告诉公司。",
+    }
     started = time.perf_counter()
     result = client.check(payload)
     elapsed = time.perf_counter() - started
@@ -263,22 +306,39 @@ def test_check_answers_fast(agent):
 def test_mail_appended_to_a_watched_mbox_is_flagged(agent):
     client = agent.client()
     poll("the first scan", lambda: client.status()["totals"]["messages"] >= 4)
-    new = build_eml("Keep this between us: pay to my personal account.", subject="appended risky",
-                    message_id="<a3@t>", date="Wed, 04 Nov 2026 10:00:00 +0000")  # fmt: skip
+    new = build_eml(
+        "Keep this between us: pay to my personal account.",
+        subject="appended risky",
+        message_id="<a3@t>",
+        date="Wed, 04 Nov 2026 10:00:00 +0000",
+    )
     with agent.mbox.open("ab") as f:  # as Thunderbird does: append in place
         f.write(b"From - Wed Nov  4 10:00:00 2026\n" + new.replace(b"\r\n", b"\n") + b"\n")
-    flagged = poll("the appended mail among the flags",
-                   lambda: [f for f in client.flags()["flags"] if f["subject"] == "appended risky"], timeout=10)  # fmt: skip
+    flagged = poll(
+        "the appended mail among the flags",
+        lambda: [f for f in client.flags()["flags"] if f["subject"] == "appended risky"],
+        timeout=10,
+    )
     assert flagged[0]["verdict"] == "block"
     new_eml = agent.folder / "later.eml"
-    new_eml.write_bytes(build_eml("we can be flexible on the terms", subject="dropped eml", message_id="<b3@t>"))
-    poll("a new .eml file in a watched folder",
-         lambda: any(m["subject"] == "dropped eml" for m in client.messages(limit=100)["messages"]))  # fmt: skip
+    new_eml.write_bytes(
+        build_eml("we can be flexible on the terms", subject="dropped eml", message_id="<b3@t>")
+    )
+    poll(
+        "a new .eml file in a watched folder",
+        lambda: any(m["subject"] == "dropped eml" for m in client.messages(limit=100)["messages"]),
+    )
 
 
 def test_a_second_agent_refuses_to_start_and_names_the_first(agent):
-    second = subprocess.run([sys.executable, "-m", "companion.agent"], env=agent.env, cwd=REPO,
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    second = subprocess.run(
+        [sys.executable, "-m", "companion.agent"],
+        env=agent.env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert second.returncode != 0
     assert f"pid {agent.proc.pid}" in second.stderr and "already running" in second.stderr
     assert agent.info.pid == agent.proc.pid  # the running agent's file was left alone
@@ -374,17 +434,21 @@ def test_tray_routes_over_http(fresh_agent):
     assert client.flag(key)["flag"]["decisions"] == []
 
 
-@pytest.mark.parametrize(("answer", "message"), [
-    (b"HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n{\"api\": 1}", "cut short (10 of 50 bytes)"),
-    (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not HTTP"),
-    (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n", "no complete header"),
-    (b"HTTP/1.0 200 OK\r\n\r\n<html>", "not JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (b'HTTP/1.0 200 OK\r\nContent-Length: 50\r\n\r\n{"api": 1}', "cut short (10 of 50 bytes)"),
+        (b"SSH-2.0-OpenSSH_9.6\r\n\r\n", "not HTTP"),
+        (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n", "no complete header"),
+        (b"HTTP/1.0 200 OK\r\n\r\n<html>", "not JSON"),
+    ],
+)
 def test_client_says_clearly_when_the_answer_is_not_the_agents(answer, message):
     """Something else on the port, or an answer cut short: a clear AgentError, never a hang."""
     from companion.agent.errors import AgentError
 
     with socket.create_server(("127.0.0.1", 0)) as server:
+
         def serve() -> None:
             conn, _ = server.accept()
             with conn:

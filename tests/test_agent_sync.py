@@ -134,7 +134,11 @@ def test_published_policy_is_pulled_and_applied(collector_server, tmp_path, isol
     collector_server.collector.publish_policy(text)
     assert loop.tick(now + timedelta(minutes=10)) is None  # the pull is not due yet
     report = loop.tick(now + timedelta(minutes=16))
-    assert report["policy"] == {"status": "applied", "version": "2099.1.1", "reason": report["policy"]["reason"]}
+    assert report["policy"] == {
+        "status": "applied",
+        "version": "2099.1.1",
+        "reason": report["policy"]["reason"],
+    }
     assert load_policy(paths.policy).version == "2099.1.1"
 
 
@@ -226,16 +230,43 @@ def test_the_real_agent_uploads_on_its_own(collector_server, tmp_path):
     mail = inbox / "bank.eml"
     mail.write_bytes(build_eml("Please note our bank details have changed.", sender="a@supplier.example"))
     age(mail)
-    (home / "config.toml").write_text(f"discover = false\nstores = [{json.dumps(str(inbox))}]\n"
-                                      "summary_minutes = 0.01\npull_minutes = 0.01\n", encoding="utf-8")  # fmt: skip
-    env = {**os.environ, "MAILWARDEN_HOME": str(home), "MAILWARDEN_QUIET_SECONDS": "0", "PYTHONPATH": str(repo)}
+    (home / "config.toml").write_text(
+        f"discover = false\nstores = [{json.dumps(str(inbox))}]\n"
+        "summary_minutes = 0.01\npull_minutes = 0.01\n",
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "MAILWARDEN_HOME": str(home),
+        "MAILWARDEN_QUIET_SECONDS": "0",
+        "PYTHONPATH": str(repo),
+    }
     token = collector_server.collector.create_token("sales")["token"]
-    enrolled = subprocess.run([sys.executable, "-m", "companion.cli", "enroll", "--collector", collector_server.url,
-                               "--token", token], env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    enrolled = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "companion.cli",
+            "enroll",
+            "--collector",
+            collector_server.url,
+            "--token",
+            token,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert enrolled.returncode == 0, enrolled.stderr
     device_id = json.loads(enrolled.stdout.splitlines()[0])["device_id"]
-    agent = subprocess.Popen([sys.executable, "-m", "companion.agent"], env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "companion.agent"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -256,9 +287,12 @@ def test_the_real_agent_uploads_on_its_own(collector_server, tmp_path):
 
 def test_first_run_hook_in_the_agent_loop_enrols_and_deletes_the_token(collector_server, isolated_home):
     token = collector_server.collector.create_token("finance")["token"]
-    registry = FakeRegistry({**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": token,
-                             "Department": "finance"})  # fmt: skip
-    loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
+    registry = FakeRegistry(
+        {**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": token, "Department": "finance"}
+    )
+    loop = SyncLoop(
+        Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry)
+    )
     report = loop.tick()
     assert report is not None and report["upload"]["accepted"] == 1
     assert "EnrollToken" not in registry.keys[machine_config.TOKEN_KEY]
@@ -266,8 +300,12 @@ def test_first_run_hook_in_the_agent_loop_enrols_and_deletes_the_token(collector
 
 
 def test_a_refused_token_shows_in_the_agent_status(collector_server, isolated_home):
-    registry = FakeRegistry({**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": "not-a-token"})
-    loop = SyncLoop(Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry))
+    registry = FakeRegistry(
+        {**MSI_VALUES, "CollectorUrl": collector_server.url, "EnrollToken": "not-a-token"}
+    )
+    loop = SyncLoop(
+        Paths(isolated_home), Settings(), enrol_from_machine=machine_config.FirstRunEnrolment(registry)
+    )
     assert loop.tick() is None
     assert loop.state()["last_error"].startswith("enrolment from the machine configuration failed:")
     assert registry.keys[machine_config.TOKEN_KEY]["EnrollToken"] == "not-a-token"
@@ -282,11 +320,14 @@ def test_only_the_oldest_summary_decides_whether_the_outbox_is_due(isolated_home
     now = datetime.now(UTC)
     db = Database(Paths(isolated_home).ensure().database)
     try:
+
         def queue(kind: str, next_at: str) -> None:
             with db.transaction():
-                db.conn.execute("INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at,"
-                                " acked_at, last_error) VALUES (?, '{}', ?, 'queued', 0, ?, '', '')",
-                                (kind, now_iso(now), next_at))  # fmt: skip
+                db.conn.execute(
+                    "INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at,"
+                    " acked_at, last_error) VALUES (?, '{}', ?, 'queued', 0, ?, '', '')",
+                    (kind, now_iso(now), next_at),
+                )
 
         assert not _outbox_due(db, now)
         queue("summary", now_iso(now + timedelta(hours=1)))  # in backoff

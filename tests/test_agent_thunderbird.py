@@ -27,20 +27,41 @@ def wait_for(predicate, seconds: float = 30):
 def test_serve_finds_the_thunderbird_profile_and_follows_the_inbox(tmp_path, isolated_home):
     home = tmp_path / "user"
     built = build_profile(home)  # ~/.thunderbird with profiles.ini and one profile
-    env = {**os.environ, "HOME": str(home), "MAILWARDEN_HOME": str(isolated_home), "MAILWARDEN_QUIET_SECONDS": "0.5"}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "MAILWARDEN_HOME": str(isolated_home),
+        "MAILWARDEN_QUIET_SECONDS": "0.5",
+    }
     env.pop("APPDATA", None)
-    agent = subprocess.Popen([sys.executable, "-m", "companion.cli", "serve"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "companion.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         client = wait_for(lambda: _connect(isolated_home))
         status = wait_for(lambda: (s := client.status())["totals"]["messages"] >= len(built.expected) and s)
-        assert [(s["kind"], s["path"]) for s in status["stores"]] == [("thunderbird-profile", str(built.profile))]
+        assert [(s["kind"], s["path"]) for s in status["stores"]] == [
+            ("thunderbird-profile", str(built.profile))
+        ]
         before = status["totals"]["messages"]
-        append_mbox(built.local / "Inbox", tb_message("Kindly use our new bank details for the next payment.",
-                                                      sender="fraud@evil.example", message_id="<appended@x>"))  # fmt: skip
+        append_mbox(
+            built.local / "Inbox",
+            tb_message(
+                "Kindly use our new bank details for the next payment.",
+                sender="fraud@evil.example",
+                message_id="<appended@x>",
+            ),
+        )
         started = time.monotonic()
-        flag = wait_for(lambda: next((f for f in client.flags()["flags"] if f["counterpart"] == "fraud@evil.example"),
-                                     None), 20)  # fmt: skip
+        flag = wait_for(
+            lambda: next(
+                (f for f in client.flags()["flags"] if f["counterpart"] == "fraud@evil.example"), None
+            ),
+            20,
+        )
         print(f"appended message flagged after {time.monotonic() - started:.1f} s")
         assert flag["direction"] == "received" and flag["findings"][0]["rule"] == "payment.bank-change"
         assert client.status()["totals"]["messages"] == before + 1

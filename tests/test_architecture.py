@@ -10,13 +10,29 @@ import sys
 import companion
 
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "win32com", "pythoncom", "pywintypes", "win32api")
-LAZY = ("requests", "keyring", "phonenumbers", "extract_msg", "docx", "openpyxl", "pypdf", "pypff", "RTFDE", "bs4",
-        "watchdog", "opencc")
+LAZY = (
+    "requests",
+    "keyring",
+    "phonenumbers",
+    "extract_msg",
+    "docx",
+    "openpyxl",
+    "pypdf",
+    "pypff",
+    "RTFDE",
+    "bs4",
+    "watchdog",
+    "opencc",
+)
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -41,11 +41,28 @@ def test_check_json_contract(mails):
     assert [r["verdict"] for r in rows] == ["block", "warn", "pass"]
     assert [r["file"] for r in rows] == [str(mails / n) for n in ("block.eml", "warn.eml", "pass.eml")]
     finding = rows[1]["findings"][0]
-    assert set(finding) == {"rule", "tier", "category", "field", "start", "end", "text", "quoted", "explanation"}
+    assert set(finding) == {
+        "rule",
+        "tier",
+        "category",
+        "field",
+        "start",
+        "end",
+        "text",
+        "quoted",
+        "explanation",
+    }
     assert finding | {"explanation": None} == {
-        "rule": "commit.lowest-price", "tier": "approval", "category": "commitment", "field": "body",
-        "start": 13, "end": 25, "text": "lowest price", "quoted": False, "explanation": None,
-    }  # fmt: skip
+        "rule": "commit.lowest-price",
+        "tier": "approval",
+        "category": "commitment",
+        "field": "body",
+        "start": 13,
+        "end": 25,
+        "text": "lowest price",
+        "quoted": False,
+        "explanation": None,
+    }
     assert all(r["policy_version"] == "2026.11.1" for r in rows)
     assert {f["rule"] for f in rows[0]["findings"]} == {"offbook.private-deal"}
 
@@ -58,7 +75,13 @@ def test_check_reads_stdin():
 
 def test_unreadable_file_is_reported_and_the_rest_still_checked(mails, tmp_path):
     (tmp_path / "empty.eml").write_bytes(b"")
-    args = ["check", "--json", str(tmp_path / "missing.eml"), str(tmp_path / "empty.eml"), str(mails / "warn.eml")]
+    args = [
+        "check",
+        "--json",
+        str(tmp_path / "missing.eml"),
+        str(tmp_path / "empty.eml"),
+        str(mails / "warn.eml"),
+    ]
     result = run(*args)
     assert result.exit_code != 0
     rows = json_lines(result.output)
@@ -99,13 +122,23 @@ def test_scan_json_then_skips_what_it_has_seen(tmp_path):
     box.mkdir()
     (box / "a.eml").write_bytes(build_eml("lowest price", message_id="<a@x>"))
     (box / "b.eml").write_bytes(build_eml("hello", message_id="<b@x>"))
-    write_mbox(box / "Inbox", [build_eml("our bank details have changed", message_id="<c@x>"),
-                               build_eml("lowest price", message_id="<a@x>")])  # fmt: skip
+    write_mbox(
+        box / "Inbox",
+        [
+            build_eml("our bank details have changed", message_id="<c@x>"),
+            build_eml("lowest price", message_id="<a@x>"),
+        ],
+    )
     (box / "junk.eml").write_bytes(b"\x00\x01\x02garbage" * 10)
     first = json.loads(run("scan", "--json", "--identity", "sales@corp.example", str(box)).output)
     # a.eml and its copy in the mbox have the same Message-ID and content: stored once.
-    assert first == {"messages": 3, "skipped": 1, "flagged": 2, "errors": 1,
-                     "by_rule": {"commit.lowest-price": 1, "payment.bank-change": 1}}  # fmt: skip
+    assert first == {
+        "messages": 3,
+        "skipped": 1,
+        "flagged": 2,
+        "errors": 1,
+        "by_rule": {"commit.lowest-price": 1, "payment.bank-change": 1},
+    }
     second = json.loads(run("scan", "--json", "--identity", "sales@corp.example", str(box)).output)
     assert second["messages"] == 0 and second["skipped"] == 4 and second["flagged"] == 0
 
@@ -120,12 +153,18 @@ def test_flags_json_newest_first(tmp_path):
     box = tmp_path / "box"
     box.mkdir()
     (box / "old.eml").write_bytes(build_eml("lowest price"))
-    (box / "new.eml").write_bytes(build_eml("keep this between us", subject="newer", date="Mon, 09 Nov 2026 10:00:00 +0800"))
+    (box / "new.eml").write_bytes(
+        build_eml("keep this between us", subject="newer", date="Mon, 09 Nov 2026 10:00:00 +0800")
+    )
     run("scan", str(box), "--identity", "sales@corp.example")
     rows = json_lines(run("flags", "--json").output)
     assert [r["subject"] for r in rows] == ["newer", "Offer"]
     assert {"id", "date", "direction", "counterpart", "subject", "verdict", "findings"} <= set(rows[0])
-    assert (rows[0]["direction"], rows[0]["counterpart"], rows[0]["verdict"]) == ("sent", "buyer@client.example", "block")
+    assert (rows[0]["direction"], rows[0]["counterpart"], rows[0]["verdict"]) == (
+        "sent",
+        "buyer@client.example",
+        "block",
+    )
     assert rows[0]["findings"][0]["text"] == "keep this between us"
     text = run("flags").output
     assert "keep this between us" in text and text.index("newer") < text.index("Offer")
@@ -137,12 +176,18 @@ def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
     from companion.presend import check_outgoing, record_decision
 
     db = Database(isolated_home / "mailwarden.db")
-    check = check_outgoing(PolicyEngine(load_policy()), {"subject": "Deal", "to": ["t@b.example"],
-                                                         "body": "a lifetime warranty"})  # fmt: skip
+    check = check_outgoing(
+        PolicyEngine(load_policy()), {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}
+    )
     record_decision(db, "thunderbird", check, "justified", justification="CEO agreed")
     db.close()
     (row,) = json_lines(run("flags", "--json").output)
-    assert (row["kind"], row["subject"], row["verdict"], row["choice"]) == ("presend", "Deal", "warn", "justified")
+    assert (row["kind"], row["subject"], row["verdict"], row["choice"]) == (
+        "presend",
+        "Deal",
+        "warn",
+        "justified",
+    )
     text = run("flags").output
     assert "sent with a justification" in text and "CEO agreed" in text
 
@@ -178,11 +223,14 @@ def test_every_cli_command_is_documented():
 
 def test_real_process_exit_status_and_startup(tmp_path):
     (tmp_path / "ok.eml").write_bytes(build_eml("lowest price"))
-    ok = subprocess.run([sys.executable, "-m", "companion.cli", "check", "--json", str(tmp_path / "ok.eml")],
-                        capture_output=True)  # fmt: skip
+    ok = subprocess.run(
+        [sys.executable, "-m", "companion.cli", "check", "--json", str(tmp_path / "ok.eml")],
+        capture_output=True,
+    )
     assert ok.returncode == 0 and json.loads(ok.stdout)["verdict"] == "warn"
-    bad = subprocess.run([sys.executable, "-m", "companion.cli", "check", str(tmp_path / "none.eml")],
-                         capture_output=True)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "companion.cli", "check", str(tmp_path / "none.eml")], capture_output=True
+    )
     assert bad.returncode == 1 and b"none.eml" in bad.stderr
 
 

@@ -12,8 +12,9 @@ from tests.conftest import build_eml
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "companion.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "companion.cli", *args], capture_output=True, text=True, env=env, timeout=60
+    )
 
 
 def test_serve_status_stop(tmp_path, isolated_home):
@@ -25,8 +26,12 @@ def test_serve_status_stop(tmp_path, isolated_home):
     env = {**os.environ, "MAILWARDEN_HOME": str(isolated_home), "MAILWARDEN_QUIET_SECONDS": "0"}
     down = cli("status", "--json", env=env)
     assert down.returncode == 1 and json.loads(down.stdout)["running"] is False
-    agent = subprocess.Popen([sys.executable, "-m", "companion.cli", "serve"], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "companion.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         info: dict = {}

@@ -142,8 +142,12 @@ def test_enroll_refusals(server):
     assert r.status_code == 403 and error_code(r) == "expired_token"
     server.clock.offset = timedelta(0)
     good = coll.create_token("finance")["token"]
-    for body in ({}, {"token": good}, {"token": good, "public_key": "xx", "hostname": "h"},
-                 {"token": 5, "public_key": ws.public_key, "hostname": "h"}):  # fmt: skip
+    for body in (
+        {},
+        {"token": good},
+        {"token": good, "public_key": "xx", "hostname": "h"},
+        {"token": 5, "public_key": ws.public_key, "hostname": "h"},
+    ):
         r = ws.session.post(f"{server.url}/api/v1/enroll", json=body)
         assert r.status_code == 400 and error_code(r) == "bad_request", body
     assert rows(server, "devices") == []
@@ -180,12 +184,21 @@ def test_upload_refusals_store_nothing(server):
         r = _raw(url, data)
         assert r.status_code == 400 and error_code(r) == "bad_request", data
     assert requests.post(url, json={"device_id": ws.device_id}).status_code == 400
-    assert requests.post(url, json={"device_id": ws.device_id, "payload": [], "signature": "x"}).status_code == 400
-    for broken in ({**payload, "seq": "1"}, {**payload, "seq": True}, {**payload, "seq": 0},
-                   {k: v for k, v in payload.items() if k != "period"}, {**payload, "events": [{"rule": 1}]},
-                   {**payload, "events": [{**payload["events"][0], "at": "yesterday"}]},
-                   {**payload, "type": "appeal"}, {**payload, "device_id": "dev_other"},
-                   {**payload, "events": [{**payload["events"][0], "quoted": "no"}]}):  # fmt: skip
+    assert (
+        requests.post(url, json={"device_id": ws.device_id, "payload": [], "signature": "x"}).status_code
+        == 400
+    )
+    for broken in (
+        {**payload, "seq": "1"},
+        {**payload, "seq": True},
+        {**payload, "seq": 0},
+        {k: v for k, v in payload.items() if k != "period"},
+        {**payload, "events": [{"rule": 1}]},
+        {**payload, "events": [{**payload["events"][0], "at": "yesterday"}]},
+        {**payload, "type": "appeal"},
+        {**payload, "device_id": "dev_other"},
+        {**payload, "events": [{**payload["events"][0], "quoted": "no"}]},
+    ):
         r = ws.post("summaries", broken)
         assert r.status_code == 400 and error_code(r) == "bad_request", broken
     # oversized: refused from Content-Length before reading, and while streaming chunks
@@ -202,8 +215,16 @@ def test_upload_refusals_store_nothing(server):
     assert r.status_code == 403 and error_code(r) == "revoked_device"
     r = ws.signed_get("/api/v1/policy")
     assert r.status_code == 403 and error_code(r) == "revoked_device"
-    appeal = {"type": "appeal", "schema": 1, "device_id": ws.device_id, "appeal_id": 1, "message_hash": "ab" * 32,
-              "rule": "r", "reason": "false_positive", "filed_at": "2026-11-24T10:00:00+00:00"}  # fmt: skip
+    appeal = {
+        "type": "appeal",
+        "schema": 1,
+        "device_id": ws.device_id,
+        "appeal_id": 1,
+        "message_hash": "ab" * 32,
+        "rule": "r",
+        "reason": "false_positive",
+        "filed_at": "2026-11-24T10:00:00+00:00",
+    }
     r = ws.post("appeals", appeal)
     assert r.status_code == 403 and error_code(r) == "revoked_device"
     assert len(rows(server, "summaries")) == 1 and rows(server, "appeals") == []
@@ -244,16 +265,22 @@ def _http_head(url: str, head: str) -> socket.socket:
 
 def _content_length_only(url: str, length: int) -> bytes:
     """Announce a huge body, send none of it: the answer must come at once."""
-    sock = _http_head(url, f"POST /api/v1/summaries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           f"Content-Length: {length}\r\n\r\n")  # fmt: skip
+    sock = _http_head(
+        url,
+        f"POST /api/v1/summaries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n",
+    )
     with sock:
         return sock.recv(65536)
 
 
 def _chunked_past_limit(url: str) -> bytes:
     """Stream chunks without a length just past 1 MiB, never finishing the body."""
-    sock = _http_head(url, "POST /api/v1/summaries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           "Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+    sock = _http_head(
+        url,
+        "POST /api/v1/summaries HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n\r\n",
+    )
     chunk = b"x" * 65536
     with sock:
         for _ in range(17):
@@ -285,14 +312,19 @@ def test_policy_publish_and_signed_fetch(server):
     assert r.status_code == 401 and error_code(r) == "bad_signature"
     # the path and query are signed
     msg = {"method": "GET", "path": "/api/v1/policy", "query": "", "time": int(time.time())}
-    r = ws.session.get(f"{server.url}/api/v1/decisions", headers={
-        "X-Mailwarden-Device": ws.device_id, "X-Mailwarden-Time": str(msg["time"]),
-        "X-Mailwarden-Signature": ws.sign(msg)})  # fmt: skip
+    r = ws.session.get(
+        f"{server.url}/api/v1/decisions",
+        headers={
+            "X-Mailwarden-Device": ws.device_id,
+            "X-Mailwarden-Time": str(msg["time"]),
+            "X-Mailwarden-Signature": ws.sign(msg),
+        },
+    )
     assert r.status_code == 401
     # publishing: must be TOML with [policy] version, newer than the one in force
     from collector.service import CollectorError
 
-    for bad in ("not = [toml", "[rules]\nx = 1\n", '[policy]\nversion = 3\n'):
+    for bad in ("not = [toml", "[rules]\nx = 1\n", "[policy]\nversion = 3\n"):
         with pytest.raises(CollectorError) as exc:
             server.collector.publish_policy(bad)
         assert exc.value.status == 400
@@ -306,9 +338,17 @@ def test_policy_publish_and_signed_fetch(server):
 def test_appeals_and_decisions_feed(server):
     ws = server.enrolled()
     other = server.enrolled("logistics")
-    appeal = {"type": "appeal", "schema": 1, "device_id": ws.device_id, "appeal_id": 3,
-              "message_hash": "ab" * 32, "rule": "commit.lowest-price", "reason": "false_positive",
-              "comment": "quoted from the buyer", "filed_at": "2026-11-24T10:00:00+00:00"}  # fmt: skip
+    appeal = {
+        "type": "appeal",
+        "schema": 1,
+        "device_id": ws.device_id,
+        "appeal_id": 3,
+        "message_hash": "ab" * 32,
+        "rule": "commit.lowest-price",
+        "reason": "false_positive",
+        "comment": "quoted from the buyer",
+        "filed_at": "2026-11-24T10:00:00+00:00",
+    }
     r = ws.post("appeals", appeal)
     assert r.status_code == 200 and r.json() == {"status": "accepted", "appeal_id": 3}
     assert ws.post("appeals", appeal).json() == {"status": "duplicate", "appeal_id": 3}
@@ -351,7 +391,11 @@ def test_retention_purge_keeps_the_chain(server):
     assert r.status_code == 200 and r.json()["status"] == "accepted" and "gap" not in r.json()
     # A replay of a purged summary is not stored again (it would be counted twice).
     r = ws.post("summaries", sent[1])
-    assert r.status_code == 409 and error_code(r) == "sequence_conflict" and "replay" in r.json()["error"]["message"]
+    assert (
+        r.status_code == 409
+        and error_code(r) == "sequence_conflict"
+        and "replay" in r.json()["error"]["message"]
+    )
     assert [s["seq"] for s in rows(server, "summaries")] == [4]
     r = ws.post("summaries", summary_payload(ws.device_id, 5, "c" * 64))
     assert r.status_code == 409
@@ -397,6 +441,7 @@ def test_migrations_match_the_models(db_url):
 
     storage = SqlStorage(db_url)
     storage.migrate()  # a second run is a no-op
+
     def ours(obj, name, type_, _reflected, _compare_to) -> bool:
         # Tables of other parts (the dashboard's, from its own 01xx migrations) are checked by their tests.
         table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
@@ -444,8 +489,11 @@ def test_cli_administration(db_url, tmp_path):
         r = runner.invoke(main, ["revoke-token", "--db", db_url, token])
         assert r.exit_code == 0
         assert srv.workstation().enroll(token).status_code == 403
-        r = runner.invoke(main, ["create-admin", "--db", db_url, "--user", "alice", "--password-stdin"],
-                          input="correct horse battery\n")  # fmt: skip
+        r = runner.invoke(
+            main,
+            ["create-admin", "--db", db_url, "--user", "alice", "--password-stdin"],
+            input="correct horse battery\n",
+        )
         assert r.exit_code == 0, r.output
         user = rows(srv, "users")[0]
         assert user["role"] == "admin" and user["password_hash"].startswith("$argon2id$")
@@ -477,9 +525,13 @@ def test_policy_key_file_is_private_and_stable(tmp_path):
 
 
 def _spawn(db: str, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "collector.cli", "serve", "--db", db, "--port", str(port)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "collector.cli", "serve", "--db", db, "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

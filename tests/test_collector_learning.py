@@ -14,11 +14,24 @@ from tests.collector_fixtures import *  # noqa: F403
 from tests.collector_fixtures import Server, Workstation, summary_payload
 
 
-def _event(rule: str, message: str, snippet: str = "…we guarantee the »lowest price« for this order…",
-           quoted: bool = False) -> dict:  # fmt: skip
-    return {"rule": rule, "tier": "approval", "category": "commitment", "at": "2026-11-24T09:00:00+00:00",
-            "direction": "sent", "source": "scan", "counterpart_domain": "buyer.example", "snippet": snippet,
-            "quoted": quoted, "message_hash": hashlib.sha256(message.encode()).hexdigest()}  # fmt: skip
+def _event(
+    rule: str,
+    message: str,
+    snippet: str = "…we guarantee the »lowest price« for this order…",
+    quoted: bool = False,
+) -> dict:
+    return {
+        "rule": rule,
+        "tier": "approval",
+        "category": "commitment",
+        "at": "2026-11-24T09:00:00+00:00",
+        "direction": "sent",
+        "source": "scan",
+        "counterpart_domain": "buyer.example",
+        "snippet": snippet,
+        "quoted": quoted,
+        "message_hash": hashlib.sha256(message.encode()).hexdigest(),
+    }
 
 
 def _upload_events(ws: Workstation, events: list[dict]) -> None:
@@ -28,11 +41,21 @@ def _upload_events(ws: Workstation, events: list[dict]) -> None:
 
 
 def _appeal(srv: Server, ws: Workstation, appeal_id: int, rule: str, message: str) -> int:
-    payload = {"type": "appeal", "schema": 1, "device_id": ws.device_id, "appeal_id": appeal_id,
-               "message_hash": hashlib.sha256(message.encode()).hexdigest(), "rule": rule,
-               "reason": "false_positive", "comment": "", "filed_at": "2026-11-24T10:00:00+00:00"}  # fmt: skip
+    payload = {
+        "type": "appeal",
+        "schema": 1,
+        "device_id": ws.device_id,
+        "appeal_id": appeal_id,
+        "message_hash": hashlib.sha256(message.encode()).hexdigest(),
+        "rule": rule,
+        "reason": "false_positive",
+        "comment": "",
+        "filed_at": "2026-11-24T10:00:00+00:00",
+    }
     assert ws.post("appeals", payload).json()["status"] == "accepted"
-    [row] = [a for a in srv.collector.appeals() if a["device_id"] == ws.device_id and a["appeal_id"] == appeal_id]
+    [row] = [
+        a for a in srv.collector.appeals() if a["device_id"] == ws.device_id and a["appeal_id"] == appeal_id
+    ]
     return row["id"]
 
 
@@ -42,8 +65,14 @@ def test_false_flag_rate_per_rule(server):
     # Four messages flagged by commit.lowest-price (m1 seen by the scan and the pre-send check:
     # still one flagged message), two by payment.bank-change.
     _upload_events(sales, [_event("commit.lowest-price", m) for m in ("m1", "m1", "m2", "m3")])
-    _upload_events(logistics, [_event("commit.lowest-price", "m4"), _event("payment.bank-change", "m5"),
-                               _event("payment.bank-change", "m6")])  # fmt: skip
+    _upload_events(
+        logistics,
+        [
+            _event("commit.lowest-price", "m4"),
+            _event("payment.bank-change", "m5"),
+            _event("payment.bank-change", "m6"),
+        ],
+    )
     upheld = _appeal(server, sales, 1, "commit.lowest-price", "m1")
     rejected = _appeal(server, sales, 2, "commit.lowest-price", "m2")
     _appeal(server, logistics, 1, "payment.bank-change", "m5")
@@ -52,11 +81,27 @@ def test_false_flag_rate_per_rule(server):
 
     rates = coll.false_flag_rates()
     assert rates == [
-        {"rule": "commit.lowest-price", "flags": 4, "appeals": 2, "upheld": 1, "rejected": 1, "pending": 0,
-         "false_flag_rate": 0.25, "upheld_share": 0.5},
-        {"rule": "payment.bank-change", "flags": 2, "appeals": 1, "upheld": 0, "rejected": 0, "pending": 1,
-         "false_flag_rate": 0.0, "upheld_share": None},
-    ]  # fmt: skip
+        {
+            "rule": "commit.lowest-price",
+            "flags": 4,
+            "appeals": 2,
+            "upheld": 1,
+            "rejected": 1,
+            "pending": 0,
+            "false_flag_rate": 0.25,
+            "upheld_share": 0.5,
+        },
+        {
+            "rule": "payment.bank-change",
+            "flags": 2,
+            "appeals": 1,
+            "upheld": 0,
+            "rejected": 0,
+            "pending": 1,
+            "false_flag_rate": 0.0,
+            "upheld_share": None,
+        },
+    ]
     [sales_only] = coll.false_flag_rates(department="sales")
     assert sales_only["flags"] == 3 and sales_only["false_flag_rate"] == pytest.approx(1 / 3)
     # Nothing happened after tomorrow; an appeal without any flag left (purged) reads as no rate.
@@ -92,7 +137,9 @@ def test_upheld_appeal_becomes_an_allow_phrase_in_a_draft(server):
 
     coll = server.collector
     ws = server.enrolled("sales")
-    _upload_events(ws, [_event("commit.lowest-price", "m1"), _event("offbook.private-deal", "m1", "»off-book«")])
+    _upload_events(
+        ws, [_event("commit.lowest-price", "m1"), _event("offbook.private-deal", "m1", "»off-book«")]
+    )
     pk = _appeal(server, ws, 7, "commit.lowest-price", "m1")
     with pytest.raises(CollectorError) as exc:
         coll.draft_exception(pk)
@@ -108,12 +155,16 @@ def test_upheld_appeal_becomes_an_allow_phrase_in_a_draft(server):
     coll.publish_policy(POLICY)
     draft = coll.draft_exception(pk)
     assert draft["version"] == "2026.12.10" and draft["based_on"] == "2026.12.9"
-    assert draft["phrase"] == "guarantee the lowest price for this" and draft["allow_id"] == f"allow.appeal-{pk}"
+    assert (
+        draft["phrase"] == "guarantee the lowest price for this" and draft["allow_id"] == f"allow.appeal-{pk}"
+    )
     assert coll.current_policy()["version"] == "2026.12.9"  # a draft, not published
     policy = parse_policy(draft["policy"], "draft")  # the workstation's own parser accepts it
     assert policy.version == "2026.12.10"
-    assert [(a.id, a.phrases) for a in policy.allow] == [("allow.x", ("x",)),
-                                                         (f"allow.appeal-{pk}", ("guarantee the lowest price for this",))]  # fmt: skip
+    assert [(a.id, a.phrases) for a in policy.allow] == [
+        ("allow.x", ("x",)),
+        (f"allow.appeal-{pk}", ("guarantee the lowest price for this",)),
+    ]
     assert policy.roles["finance"].tiers == {"commit.lowest-price": "info"}  # the rest is untouched
     assert "upheld by alice: quoted from the buyer's mail" in draft["policy"]
     assert coll.publish_policy(draft["policy"])["version"] == "2026.12.10"
@@ -128,8 +179,13 @@ def test_upheld_appeal_becomes_an_allow_phrase_in_a_draft(server):
 def test_no_usable_snippet_needs_a_phrase(server):
     coll = server.collector
     ws = server.enrolled()
-    _upload_events(ws, [_event("commit.lowest-price", "m1", snippet="»lo*****rice«"),
-                        _event("commit.lowest-price", "m1", snippet="")])  # fmt: skip
+    _upload_events(
+        ws,
+        [
+            _event("commit.lowest-price", "m1", snippet="»lo*****rice«"),
+            _event("commit.lowest-price", "m1", snippet=""),
+        ],
+    )
     pk = _appeal(server, ws, 1, "commit.lowest-price", "m1")
     coll.decide_appeal(pk, "upheld", "", "alice")
     coll.publish_policy(POLICY)
@@ -139,14 +195,19 @@ def test_no_usable_snippet_needs_a_phrase(server):
     assert coll.draft_exception(pk, phrase="lowest price")["phrase"] == "lowest price"
 
 
-@pytest.mark.parametrize(("snippet", "phrase"), [
-    ("…we guarantee the »lowest price« for this order…", "guarantee the lowest price for this"),
-    ("»lowest price«", "lowest price"),
-    ("Call ***** now. We guarantee the »lowest price«! Thanks", "we guarantee the lowest price"),
-    ("…ee 我们保证»最低价«，请尽快下单。谢谢", "我们保证最低价"),
-    ("Dear buyer, as agreed we »guarantee« it, really", "as agreed we guarantee it"),
-    ("»lo***«", None), ("no mark at all", None), ("»«", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("snippet", "phrase"),
+    [
+        ("…we guarantee the »lowest price« for this order…", "guarantee the lowest price for this"),
+        ("»lowest price«", "lowest price"),
+        ("Call ***** now. We guarantee the »lowest price«! Thanks", "we guarantee the lowest price"),
+        ("…ee 我们保证»最低价«，请尽快下单。谢谢", "我们保证最低价"),
+        ("Dear buyer, as agreed we »guarantee« it, really", "as agreed we guarantee it"),
+        ("»lo***«", None),
+        ("no mark at all", None),
+        ("»«", None),
+    ],
+)
 def test_exception_phrase(snippet, phrase):
     assert exception_phrase(snippet) == phrase
 
@@ -163,4 +224,7 @@ def test_versions_and_drafts_without_a_database():
     with pytest.raises(ValueError):
         add_allow_phrase('[policy]\nname = "x"\n', "2", "allow.a", "p", "")
     text = add_allow_phrase('[policy]\nversion = "1"\n', "2", "allow.a", 'say "hi"\\', "line\nbreak")
-    assert text == '[policy]\nversion = "2"\n\n# line break\n[[allow]]\nid = "allow.a"\nphrases = ["say \\"hi\\"\\\\"]\n'
+    assert (
+        text
+        == '[policy]\nversion = "2"\n\n# line break\n[[allow]]\nid = "allow.a"\nphrases = ["say \\"hi\\"\\\\"]\n'
+    )

@@ -18,7 +18,10 @@ from tests.dashboard_fixtures import PASSWORD, SCRIPT_SNIPPET, csrf_of, login
 
 def log_rows(collector) -> list[dict]:
     with collector.storage.read() as tx:
-        return [dict(r._mapping) for r in tx.conn.execute(sa.select(access_log_table).order_by(access_log_table.c.seq))]
+        return [
+            dict(r._mapping)
+            for r in tx.conn.execute(sa.select(access_log_table).order_by(access_log_table.c.seq))
+        ]
 
 
 # -- login, sessions, cookies ---------------------------------------------------------------------------
@@ -26,19 +29,30 @@ def log_rows(collector) -> list[dict]:
 
 def test_login_sets_secure_session_cookie_and_logout_ends_it(dash):
     client = dash.client()
-    assert client.get("/dashboard/trends", follow_redirects=False).headers["location"].startswith("/dashboard/login")
+    assert (
+        client.get("/dashboard/trends", follow_redirects=False)
+        .headers["location"]
+        .startswith("/dashboard/login")
+    )
     bad = login(client, "carol", "wrong password")
     assert bad.status_code == 401 and "Wrong user name or password." in bad.text
     ok = login(client, "carol")
     assert ok.status_code == 303 and ok.headers["location"] == "/dashboard/trends"
     cookie = next(c for c in ok.headers.get_list("set-cookie") if c.startswith("mw_session="))
-    assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie and "Path=/dashboard" in cookie
+    assert (
+        "HttpOnly" in cookie
+        and "Secure" in cookie
+        and "SameSite=lax" in cookie
+        and "Path=/dashboard" in cookie
+    )
     page = client.get("/dashboard/trends")
     assert page.status_code == 200 and "carol" in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     out = client.post("/dashboard/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
     assert out.status_code == 303
-    assert client.get("/dashboard/trends", follow_redirects=False).status_code == 303  # back to the login page
+    assert (
+        client.get("/dashboard/trends", follow_redirects=False).status_code == 303
+    )  # back to the login page
     assert [r["action"] for r in log_rows(dash.collector)][-3:] == ["login", "trends.view", "logout"]
 
 
@@ -55,9 +69,11 @@ def test_disabled_user_cannot_log_in_and_loses_sessions(dash):
     carol = dash.client("carol")
     with dash.collector.storage.read() as tx:
         carol_id = tx.get("users", {"username": "carol"})["id"]
-    r = client.post(f"/dashboard/admin/users/{carol_id}", data={"csrf": csrf_of(users), "role": "compliance",
-                                                               "department": "", "disabled": "1"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        f"/dashboard/admin/users/{carol_id}",
+        data={"csrf": csrf_of(users), "role": "compliance", "department": "", "disabled": "1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     assert carol.get("/dashboard/trends", follow_redirects=False).status_code == 303
     assert login(dash.client(), "carol").status_code == 401
@@ -68,15 +84,27 @@ def test_disabled_user_cannot_log_in_and_loses_sessions(dash):
 
 def test_roles_see_only_their_pages(dash):
     for user, allowed, refused in (
-        ("admin", ["/dashboard/admin/users", "/dashboard/admin/tokens", "/dashboard/admin/devices"],
-         ["/dashboard/events", "/dashboard/access-log", "/dashboard/policy"]),
-        ("carol", ["/dashboard/trends", "/dashboard/events", "/dashboard/appeals", "/dashboard/policy"],
-         ["/dashboard/admin/users", "/dashboard/access-log"]),
-        ("mia", ["/dashboard/trends", "/dashboard/events", "/dashboard/appeals"],
-         ["/dashboard/policy", "/dashboard/admin/tokens", "/dashboard/access-log"]),
-        ("otto", ["/dashboard/access-log", "/dashboard/access-log/verify"],
-         ["/dashboard/events", "/dashboard/trends", "/dashboard/admin/devices"]),
-    ):  # fmt: skip
+        (
+            "admin",
+            ["/dashboard/admin/users", "/dashboard/admin/tokens", "/dashboard/admin/devices"],
+            ["/dashboard/events", "/dashboard/access-log", "/dashboard/policy"],
+        ),
+        (
+            "carol",
+            ["/dashboard/trends", "/dashboard/events", "/dashboard/appeals", "/dashboard/policy"],
+            ["/dashboard/admin/users", "/dashboard/access-log"],
+        ),
+        (
+            "mia",
+            ["/dashboard/trends", "/dashboard/events", "/dashboard/appeals"],
+            ["/dashboard/policy", "/dashboard/admin/tokens", "/dashboard/access-log"],
+        ),
+        (
+            "otto",
+            ["/dashboard/access-log", "/dashboard/access-log/verify"],
+            ["/dashboard/events", "/dashboard/trends", "/dashboard/admin/devices"],
+        ),
+    ):
         client = dash.client(user)
         for path in allowed:
             assert client.get(path).status_code == 200, (user, path)
@@ -97,8 +125,10 @@ def test_manager_is_limited_to_their_department_with_snippets_masked_further(das
     assert "sales-east" in trends and "sales-west" not in trends
     # Deciding another department's appeal is refused, and the refusal is in the access log.
     appeals = mia.get("/dashboard/appeals").text
-    r = mia.post(f"/dashboard/appeals/{dash.data['west_appeal']}/decide",
-                 data={"csrf": csrf_of(appeals), "status": "upheld", "comment": "ok"})  # fmt: skip
+    r = mia.post(
+        f"/dashboard/appeals/{dash.data['west_appeal']}/decide",
+        data={"csrf": csrf_of(appeals), "status": "upheld", "comment": "ok"},
+    )
     assert r.status_code == 403
     assert dash.collector.appeals("pending")[-1]["id"] == dash.data["west_appeal"]
     assert log_rows(dash.collector)[-1]["action"] == "denied"
@@ -121,7 +151,9 @@ def test_every_post_route_refuses_a_form_without_the_csrf_token(dash):
             concrete = path.replace("{appeal_pk}", str(dash.data["east_appeal"])).replace("{user_id}", "1")
             concrete = concrete.replace("{token_id}", "1").replace("{device_id}", dash.data["east"].device_id)
             for data in ({}, {"csrf": "forged"}):
-                r = client.post(concrete, data={**data, "status": "upheld", "comment": "x"}, follow_redirects=False)
+                r = client.post(
+                    concrete, data={**data, "status": "upheld", "comment": "x"}, follow_redirects=False
+                )
                 assert r.status_code == 403, (user, concrete, r.status_code)
     assert all(a["status"] == "pending" for a in dash.collector.appeals())
     assert dash.collector.device_status(dash.data["east"].device_id)["revoked_at"] is None
@@ -130,8 +162,11 @@ def test_every_post_route_refuses_a_form_without_the_csrf_token(dash):
 def test_login_form_needs_its_csrf_token(dash):
     client = dash.client()
     client.get("/dashboard/login")
-    r = client.post("/dashboard/login", data={"username": "carol", "password": PASSWORD, "csrf": "guess"},
-                    follow_redirects=False)  # fmt: skip
+    r = client.post(
+        "/dashboard/login",
+        data={"username": "carol", "password": PASSWORD, "csrf": "guess"},
+        follow_redirects=False,
+    )
     assert r.status_code == 403 and "mw_session" not in r.headers.get("set-cookie", "")
 
 
@@ -158,7 +193,9 @@ def test_each_view_of_events_or_snippets_is_logged_and_the_chain_verifies(dash):
     assert views == [("carol", "events.view"), ("carol", "appeals.view"), ("mia", "events.view")]
     carol_events = next(r for r in rows if r["action"] == "events.view" and r["username"] == "carol")
     assert "rule=commit.lowest-price" in carol_events["target"] and "events=" in carol_events["target"]
-    assert next(r for r in rows if r["username"] == "mia" and r["action"] == "events.view")["role"] == "manager"
+    assert (
+        next(r for r in rows if r["username"] == "mia" and r["action"] == "events.view")["role"] == "manager"
+    )
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
     assert all(r["prev_hash"] == p["hash"] for p, r in zip(rows, rows[1:], strict=False))
     result = access_log.verify(dash.collector)
@@ -175,7 +212,9 @@ def test_the_database_refuses_changes_and_verification_detects_tampering(dash):
     import pytest
 
     with pytest.raises(sa.exc.DBAPIError), engine.begin() as conn:  # append-only in the database
-        conn.execute(sa.update(access_log_table).where(access_log_table.c.seq == target).values(username="mallory"))
+        conn.execute(
+            sa.update(access_log_table).where(access_log_table.c.seq == target).values(username="mallory")
+        )
     assert access_log.verify(dash.collector).ok
     # Someone with DDL rights removes the guard and rewrites who looked: the chain shows it.
     with engine.begin() as conn:
@@ -184,7 +223,9 @@ def test_the_database_refuses_changes_and_verification_detects_tampering(dash):
         else:
             conn.execute(sa.text("DROP TRIGGER access_log_no_update"))
             conn.execute(sa.text("DROP TRIGGER access_log_no_delete"))
-        conn.execute(sa.update(access_log_table).where(access_log_table.c.seq == target).values(username="mallory"))
+        conn.execute(
+            sa.update(access_log_table).where(access_log_table.c.seq == target).values(username="mallory")
+        )
     result = access_log.verify(dash.collector)
     assert not result.ok and result.broken_at == target and result.reason == "hash"
     page = dash.client("otto").get("/dashboard/access-log/verify").text
@@ -213,8 +254,10 @@ def test_deciding_an_appeal_reaches_the_workstation_and_feeds_the_false_flag_rat
     carol = dash.client("carol")
     page = carol.get("/dashboard/appeals").text
     pk = dash.data["east_appeal"]
-    r = carol.post(f"/dashboard/appeals/{pk}/decide", data={"csrf": csrf_of(page), "status": "upheld",
-                                                            "comment": "fair: it said we cannot promise"})  # fmt: skip
+    r = carol.post(
+        f"/dashboard/appeals/{pk}/decide",
+        data={"csrf": csrf_of(page), "status": "upheld", "comment": "fair: it said we cannot promise"},
+    )
     assert r.status_code == 200 and "Appeal" in r.text and "decided: upheld" in r.text
     decided = next(a for a in dash.collector.appeals() if a["id"] == pk)
     assert decided["status"] == "upheld" and decided["reviewer"] == "carol"
@@ -226,18 +269,26 @@ def test_deciding_an_appeal_reaches_the_workstation_and_feeds_the_false_flag_rat
     assert (rates["commit.lowest-price"].flags, rates["commit.lowest-price"].upheld) == (7, 1)
     assert rates["offbook.private-deal"].rate == 0.0 and rates["offbook.private-deal"].appeals == 1
     trends = carol.get("/dashboard/trends").text
-    row = re.search(r"<td>commit\.lowest-price</td><td class=\"num\">7</td><td class=\"num\">1</td>"
-                    r"<td class=\"num\">1</td><td class=\"num rate\">([\d.]+) %", trends)  # fmt: skip
+    row = re.search(
+        r"<td>commit\.lowest-price</td><td class=\"num\">7</td><td class=\"num\">1</td>"
+        r"<td class=\"num\">1</td><td class=\"num rate\">([\d.]+) %",
+        trends,
+    )
     assert row and row.group(1) == "14.3"
 
 
 def test_manager_decides_an_appeal_of_their_department(dash):
     mia = dash.client("mia")
     page = mia.get("/dashboard/appeals").text
-    r = mia.post(f"/dashboard/appeals/{dash.data['east_appeal']}/decide",
-                 data={"csrf": csrf_of(page), "status": "rejected", "comment": "the flag stands"})  # fmt: skip
+    r = mia.post(
+        f"/dashboard/appeals/{dash.data['east_appeal']}/decide",
+        data={"csrf": csrf_of(page), "status": "rejected", "comment": "the flag stands"},
+    )
     assert r.status_code == 200
-    assert next(a for a in dash.collector.appeals() if a["id"] == dash.data["east_appeal"])["status"] == "rejected"
+    assert (
+        next(a for a in dash.collector.appeals() if a["id"] == dash.data["east_appeal"])["status"]
+        == "rejected"
+    )
 
 
 def test_upheld_appeals_become_allow_phrases_in_the_next_signed_policy(dash):
@@ -250,22 +301,30 @@ def test_upheld_appeals_become_allow_phrases_in_the_next_signed_policy(dash):
     carol = dash.client("carol")
     east, west = dash.data["east_appeal"], dash.data["west_appeal"]
     page = carol.get("/dashboard/appeals").text
-    learn = carol.post(f"/dashboard/appeals/{east}/learn", data={"csrf": csrf_of(page), "phrase": "lowest price"})
+    learn = carol.post(
+        f"/dashboard/appeals/{east}/learn", data={"csrf": csrf_of(page), "phrase": "lowest price"}
+    )
     assert learn.status_code == 400 and learning.pending(dash.collector) == []  # only upheld appeals teach
     for pk in (east, west):
-        carol.post(f"/dashboard/appeals/{pk}/decide", data={"csrf": csrf_of(page), "status": "upheld", "comment": ""})
+        carol.post(
+            f"/dashboard/appeals/{pk}/decide", data={"csrf": csrf_of(page), "status": "upheld", "comment": ""}
+        )
     page = carol.get("/dashboard/appeals").text
     # Offered: the clause around the match (never the bare match: that would switch the rule off).
     assert 'name="phrase" value="guarantee the lowest price for the whole"' in page
-    carol.post(f"/dashboard/appeals/{east}/learn", data={"csrf": csrf_of(page),
-                                                         "phrase": "guarantee the lowest price for the whole"})
+    carol.post(
+        f"/dashboard/appeals/{east}/learn",
+        data={"csrf": csrf_of(page), "phrase": "guarantee the lowest price for the whole"},
+    )
     # One click on the second: the editor opens with a draft holding both, one version up.
-    r = carol.post(f"/dashboard/appeals/{west}/learn", data={"csrf": csrf_of(page), "phrase": "keep this between us"})
+    r = carol.post(
+        f"/dashboard/appeals/{west}/learn", data={"csrf": csrf_of(page), "phrase": "keep this between us"}
+    )
     assert r.status_code == 200 and "next policy version" in r.text and 'id="policy-valid"' in r.text
     added = re.findall(r'<span class="d-add">(.*?)</span>', r.text)
-    assert '+version = &#34;2026.11.2&#34;' in added
-    assert '+phrases = [&#34;guarantee the lowest price for the whole&#34;]' in added
-    assert '+phrases = [&#34;keep this between us&#34;]' in added
+    assert "+version = &#34;2026.11.2&#34;" in added
+    assert "+phrases = [&#34;guarantee the lowest price for the whole&#34;]" in added
+    assert "+phrases = [&#34;keep this between us&#34;]" in added
     assert "keep this between us" in carol.get("/dashboard/policy").text  # listed as waiting
     text = html.unescape(re.search(r'<textarea name="text" hidden>\n(.*?)</textarea>', r.text, re.S).group(1))
     published = carol.post("/dashboard/policy/publish", data={"csrf": csrf_of(page), "text": text})
@@ -273,8 +332,11 @@ def test_upheld_appeals_become_allow_phrases_in_the_next_signed_policy(dash):
     current = dash.collector.current_policy()
     phrases = {p for a in parse_policy(current["policy"]).allow for p in a.phrases}
     assert {"guarantee the lowest price for the whole", "keep this between us"} <= phrases
-    assert verify_signature(dash.collector.signer.public_key_b64,
-                            {"version": current["version"], "policy": current["policy"]}, current["signature"])  # fmt: skip
+    assert verify_signature(
+        dash.collector.signer.public_key_b64,
+        {"version": current["version"], "policy": current["policy"]},
+        current["signature"],
+    )
     assert learning.pending(dash.collector) == []  # done: the editor no longer lists them
     assert "waiting for the next version" not in carol.get("/dashboard/policy").text
     assert [r["action"] for r in log_rows(dash.collector)].count("appeal.learn") == 2
@@ -290,28 +352,42 @@ def test_policy_upload_validates_with_line_numbers_diffs_and_publishes_signed(da
     page = carol.get("/dashboard/policy").text
     assert "No policy has been published yet." in page
     broken = 'version = "1"\n[policy]\nversion = "2026.12.1"\n[[rule]]\nid = "x"\ntier = "sometimes"\n'
-    r = carol.post("/dashboard/policy/validate", data={"csrf": csrf_of(page)},
-                   files={"file": ("policy.toml", broken.encode(), "application/toml")})  # fmt: skip
+    r = carol.post(
+        "/dashboard/policy/validate",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("policy.toml", broken.encode(), "application/toml")},
+    )
     assert r.status_code == 400 and "The policy is not valid:" in r.text and "line" in r.text
     bad_toml = "[policy\nversion = 1\n"
     r = carol.post("/dashboard/policy/validate", data={"csrf": csrf_of(page), "text": bad_toml})
     assert r.status_code == 400 and "line 1" in r.text
     text = default_policy_text()
-    r = carol.post("/dashboard/policy/validate", data={"csrf": csrf_of(page)},
-                   files={"file": ("policy.toml", text.encode(), "application/toml")})  # fmt: skip
+    r = carol.post(
+        "/dashboard/policy/validate",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("policy.toml", text.encode(), "application/toml")},
+    )
     assert r.status_code == 200 and 'id="policy-valid"' in r.text and "Valid policy 2026.11.1" in r.text
     r = carol.post("/dashboard/policy/publish", data={"csrf": csrf_of(page), "text": text})
     assert "Policy 2026.11.1 was signed and published." in r.text
     current = dash.collector.current_policy()
     assert current["policy"] == text and current["published_at"]
-    assert verify_signature(dash.collector.signer.public_key_b64,
-                            {"version": current["version"], "policy": current["policy"]}, current["signature"])  # fmt: skip
+    assert verify_signature(
+        dash.collector.signer.public_key_b64,
+        {"version": current["version"], "policy": current["policy"]},
+        current["signature"],
+    )
     # The next version: only the changed lines show in the diff; an old version is refused.
-    newer = text.replace('version = "2026.11.1"', 'version = "2026.12.1"').replace('"最低价", ', '"最低价", "史低价", ', 1)
+    newer = text.replace('version = "2026.11.1"', 'version = "2026.12.1"').replace(
+        '"最低价", ', '"最低价", "史低价", ', 1
+    )
     r = carol.post("/dashboard/policy/validate", data={"csrf": csrf_of(page), "text": newer})
     diff = re.search(r'<pre class="diff" id="policy-diff">(.*?)</pre>', r.text, re.S).group(1)
     added = re.findall(r'<span class="d-add">(.*?)</span>', diff)
-    assert added == ['+version = &#34;2026.12.1&#34;', '+  &#34;最低价&#34;, &#34;史低价&#34;, &#34;最低价格&#34;, &#34;全网最低&#34;, &#34;保证最低&#34;, &#34;价格最低&#34;,']
+    assert added == [
+        "+version = &#34;2026.12.1&#34;",
+        "+  &#34;最低价&#34;, &#34;史低价&#34;, &#34;最低价格&#34;, &#34;全网最低&#34;, &#34;保证最低&#34;, &#34;价格最低&#34;,",
+    ]
     r = carol.post("/dashboard/policy/validate", data={"csrf": csrf_of(page), "text": text})
     assert r.status_code == 400 and "not newer than 2026.11.1" in r.text
     r = carol.post("/dashboard/policy/publish", data={"csrf": csrf_of(page), "text": text})
@@ -352,20 +428,46 @@ def test_trend_page_draws_an_svg_chart(dash):
 def test_admin_manages_users_tokens_and_devices(dash):
     admin = dash.client("admin")
     page = admin.get("/dashboard/admin/users").text
-    r = admin.post("/dashboard/admin/users", data={"csrf": csrf_of(page), "username": "max", "password": "short",
-                                                   "role": "auditor", "department": ""})  # fmt: skip
+    r = admin.post(
+        "/dashboard/admin/users",
+        data={
+            "csrf": csrf_of(page),
+            "username": "max",
+            "password": "short",
+            "role": "auditor",
+            "department": "",
+        },
+    )
     assert r.status_code == 400 and "at least 8 characters" in r.text
-    r = admin.post("/dashboard/admin/users", data={"csrf": csrf_of(page), "username": "max", "password": PASSWORD,
-                                                   "role": "manager", "department": ""})  # fmt: skip
+    r = admin.post(
+        "/dashboard/admin/users",
+        data={
+            "csrf": csrf_of(page),
+            "username": "max",
+            "password": PASSWORD,
+            "role": "manager",
+            "department": "",
+        },
+    )
     assert r.status_code == 400 and "needs a department" in r.text
-    r = admin.post("/dashboard/admin/users", data={"csrf": csrf_of(page), "username": "max", "password": PASSWORD,
-                                                   "role": "manager", "department": "sales-west"})  # fmt: skip
+    r = admin.post(
+        "/dashboard/admin/users",
+        data={
+            "csrf": csrf_of(page),
+            "username": "max",
+            "password": PASSWORD,
+            "role": "manager",
+            "department": "sales-west",
+        },
+    )
     assert r.status_code == 200 and "User max created." in r.text
     max_client = dash.client("max")
     assert "between us" in max_client.get("/dashboard/events").text  # sales-west's masked match
     tokens = admin.get("/dashboard/admin/tokens").text
-    r = admin.post("/dashboard/admin/tokens", data={"csrf": csrf_of(tokens), "department": "finance",
-                                                    "expires_days": "7"})  # fmt: skip
+    r = admin.post(
+        "/dashboard/admin/tokens",
+        data={"csrf": csrf_of(tokens), "department": "finance", "expires_days": "7"},
+    )
     token = re.search(r'<pre class="token" id="new-token">(mwt_[^<]+)</pre>', r.text).group(1)
     with dash.collector.storage.read() as tx:
         token_id = max(t["id"] for t in tx.select("tokens"))
@@ -387,7 +489,9 @@ def test_admin_cannot_lock_themselves_out(dash):
     page = admin.get("/dashboard/admin/users").text
     with dash.collector.storage.read() as tx:
         own = tx.get("users", {"username": "admin"})["id"]
-    r = admin.post(f"/dashboard/admin/users/{own}", data={"csrf": csrf_of(page), "role": "auditor", "department": ""})
+    r = admin.post(
+        f"/dashboard/admin/users/{own}", data={"csrf": csrf_of(page), "role": "auditor", "department": ""}
+    )
     assert r.status_code == 400 and admin.get("/dashboard/admin/users").status_code == 200
 
 
@@ -467,7 +571,9 @@ def test_an_appeal_shows_the_snippet_of_its_own_device_only(dash):
 
     now = datetime.now(UTC)
     elsewhere = Device(dash.collector, "finance").enroll()
-    shared = event("commit.lowest-price", "commitment", now, "…FINANCE ONLY: the »lowest price« for Acme…", 500)
+    shared = event(
+        "commit.lowest-price", "commitment", now, "…FINANCE ONLY: the »lowest price« for Acme…", 500
+    )
     elsewhere.upload([shared])  # stored first
     mine = Device(dash.collector, "sales-north").enroll()
     mine.upload([{**shared, "snippet": "…north: we cannot promise the »lowest price«…"}])
@@ -480,7 +586,9 @@ def test_an_unknown_user_costs_one_password_verification_like_a_known_one(dash, 
     """Timing must not tell which usernames exist."""
     from argon2 import PasswordHasher
 
-    PasswordHasher = getattr(PasswordHasher, "func", PasswordHasher)  # the fixture makes hashing cheap with a partial
+    PasswordHasher = getattr(
+        PasswordHasher, "func", PasswordHasher
+    )  # the fixture makes hashing cheap with a partial
     verified = []
     real = PasswordHasher.verify
 

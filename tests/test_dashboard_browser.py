@@ -18,8 +18,11 @@ def served(db_url, monkeypatch):  # noqa: F811
     import argon2
 
     # Light Argon2id parameters (as in tests/dashboard_fixtures.py): the shared CPUs are slow.
-    monkeypatch.setattr(argon2, "PasswordHasher",
-                        functools.partial(argon2.PasswordHasher, time_cost=1, memory_cost=8192, parallelism=1))
+    monkeypatch.setattr(
+        argon2,
+        "PasswordHasher",
+        functools.partial(argon2.PasswordHasher, time_cost=1, memory_cost=8192, parallelism=1),
+    )
     server = start_server(db_url)
     data = prepare(server.collector)
     yield server, data
@@ -42,7 +45,9 @@ def test_log_in_see_the_chart_decide_an_appeal_and_find_it_in_the_access_log(ser
     log_in(page, server.url, "carol")
     assert page.url.endswith("/dashboard/trends")
     cookie = next(c for c in context.cookies() if c["name"] == "mw_session")
-    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]  # plain HTTP on loopback
+    assert (
+        cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+    )  # plain HTTP on loopback
     assert page.locator("#trend-chart rect.bar").count() >= 2
     assert page.locator("#trend-chart text.tick").count() >= 12
     assert "0.0 %" in page.locator("#false-flag-rates tr", has_text="commit.lowest-price").inner_text()
@@ -66,7 +71,11 @@ def test_log_in_see_the_chart_decide_an_appeal_and_find_it_in_the_access_log(ser
     log_rows = auditor.locator("#access-log tbody tr")
     texts = [log_rows.nth(i).inner_text() for i in range(log_rows.count())]
     decide = [t for t in texts if "decided an appeal" in t]
-    assert len(decide) == 1 and "carol" in decide[0] and f"appeal={data['east_appeal']} status=upheld" in decide[0]
+    assert (
+        len(decide) == 1
+        and "carol" in decide[0]
+        and f"appeal={data['east_appeal']} status=upheld" in decide[0]
+    )
     assert any("viewed the appeal queue" in t and "carol" in t for t in texts)
     auditor.click("text=Verify the hash chain")
     assert "Chain intact" in auditor.locator("#verify-result").inner_text()
@@ -83,6 +92,10 @@ def test_chinese_pages_and_screenshots(served, browser, tmp_path):
     assert page.locator("h1").inner_text() == "Flag trends"
     page.context.close()
     written = shoot(browser, server.url, tmp_path, only={"trends", "appeals"})
-    assert {p.name for p in written} == {"dashboard-trends-en.png", "dashboard-trends-zh.png",
-                                         "dashboard-appeals-en.png", "dashboard-appeals-zh.png"}
+    assert {p.name for p in written} == {
+        "dashboard-trends-en.png",
+        "dashboard-trends-zh.png",
+        "dashboard-appeals-en.png",
+        "dashboard-appeals-zh.png",
+    }
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in written)

@@ -26,24 +26,51 @@ def rules(verdict) -> set[str]:
 
 # Every phrase row of the tier table, both languages.
 TABLE = [
-    ("forbidden", "offbook.private-deal", "block", [
-        "私下交易", "私下折扣", "绕过公司", "别让公司知道", "打到我个人账户", "不要走公司账户",
-        "keep this between us", "bypass the company", "off the books", "payment to my personal account",
-        "don't tell my company",
-    ]),
+    (
+        "forbidden",
+        "offbook.private-deal",
+        "block",
+        [
+            "私下交易",
+            "私下折扣",
+            "绕过公司",
+            "别让公司知道",
+            "打到我个人账户",
+            "不要走公司账户",
+            "keep this between us",
+            "bypass the company",
+            "off the books",
+            "payment to my personal account",
+            "don't tell my company",
+        ],
+    ),
     ("approval", "commit.lowest-price", "warn", ["最低价", "lowest price"]),
     ("approval", "commit.lifetime-warranty", "warn", ["终身保修", "lifetime warranty"]),
     ("approval", "commit.money-back", "warn", ["money-back guarantee", "无条件退款"]),
     ("approval", "commit.flexible-terms", "warn", ["可以通融", "flexible on this clause"]),
-    ("approval", "commit.below-list-price", "warn", ["比官网价低15%", "比官网价格低 20 %", "12% below list price",
-                                                      "5 percent below the list price"]),
-    ("approval", "payment.bank-change", "warn", [
-        "更改银行账户", "新的收款账户", "收款账户变更", "change of bank account", "new bank details",
-        "updated bank details", "new beneficiary account",
-    ]),
+    (
+        "approval",
+        "commit.below-list-price",
+        "warn",
+        ["比官网价低15%", "比官网价格低 20 %", "12% below list price", "5 percent below the list price"],
+    ),
+    (
+        "approval",
+        "payment.bank-change",
+        "warn",
+        [
+            "更改银行账户",
+            "新的收款账户",
+            "收款账户变更",
+            "change of bank account",
+            "new bank details",
+            "updated bank details",
+            "new beneficiary account",
+        ],
+    ),
     ("approval", "docs.original-invoice", "warn", ["原始发票", "original invoice"]),
     ("info", "info.payments", "pass", ["转账", "汇款", "wire transfer", "remittance"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(
@@ -140,14 +167,23 @@ def test_match_only_in_quoted_text_does_not_raise_the_verdict(engine, reply):
 def test_unquoted_match_still_counts_beside_quoted_one(engine):
     v = engine.check(sent("keep this between us\n\n> lowest price"))
     assert v.verdict == "block"
-    assert {(f.rule, f.quoted) for f in v.findings} == {("offbook.private-deal", False), ("commit.lowest-price", True)}
+    assert {(f.rule, f.quoted) for f in v.findings} == {
+        ("offbook.private-deal", False),
+        ("commit.lowest-price", True),
+    }
 
 
 def test_subject_and_attachment_text_are_checked(engine):
-    m = sent("see attached", subject="最低价 offer",
-             attachments=(Attachment("terms.txt", "text/plain", 30, "We offer a lifetime warranty."),))  # fmt: skip
+    m = sent(
+        "see attached",
+        subject="最低价 offer",
+        attachments=(Attachment("terms.txt", "text/plain", 30, "We offer a lifetime warranty."),),
+    )
     fields = {(f.field, f.rule) for f in engine.check(m).findings}
-    assert fields == {("subject", "commit.lowest-price"), ("attachment:terms.txt", "commit.lifetime-warranty")}
+    assert fields == {
+        ("subject", "commit.lowest-price"),
+        ("attachment:terms.txt", "commit.lifetime-warranty"),
+    }
 
 
 def test_received_mail_is_judged_only_by_rules_marked_for_received(engine):
@@ -156,7 +192,11 @@ def test_received_mail_is_judged_only_by_rules_marked_for_received(engine):
     v = engine.check(received)
     assert rules(v) == {"payment.bank-change"}
     assert v.verdict == "warn"
-    assert rules(engine.check(sent(body))) == {"payment.bank-change", "commit.lowest-price", "offbook.private-deal"}
+    assert rules(engine.check(sent(body))) == {
+        "payment.bank-change",
+        "commit.lowest-price",
+        "offbook.private-deal",
+    }
 
 
 def test_info_tier_is_recorded_but_never_raises_the_verdict(engine):
@@ -187,8 +227,12 @@ def _policy_with(**head) -> PolicyEngine:
 
 
 def test_quotation_without_finance_is_active_once_finance_is_named(engine):
-    quote = sent("Dear Anna, see attached.", subject="Quotation 118", to=(Address("anna@buyer.example"),),
-                 attachments=(Attachment("PI-118.pdf", "application/pdf", 10),))  # fmt: skip
+    quote = sent(
+        "Dear Anna, see attached.",
+        subject="Quotation 118",
+        to=(Address("anna@buyer.example"),),
+        attachments=(Attachment("PI-118.pdf", "application/pdf", 10),),
+    )
     assert engine.check(quote).verdict == "pass"  # no finance addresses in the default policy
     configured = _policy_with(finance_addresses='["finance@corp.example"]')
     v = configured.check(quote)
@@ -196,15 +240,26 @@ def test_quotation_without_finance_is_active_once_finance_is_named(engine):
     assert [(f.rule, f.field, f.text) for f in v.findings] == [
         ("structure.quotation-without-finance", "subject", "Quotation")
     ]
-    with_finance = sent("see attached", subject="Quotation 118",
-                        to=(Address("anna@buyer.example"),), cc=(Address("Finance@corp.example"),))  # fmt: skip
+    with_finance = sent(
+        "see attached",
+        subject="Quotation 118",
+        to=(Address("anna@buyer.example"),),
+        cc=(Address("Finance@corp.example"),),
+    )
     assert configured.check(with_finance).verdict == "pass"
 
 
-@pytest.mark.parametrize("subject,attachment,hit", [
-    ("报价单 2026", None, "报价单"), ("形式发票", None, "形式发票"), ("Proforma invoice", None, "proforma"),
-    ("docs", "PI-2026-118.pdf", "PI"), ("api changes", None, None), ("Pineapple", None, None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "subject,attachment,hit",
+    [
+        ("报价单 2026", None, "报价单"),
+        ("形式发票", None, "形式发票"),
+        ("Proforma invoice", None, "proforma"),
+        ("docs", "PI-2026-118.pdf", "PI"),
+        ("api changes", None, None),
+        ("Pineapple", None, None),
+    ],
+)
 def test_quotation_markers(subject, attachment, hit):
     configured = _policy_with(finance_addresses='["finance@corp.example"]')
     atts = (Attachment(attachment, "application/pdf", 1),) if attachment else ()
@@ -246,10 +301,16 @@ def test_message_with_quoted_spans_given_explicitly(engine):
     assert engine.check(m).findings[0].quoted is True
 
 
-@pytest.mark.parametrize("subject,quoted", [
-    ("Re: our bank details have changed", True), ("回复：最低价", True), ("RE: FW: lowest price", True),
-    ("lowest price, re: your mail", False), ("最低价", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "subject,quoted",
+    [
+        ("Re: our bank details have changed", True),
+        ("回复：最低价", True),
+        ("RE: FW: lowest price", True),
+        ("lowest price, re: your mail", False),
+        ("最低价", False),
+    ],
+)
 def test_subject_of_a_reply_counts_as_quoted(engine, subject, quoted):
     (finding,) = engine.check(sent("ok", subject=subject)).findings
     assert finding.quoted is quoted

@@ -15,7 +15,9 @@ from companion.enroll import EnrollError
 class FakeRegistry:
     """HKLM as a dict of key -> {name: data}; deletions can be made to fail like Windows does."""
 
-    def __init__(self, values: dict[str, object] | None = None, *, delete_error: OSError | None = None) -> None:
+    def __init__(
+        self, values: dict[str, object] | None = None, *, delete_error: OSError | None = None
+    ) -> None:
         self.keys: dict[str, dict[str, object]] = {}
         if values is not None:  # laid out as the MSI writes them: the token in a key of its own
             self.keys[mc.KEY] = {k: v for k, v in values.items() if k != mc.TOKEN_VALUE}
@@ -34,18 +36,30 @@ class FakeRegistry:
         self.deleted.append((key, name))
 
 
-MSI_VALUES = {"CollectorUrl": "https://collector.corp", "EnrollToken": "tok-123", "Department": "Sales",
-              "PolicyFailMode": "", "InstallDir": "C:\\Program Files\\Mailwarden\\", "Version": "0.1.0",
-              "RemoveDataOnUninstall": "0"}  # fmt: skip
+MSI_VALUES = {
+    "CollectorUrl": "https://collector.corp",
+    "EnrollToken": "tok-123",
+    "Department": "Sales",
+    "PolicyFailMode": "",
+    "InstallDir": "C:\\Program Files\\Mailwarden\\",
+    "Version": "0.1.0",
+    "RemoveDataOnUninstall": "0",
+}
 
 
 def test_reads_the_msi_values_as_plain_data():
     config = mc.read_machine_config(FakeRegistry(MSI_VALUES))
-    assert config == mc.MachineConfig("https://collector.corp", "tok-123", "Sales", None,
-                                      "C:\\Program Files\\Mailwarden\\", "0.1.0")  # fmt: skip
-    assert config.to_dict() == {"collector_url": "https://collector.corp", "department": "Sales",
-                                "policy_fail_mode": None, "install_dir": "C:\\Program Files\\Mailwarden\\",
-                                "version": "0.1.0", "has_token": True}  # fmt: skip
+    assert config == mc.MachineConfig(
+        "https://collector.corp", "tok-123", "Sales", None, "C:\\Program Files\\Mailwarden\\", "0.1.0"
+    )
+    assert config.to_dict() == {
+        "collector_url": "https://collector.corp",
+        "department": "Sales",
+        "policy_fail_mode": None,
+        "install_dir": "C:\\Program Files\\Mailwarden\\",
+        "version": "0.1.0",
+        "has_token": True,
+    }
     assert config.to_dict(with_token=True)["enroll_token"] == "tok-123"
 
 
@@ -63,7 +77,10 @@ def test_no_key_or_no_registry_means_no_configuration(monkeypatch):
 
 
 def test_policy_fail_mode_is_checked(caplog):
-    assert mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "Closed"})).policy_fail_mode == "closed"
+    assert (
+        mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "Closed"})).policy_fail_mode
+        == "closed"
+    )
     # a bad value is logged and ignored: the rest of the configuration (and enrolment) still works
     with caplog.at_level("WARNING", logger="companion.machine_config"):
         config = mc.read_machine_config(FakeRegistry({**MSI_VALUES, "PolicyFailMode": "sometimes"}))
@@ -88,8 +105,11 @@ def test_enrols_once_with_the_token_then_deletes_it(paths):
         return {"device_id": "dev-1", "collector_url": url}
 
     result = mc.enroll_from_machine_config(paths, registry=registry, enroll=fake_enroll)
-    assert result == {"status": "enrolled", "device": {"device_id": "dev-1", "collector_url": "https://collector.corp"},
-                      "token_deleted": True}  # fmt: skip
+    assert result == {
+        "status": "enrolled",
+        "device": {"device_id": "dev-1", "collector_url": "https://collector.corp"},
+        "token_deleted": True,
+    }
     assert calls == [(paths, "https://collector.corp", "tok-123", "Sales")]
     assert registry.deleted == [(mc.TOKEN_KEY, "EnrollToken")]
     assert "EnrollToken" not in registry.keys[mc.TOKEN_KEY] and registry.keys[mc.KEY]["CollectorUrl"]
@@ -100,9 +120,14 @@ def test_enrols_once_with_the_token_then_deletes_it(paths):
 
 def test_a_token_that_cannot_be_deleted_is_reported_clearly(paths):
     registry = FakeRegistry(MSI_VALUES, delete_error=PermissionError(13, "Access is denied"))
-    result = mc.enroll_from_machine_config(paths, registry=registry, enroll=lambda *a, **k: {"device_id": "d"})
+    result = mc.enroll_from_machine_config(
+        paths, registry=registry, enroll=lambda *a, **k: {"device_id": "d"}
+    )
     assert result["status"] == "enrolled" and result["token_deleted"] is False
-    assert "could not be deleted from HKLM\\Software\\Mailwarden\\Enrollment\\EnrollToken (access denied)" in result["warning"]
+    assert (
+        "could not be deleted from HKLM\\Software\\Mailwarden\\Enrollment\\EnrollToken (access denied)"
+        in result["warning"]
+    )
     assert "until an administrator deletes it" in result["warning"]
     other = FakeRegistry(MSI_VALUES, delete_error=OSError(5, "broken"))
     result = mc.enroll_from_machine_config(paths, registry=other, enroll=lambda *a, **k: {"device_id": "d"})
@@ -116,8 +141,11 @@ def test_a_failed_enrolment_keeps_the_token_for_the_next_start(paths):
         raise EnrollError("the collector refused the enrolment (403 bad_token)")
 
     result = mc.enroll_from_machine_config(paths, registry=registry, enroll=refused)
-    assert result == {"status": "failed", "error": "the collector refused the enrolment (403 bad_token)",
-                      "collector_url": "https://collector.corp"}  # fmt: skip
+    assert result == {
+        "status": "failed",
+        "error": "the collector refused the enrolment (403 bad_token)",
+        "collector_url": "https://collector.corp",
+    }
     assert registry.deleted == [] and registry.keys[mc.TOKEN_KEY]["EnrollToken"] == "tok-123"
 
 
@@ -126,7 +154,9 @@ def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, mo
 
     monkeypatch.setattr(enroll_module, "load_device", lambda db: object())
     registry = FakeRegistry(MSI_VALUES)
-    result = mc.enroll_from_machine_config(paths, registry=registry, enroll=lambda *a, **k: pytest.fail("enrolled"))
+    result = mc.enroll_from_machine_config(
+        paths, registry=registry, enroll=lambda *a, **k: pytest.fail("enrolled")
+    )
     assert result == {"status": "already-enrolled", "token_deleted": True}
     assert registry.deleted == [(mc.TOKEN_KEY, "EnrollToken")]
 
@@ -134,8 +164,10 @@ def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, mo
 def test_nothing_to_do_without_configuration_or_token(paths):
     assert mc.enroll_from_machine_config(paths, registry=FakeRegistry()) == {"status": "no-config"}
     no_token = FakeRegistry({**MSI_VALUES, "EnrollToken": ""})
-    assert mc.enroll_from_machine_config(paths, registry=no_token) == {"status": "no-token",
-                                                                      "collector_url": "https://collector.corp"}  # fmt: skip
+    assert mc.enroll_from_machine_config(paths, registry=no_token) == {
+        "status": "no-token",
+        "collector_url": "https://collector.corp",
+    }
     bad = FakeRegistry({**MSI_VALUES, "CollectorUrl": 3})
     assert mc.enroll_from_machine_config(paths, registry=bad)["status"] == "failed"
     assert not paths.database.exists()  # no database is made when there is nothing to do
@@ -164,8 +196,10 @@ def test_real_enrolment_path_with_the_project_database(paths):
 
 
 def test_windows_layer_imports_winreg_only_when_used():
-    code = ("import sys; import companion.machine_config as m; r = m.WindowsRegistry();"
-            " print('winreg' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; import companion.machine_config as m; r = m.WindowsRegistry();"
+        " print('winreg' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
     with pytest.raises(ModuleNotFoundError):
@@ -183,7 +217,6 @@ def test_first_run_hook_retries_at_most_every_few_minutes(paths):
     clock[0] += 2
     assert hook(paths) is False and "cannot reach the collector" in hook.last["error"]
     assert registry.keys[mc.TOKEN_KEY]["EnrollToken"] == "tok-123"
-
 
 
 def test_the_agent_gets_the_hook_only_where_the_msi_writes_the_configuration(monkeypatch):

@@ -94,8 +94,11 @@ EXPECTED_SEQUENCE = [
 # -- building ---------------------------------------------------------------------------------------
 def _build(version: str) -> Path:
     out = REPO / "dist"
-    p = subprocess.run([sys.executable, str(REPO / "installer" / "build.py"), "--version", version, "--out", str(out)],
-                       capture_output=True, text=True)  # fmt: skip
+    p = subprocess.run(
+        [sys.executable, str(REPO / "installer" / "build.py"), "--version", version, "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
     path = Path(p.stdout.strip().splitlines()[-1])
     assert path == out / f"Mailwarden-{version}-x64.msi" and path.stat().st_size > 10_000_000
@@ -113,7 +116,9 @@ def msi_upgrade(msi) -> Path:
 
 
 def table(path: Path, name: str) -> list[list[str]]:
-    text = subprocess.run(["msiinfo", "export", str(path), name], capture_output=True, check=True).stdout.decode("utf-8")
+    text = subprocess.run(
+        ["msiinfo", "export", str(path), name], capture_output=True, check=True
+    ).stdout.decode("utf-8")
     lines = text.replace("\r\n", "\n").split("\n")
     return [line.split("\t") for line in lines[3:] if line]
 
@@ -130,10 +135,19 @@ def test_properties(msi):
     assert props["MsiHiddenProperties"] == "ENROLL_TOKEN;SAVED_ENROLL_TOKEN"
     # every property an administrator may give reaches the server side of an install with a UI
     assert props["SecureCustomProperties"].split(";") == [
-        "WIX_DOWNGRADE_DETECTED", "WIX_UPGRADE_DETECTED", "COLLECTOR_URL", "ENROLL_TOKEN", "DEPARTMENT",
-        "POLICY_FAIL_MODE", "REMOVE_DATA", "TBINSTALLDIR"]  # fmt: skip
+        "WIX_DOWNGRADE_DETECTED",
+        "WIX_UPGRADE_DETECTED",
+        "COLLECTOR_URL",
+        "ENROLL_TOKEN",
+        "DEPARTMENT",
+        "POLICY_FAIL_MODE",
+        "REMOVE_DATA",
+        "TBINSTALLDIR",
+    ]
     assert props["ARPCOMMENTS"] == "Email-risk companion / 邮件风险助手"  # UTF-8 text survives wixl
-    summary = subprocess.run(["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True).stdout
+    summary = subprocess.run(
+        ["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True
+    ).stdout
     assert "x64;1033" in summary
 
 
@@ -143,9 +157,14 @@ def test_launch_conditions_and_upgrade_table(msi):
     assert message.startswith("COLLECTOR_URL is required")
     assert "必须提供 COLLECTOR_URL" in message
     assert "VersionNT64" in conditions
-    fail_mode = conditions['REMOVE OR NOT POLICY_FAIL_MODE OR POLICY_FAIL_MODE~="ask" OR POLICY_FAIL_MODE~="open" '
-                           'OR POLICY_FAIL_MODE~="closed"']  # fmt: skip
-    assert fail_mode.startswith("POLICY_FAIL_MODE must be ask, open or closed") and "只能是 ask、open 或 closed" in fail_mode
+    fail_mode = conditions[
+        'REMOVE OR NOT POLICY_FAIL_MODE OR POLICY_FAIL_MODE~="ask" OR POLICY_FAIL_MODE~="open" '
+        'OR POLICY_FAIL_MODE~="closed"'
+    ]
+    assert (
+        fail_mode.startswith("POLICY_FAIL_MODE must be ask, open or closed")
+        and "只能是 ask、open 或 closed" in fail_mode
+    )
     assert "newer version of Mailwarden" in conditions["NOT WIX_DOWNGRADE_DETECTED"]
     assert "已安装更新版本" in conditions["NOT WIX_DOWNGRADE_DETECTED"]
     upgrade = table(msi, "Upgrade")
@@ -163,16 +182,29 @@ def test_install_execute_sequence_is_pinned(msi):
 def test_saved_properties_are_read_back_before_launch_conditions(msi):
     locators = {r[0]: r[1:] for r in table(msi, "RegLocator")}
     search = dict(table(msi, "AppSearch"))
-    for prop, name in [("COLLECTOR_URL", "CollectorUrl"), ("ENROLL_TOKEN", "EnrollToken"), ("DEPARTMENT", "Department"),
-                       ("POLICY_FAIL_MODE", "PolicyFailMode"), ("TBINSTALLDIR", "ThunderbirdDir")]:  # fmt: skip
+    for prop, name in [
+        ("COLLECTOR_URL", "CollectorUrl"),
+        ("ENROLL_TOKEN", "EnrollToken"),
+        ("DEPARTMENT", "Department"),
+        ("POLICY_FAIL_MODE", "PolicyFailMode"),
+        ("TBINSTALLDIR", "ThunderbirdDir"),
+    ]:
         sig = search["SAVED_" + prop]
         # root 2 = HKLM, type 18 = raw | 64-bit view (16)
         key = TOKEN_KEY if prop == "ENROLL_TOKEN" else MAILWARDEN_KEY
         assert locators[sig] == ["2", key, name, "18"]
     actions = {r[0]: r[1:] for r in table(msi, "CustomAction")}
-    assert actions["RestoreCollectorUrl"] == ["2099", "COLLECTOR_URL", "[SAVED_COLLECTOR_URL]", ""]  # 51 + 2048
+    assert actions["RestoreCollectorUrl"] == [
+        "2099",
+        "COLLECTOR_URL",
+        "[SAVED_COLLECTOR_URL]",
+        "",
+    ]  # 51 + 2048
     ui = {r[0]: (r[1], int(r[2])) for r in table(msi, "InstallUISequence")}
-    assert ui["RestoreCollectorUrl"] == ("SAVED_COLLECTOR_URL AND NOT COLLECTOR_URL", 51) and ui["AppSearch"][1] == 50
+    assert (
+        ui["RestoreCollectorUrl"] == ("SAVED_COLLECTOR_URL AND NOT COLLECTOR_URL", 51)
+        and ui["AppSearch"][1] == 50
+    )
 
 
 def test_a_given_tbinstalldir_wins_over_the_app_paths_entry(msi):
@@ -180,8 +212,12 @@ def test_a_given_tbinstalldir_wins_over_the_app_paths_entry(msi):
     before CostFinalize resolves the directory (the wine story installs with both)."""
     assert dict(table(msi, "AppSearch"))["TB_APPPATH"] == "rsThunderbird"
     locators = {r[0]: r[1:] for r in table(msi, "RegLocator")}
-    assert locators["rsThunderbird"] == ["2", r"Software\Microsoft\Windows\CurrentVersion\App Paths\thunderbird.exe", "Path",
-                                         "18"]  # fmt: skip
+    assert locators["rsThunderbird"] == [
+        "2",
+        r"Software\Microsoft\Windows\CurrentVersion\App Paths\thunderbird.exe",
+        "Path",
+        "18",
+    ]
     assert "TBINSTALLDIR" not in {r[0] for r in table(msi, "AppSearch")}
     actions = {r[0]: r[1:] for r in table(msi, "CustomAction")}
     assert actions["SetThunderbirdDir"] == ["2099", "TBINSTALLDIR", "[TB_APPPATH]", ""]
@@ -191,7 +227,9 @@ def test_a_given_tbinstalldir_wins_over_the_app_paths_entry(msi):
         assert condition == "TB_APPPATH AND NOT TBINSTALLDIR", sequence
         assert rows["AppSearch"][1] < number < rows["CostFinalize"][1], sequence
         # the folder used before comes first: an upgrade keeps the policy file where it was
-        assert rows["RestoreThunderbirdDir"] == ("SAVED_TBINSTALLDIR AND NOT TBINSTALLDIR", number - 1), sequence
+        assert rows["RestoreThunderbirdDir"] == ("SAVED_TBINSTALLDIR AND NOT TBINSTALLDIR", number - 1), (
+            sequence
+        )
     assert dict((r[0], r[1]) for r in table(msi, "Directory"))["TBDISTDIR"] == "TBINSTALLDIR"
 
 
@@ -221,9 +259,15 @@ def test_users_may_delete_the_token_and_nothing_else(msi):
     registry_ids = {r[0]: (r[2], r[3]) for r in table(msi, "Registry")}
     (row,) = table(msi, "MsiLockPermissionsEx")
     _id, lock_object, table_name, sddl, condition = row
-    assert table_name == "Registry" and registry_ids[lock_object] == (TOKEN_KEY, "EnrollToken") and condition == ""
+    assert (
+        table_name == "Registry"
+        and registry_ids[lock_object] == (TOKEN_KEY, "EnrollToken")
+        and condition == ""
+    )
     assert sddl == msi_build.TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
-    summary = subprocess.run(["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True).stdout
+    summary = subprocess.run(
+        ["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True
+    ).stdout
     assert "Version: 500 " in summary  # Windows Installer 5, which knows MsiLockPermissionsEx
 
 
@@ -240,14 +284,24 @@ def test_registry_rows(msi):
     rows = _registry_rows(msi)
     m = (MAILWARDEN_KEY, 64)
     assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == m} == {
-        "InstallDir": "[INSTALLDIR]", "Version": VERSION, "CollectorUrl": "[COLLECTOR_URL]",
-        "Department": "[DEPARTMENT]", "PolicyFailMode": "[POLICY_FAIL_MODE]",
-        "RemoveDataOnUninstall": "[REMOVE_DATA]", "ThunderbirdDir": "[TBINSTALLDIR]"}  # fmt: skip
-    assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == (TOKEN_KEY, 64)} == {"EnrollToken": "[ENROLL_TOKEN]"}
+        "InstallDir": "[INSTALLDIR]",
+        "Version": VERSION,
+        "CollectorUrl": "[COLLECTOR_URL]",
+        "Department": "[DEPARTMENT]",
+        "PolicyFailMode": "[POLICY_FAIL_MODE]",
+        "RemoveDataOnUninstall": "[REMOVE_DATA]",
+        "ThunderbirdDir": "[TBINSTALLDIR]",
+    }
+    assert {k[2]: v for k, v in rows.items() if (k[1], k[3]) == (TOKEN_KEY, 64)} == {
+        "EnrollToken": "[ENROLL_TOKEN]"
+    }
     run_key = r"Software\Microsoft\Windows\CurrentVersion\Run"
     assert rows[("2", run_key, "Mailwarden Agent", 64)] == '"[PYTHONDIR]pythonw.exe" -E -s -m companion.agent'
     assert "from ui.app import main" in rows[("2", run_key, "Mailwarden Tray", 64)]
-    assert rows[("2", r"Software\Mozilla\NativeMessagingHosts\mailwarden", "", 64)] == "[TBHOSTDIR]mailwarden.json"
+    assert (
+        rows[("2", r"Software\Mozilla\NativeMessagingHosts\mailwarden", "", 64)]
+        == "[TBHOSTDIR]mailwarden.json"
+    )
     tb_policy = r"Software\Policies\Mozilla\Thunderbird\3rdparty\Extensions\mailwarden@mailwarden.example"
     assert rows[("2", tb_policy, "failMode", 64)] == "[POLICY_FAIL_MODE]"
 
@@ -258,7 +312,9 @@ def test_outlook_rows_are_those_of_outlook_bridge_registration(msi):
     for r in expected:
         value = f"#{r.value}" if r.type == "REG_DWORD" else r.value
         assert rows[("2", r.key, r.name, r.view)] == value, r
-    outlook = {k: v for k, v in rows.items() if "Outlook" in k[1] or "CLSID" in k[1] or registration.PROGID in k[1]}
+    outlook = {
+        k: v for k, v in rows.items() if "Outlook" in k[1] or "CLSID" in k[1] or registration.PROGID in k[1]
+    }
     assert len(outlook) == len(expected)
     # the add-in key in both views, the COM server only in the 64-bit view of the shipped Python
     assert {k[3] for k in outlook if k[1] == registration.ADDIN_KEY} == {32, 64}
@@ -267,27 +323,53 @@ def test_outlook_rows_are_those_of_outlook_bridge_registration(msi):
 
 def test_components_files_and_payload(msi):
     components = table(msi, "Component")
-    assert all(int(r[3]) & 256 for r in components if r[0] != "OutlookAddin32")  # every other component 64-bit
+    assert all(
+        int(r[3]) & 256 for r in components if r[0] != "OutlookAddin32"
+    )  # every other component 64-bit
     files = table(msi, "File")
     stage = REPO / "build" / "msi" / VERSION / "root"
     staged = [p for p in stage.rglob("*") if p.is_file()]
     assert len(files) == len(staged) + 1  # + Thunderbird's policies.json
     rel = {p.relative_to(stage).as_posix() for p in staged}
     site = "python/Lib/site-packages/"
-    for needed in ["python/python.exe", "python/pythonw.exe", "python/python312.dll", "python/pythoncom312.dll",
-                   "python/pywintypes312.dll", site + "companion/cli.py", site + "companion/machine_config.py",
-                   site + "outlook_bridge/addin.py", site + "PySide6/QtWidgets.pyd", site + "win32/win32api.pyd",
-                   "bin/mailwarden.cmd", "thunderbird/mailwarden.json", "thunderbird/mailwarden-native-host.bat",
-                   "mailwarden.ico"]:  # fmt: skip
+    for needed in [
+        "python/python.exe",
+        "python/pythonw.exe",
+        "python/python312.dll",
+        "python/pythoncom312.dll",
+        "python/pywintypes312.dll",
+        site + "companion/cli.py",
+        site + "companion/machine_config.py",
+        site + "outlook_bridge/addin.py",
+        site + "PySide6/QtWidgets.pyd",
+        site + "win32/win32api.pyd",
+        "bin/mailwarden.cmd",
+        "thunderbird/mailwarden.json",
+        "thunderbird/mailwarden-native-host.bat",
+        "mailwarden.ico",
+    ]:
         assert needed in rel, needed
     assert any(r.startswith(site + "companion/__pycache__/") and r.endswith(".cpython-312.pyc") for r in rel)
     assert any(r.startswith("python/Lib/__pycache__/") and r.endswith(".cpython-312.pyc") for r in rel)
     # nothing the runtime does not need
-    for unwanted in ("/collector/", "/tests/", "/test/", "site-packages/pip/", "PySide6/Qt6Quick", "PySide6/qml/",
-                     "PySide6/designer.exe", "/idlelib/", "site-packages/bin/", "python/include/", "python/Scripts/"):  # fmt: skip
+    for unwanted in (
+        "/collector/",
+        "/tests/",
+        "/test/",
+        "site-packages/pip/",
+        "PySide6/Qt6Quick",
+        "PySide6/qml/",
+        "PySide6/designer.exe",
+        "/idlelib/",
+        "site-packages/bin/",
+        "python/include/",
+        "python/Scripts/",
+    ):
         assert not any(unwanted in "/" + r for r in rel), unwanted
     assert not any(r.endswith((".so", ".pyi")) for r in rel)
-    assert (stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info" / "METADATA").exists()
+    assert (
+        stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info" / "METADATA"
+    ).exists()
 
 
 def test_lock_file_is_for_windows():
@@ -306,11 +388,14 @@ def test_thunderbird_policy_file(msi):
     setting = policies["policies"]["ExtensionSettings"]["mailwarden@mailwarden.example"]
     xpi = sorted((stage / "root" / "thunderbird").glob("mailwarden-thunderbird-*.xpi"))
     assert len(xpi) == 1
-    assert setting == {"installation_mode": "force_installed",
-                       "install_url": f"file:///C:/Program%20Files/Mailwarden/thunderbird/{xpi[0].name}"}  # fmt: skip
+    assert setting == {
+        "installation_mode": "force_installed",
+        "install_url": f"file:///C:/Program%20Files/Mailwarden/thunderbird/{xpi[0].name}",
+    }
     manifest = json.loads((stage / "root" / "thunderbird" / "mailwarden.json").read_text(encoding="utf-8"))
     assert manifest["path"] == "mailwarden-native-host.bat" and manifest["allowed_extensions"] == [
-        "mailwarden@mailwarden.example"]  # fmt: skip
+        "mailwarden@mailwarden.example"
+    ]
 
 
 # -- under wine --------------------------------------------------------------------------------------
@@ -320,8 +405,15 @@ def parse_reg(path: Path) -> dict[str, dict[str, object]]:
     current: dict[str, object] | None = None
 
     def unescape(s: str) -> str:
-        return re.sub(r'\\x([0-9a-fA-F]{1,4})|\\(.)', lambda m: chr(int(m.group(1), 16)) if m.group(1) else
-                      {"n": "\n", "r": "\r", "0": "\0"}.get(m.group(2), m.group(2)), s)  # fmt: skip
+        return re.sub(
+            r"\\x([0-9a-fA-F]{1,4})|\\(.)",
+            lambda m: (
+                chr(int(m.group(1), 16))
+                if m.group(1)
+                else {"n": "\n", "r": "\r", "0": "\0"}.get(m.group(2), m.group(2))
+            ),
+            s,
+        )
 
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         m = re.match(r"^\[(.+)\] \d+", line)
@@ -350,8 +442,14 @@ def parse_reg(path: Path) -> dict[str, dict[str, object]]:
 class Wine:
     def __init__(self, prefix: Path) -> None:
         self.prefix = prefix
-        self.env = dict(os.environ, WINEPREFIX=str(prefix), WINEDEBUG="-all", WINEDLLOVERRIDES="mscoree,mshtml=",
-                        DISPLAY="", WINEARCH="win64")  # fmt: skip
+        self.env = dict(
+            os.environ,
+            WINEPREFIX=str(prefix),
+            WINEDEBUG="-all",
+            WINEDLLOVERRIDES="mscoree,mshtml=",
+            DISPLAY="",
+            WINEARCH="win64",
+        )
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         p = subprocess.run(["wine", *args], env=self.env, capture_output=True, timeout=timeout)
@@ -363,7 +461,9 @@ class Wine:
         p = self.run("msiexec", *args, "/qn", "/l*v", "Z:" + str(self.prefix.parent / log).replace("/", "\\"))
         elapsed = time.monotonic() - t0
         raw = (self.prefix.parent / log).read_bytes()
-        text = raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+        text = (
+            raw.decode("utf-16") if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else raw.decode("utf-8", "replace")
+        )
         return p.returncode, text, elapsed
 
     def python(self, code: str, *args: str) -> subprocess.CompletedProcess:
@@ -400,31 +500,44 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
 
     story["no_url"] = wine.msiexec("/i", win(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
     story["no_url_installed"] = wine.drive_c(INSTALL).exists()
-    story["bad_fail_mode"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", "POLICY_FAIL_MODE=sometimes",
-                                          log="bad-fail-mode.log")  # fmt: skip
+    story["bad_fail_mode"] = wine.msiexec(
+        "/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", "POLICY_FAIL_MODE=sometimes", log="bad-fail-mode.log"
+    )
     story["bad_fail_mode_installed"] = wine.drive_c(INSTALL).exists()
 
     # Thunderbird's App Paths entry says C:\Apps\Thunderbird; the TBINSTALLDIR given must win
     p = wine.run("reg", "add", TB_APP_PATHS, "/v", "Path", "/d", TB_ELSEWHERE, "/f")
     assert p.returncode == 0, p.stderr[-2000:]
-    story["install"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", f"ENROLL_TOKEN={TOKEN}",
-                                    "DEPARTMENT=Sales", "POLICY_FAIL_MODE=closed", f"TBINSTALLDIR={TB_DEFAULT}",
-                                    log="install.log")  # fmt: skip
+    story["install"] = wine.msiexec(
+        "/i",
+        win(msi),
+        f"COLLECTOR_URL={COLLECTOR}",
+        f"ENROLL_TOKEN={TOKEN}",
+        "DEPARTMENT=Sales",
+        "POLICY_FAIL_MODE=closed",
+        f"TBINSTALLDIR={TB_DEFAULT}",
+        log="install.log",
+    )
     story["tb_elsewhere_policies"] = wine.drive_c(TB_ELSEWHERE + r"\distribution\policies.json").exists()
     # (App Paths stays: the upgrade below, given no TBINSTALLDIR, must keep the folder used before)
     story["installed_hklm"] = wine.hklm()
-    story["installed_files"] = {p.relative_to(wine.drive_c(INSTALL)).as_posix()
-                                for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()}  # fmt: skip
+    story["installed_files"] = {
+        p.relative_to(wine.drive_c(INSTALL)).as_posix()
+        for p in wine.drive_c(INSTALL).rglob("*")
+        if p.is_file()
+    }
     story["tb_policies"] = wine.drive_c(TB_DEFAULT + r"\distribution\policies.json").read_text()
     story["version_cmd"] = wine.run("cmd", "/c", INSTALL + r"\bin\mailwarden.cmd", "--version", timeout=300)
     demo = PY + r"\Lib\site-packages\companion\demo\data\outgoing\02-off-book.eml"
-    story["check"] = wine.python("import sys; from companion.cli import main; sys.exit(main())", "check", "--json",
-                                 demo)  # fmt: skip
+    story["check"] = wine.python(
+        "import sys; from companion.cli import main; sys.exit(main())", "check", "--json", demo
+    )
     story["engine"] = wine.python(
         "import json, sys, companion.policy.engine, companion.machine_config as mc;"
         "from companion.presend import check_outgoing;"
         "print(json.dumps({'exe': sys.executable, 'version': sys.version.split()[0],"
-        " 'machine': mc.read_machine_config().to_dict(with_token=True)}))")  # fmt: skip
+        " 'machine': mc.read_machine_config().to_dict(with_token=True)}))"
+    )
     data = _user_data(wine)
     data.mkdir(parents=True)
     (data / "mailwarden.db").write_bytes(b"user data")
@@ -432,24 +545,35 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
 
     story["upgrade"] = wine.msiexec("/i", win(msi_upgrade), log="upgrade.log")
     story["upgraded_hklm"] = wine.hklm()
-    story["upgraded_tb_policies"] = [path for path in (TB_DEFAULT, TB_ELSEWHERE)
-                                     if wine.drive_c(path + r"\distribution\policies.json").exists()]  # fmt: skip
+    story["upgraded_tb_policies"] = [
+        path
+        for path in (TB_DEFAULT, TB_ELSEWHERE)
+        if wine.drive_c(path + r"\distribution\policies.json").exists()
+    ]
     story["downgrade"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
     story["after_downgrade_hklm"] = wine.hklm()
     story["delete_token"] = wine.python(
         "import json, companion.machine_config as mc; r = mc.WindowsRegistry(); r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE);"
-        " r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))")  # fmt: skip
+        " r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))"
+    )
 
     story["uninstall"] = wine.msiexec("/x", win(msi_upgrade), log="uninstall.log")
     story["uninstalled_hklm"] = wine.hklm()
-    story["left_files"] = [p for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()] if wine.drive_c(INSTALL).exists() else []
+    story["left_files"] = (
+        [p for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()] if wine.drive_c(INSTALL).exists() else []
+    )
     story["data_kept"] = (data / "mailwarden.db").exists()
-    story["tb_policies_left"] = [path for path in (TB_DEFAULT, TB_ELSEWHERE)
-                                 if wine.drive_c(path + r"\distribution\policies.json").exists()]  # fmt: skip
+    story["tb_policies_left"] = [
+        path
+        for path in (TB_DEFAULT, TB_ELSEWHERE)
+        if wine.drive_c(path + r"\distribution\policies.json").exists()
+    ]
 
     # REMOVE_DATA's JScript, run by wine's cscript on the data directory kept above
     script = wine.prefix.parent / "remove.js"
-    script.write_text((REPO / "installer" / "remove_user_data.js").read_text() + "\nWScript.Echo(RemoveUserData());\n")
+    script.write_text(
+        (REPO / "installer" / "remove_user_data.js").read_text() + "\nWScript.Echo(RemoveUserData());\n"
+    )
     story["remove_data"] = wine.run("cscript", "//nologo", win(script), timeout=300)
     story["data_after_remove"] = data.parent.exists()
     for step in ("install", "upgrade", "uninstall"):
@@ -486,23 +610,42 @@ def test_install_writes_files_and_machine_configuration(wine_story):
     code, log, _ = wine_story["install"]
     assert code == 0, log[-3000:]
     files = wine_story["installed_files"]
-    for needed in ("python/python.exe", "python/pythoncom312.dll", "python/Lib/site-packages/companion/cli.py",
-                   "bin/mailwarden.cmd", "thunderbird/mailwarden.json", "mailwarden.ico"):  # fmt: skip
+    for needed in (
+        "python/python.exe",
+        "python/pythoncom312.dll",
+        "python/Lib/site-packages/companion/cli.py",
+        "bin/mailwarden.cmd",
+        "thunderbird/mailwarden.json",
+        "mailwarden.ico",
+    ):
         assert needed in files
     hklm = wine_story["installed_hklm"]
     assert hklm[TOKEN_KEY.lower()] == {"EnrollToken": TOKEN}
-    assert hklm[MAILWARDEN_KEY.lower()] == {"CollectorUrl": COLLECTOR, "Department": "Sales",
-                                            "PolicyFailMode": "closed", "InstallDir": INSTALL + "\\",
-                                            "Version": VERSION, "RemoveDataOnUninstall": "0",
-                                            "ThunderbirdDir": TB_DEFAULT + "\\"}  # fmt: skip
+    assert hklm[MAILWARDEN_KEY.lower()] == {
+        "CollectorUrl": COLLECTOR,
+        "Department": "Sales",
+        "PolicyFailMode": "closed",
+        "InstallDir": INSTALL + "\\",
+        "Version": VERSION,
+        "RemoveDataOnUninstall": "0",
+        "ThunderbirdDir": TB_DEFAULT + "\\",
+    }
     run = hklm[r"software\microsoft\windows\currentversion\run"]
     assert run["Mailwarden Agent"] == f'"{PY}\\pythonw.exe" -E -s -m companion.agent'
-    assert run["Mailwarden Tray"].startswith(f'"{PY}\\pythonw.exe" -E -s -c "import sys; from ui.app import main;')
-    assert hklm[r"software\mozilla\nativemessaginghosts\mailwarden"][""] == INSTALL + r"\thunderbird\mailwarden.json"
+    assert run["Mailwarden Tray"].startswith(
+        f'"{PY}\\pythonw.exe" -E -s -c "import sys; from ui.app import main;'
+    )
+    assert (
+        hklm[r"software\mozilla\nativemessaginghosts\mailwarden"][""]
+        == INSTALL + r"\thunderbird\mailwarden.json"
+    )
     tb_policy = r"software\policies\mozilla\thunderbird\3rdparty\extensions\mailwarden@mailwarden.example"
     assert hklm[tb_policy] == {"failMode": "closed"}  # the extension's managed storage
     policies = json.loads(wine_story["tb_policies"])
-    assert policies["policies"]["ExtensionSettings"]["mailwarden@mailwarden.example"]["installation_mode"] == "force_installed"
+    assert (
+        policies["policies"]["ExtensionSettings"]["mailwarden@mailwarden.example"]["installation_mode"]
+        == "force_installed"
+    )
 
 
 def test_install_registers_the_outlook_addin_in_both_views(wine_story):
@@ -522,23 +665,34 @@ def test_uninstall_entry(wine_story):
     assert entry["InstallLocation"] == INSTALL + "\\"
     assert str(entry["UninstallString"]).lower().startswith("msiexec.exe /x{")
     # the icon (ARPPRODUCTICON): Windows Installer keeps it with the product registration
-    products = [v for k, v in wine_story["installed_hklm"].items()
-                if k.startswith("software\\classes\\installer\\products\\") and v.get("ProductName") == "Mailwarden"]  # fmt: skip
+    products = [
+        v
+        for k, v in wine_story["installed_hklm"].items()
+        if k.startswith("software\\classes\\installer\\products\\") and v.get("ProductName") == "Mailwarden"
+    ]
     assert len(products) == 1 and str(products[0]["ProductIcon"]).endswith("\\MailwardenIcon")
 
 
 def test_installed_runtime_runs_the_companion(wine_story):
     p = wine_story["version_cmd"]
-    assert p.returncode == 0 and p.stdout.decode().strip().endswith(f"version {msi_build.project_version()}"), p.stderr
+    assert p.returncode == 0 and p.stdout.decode().strip().endswith(
+        f"version {msi_build.project_version()}"
+    ), p.stderr
     check = wine_story["check"]
     result = json.loads(check.stdout.decode("utf-8"))
     assert result["verdict"] == "block"
     assert "offbook.private-deal" in {f["rule"] for f in result["findings"]}
     engine = json.loads(wine_story["engine"].stdout.decode("utf-8"))
     assert engine["exe"] == PY + r"\python.exe" and engine["version"] == msi_build.WINPYTHON["python_version"]
-    assert engine["machine"] == {"collector_url": COLLECTOR, "enroll_token": TOKEN, "department": "Sales",
-                                 "policy_fail_mode": "closed", "install_dir": INSTALL + "\\", "version": VERSION,
-                                 "has_token": True}  # fmt: skip
+    assert engine["machine"] == {
+        "collector_url": COLLECTOR,
+        "enroll_token": TOKEN,
+        "department": "Sales",
+        "policy_fail_mode": "closed",
+        "install_dir": INSTALL + "\\",
+        "version": VERSION,
+        "has_token": True,
+    }
 
 
 def test_upgrade_without_properties_keeps_the_configuration(wine_story):
@@ -549,7 +703,11 @@ def test_upgrade_without_properties_keeps_the_configuration(wine_story):
     assert config["Version"] == UPGRADE_VERSION
     token = hklm[TOKEN_KEY.lower()]["EnrollToken"]
     assert (config["CollectorUrl"], token, config["Department"], config["PolicyFailMode"]) == (
-        COLLECTOR, TOKEN, "Sales", "closed")  # fmt: skip
+        COLLECTOR,
+        TOKEN,
+        "Sales",
+        "closed",
+    )
     # Thunderbird's folder too: App Paths still says elsewhere, the policy file stays where it was
     assert config["ThunderbirdDir"] == TB_DEFAULT + "\\"
     assert wine_story["upgraded_tb_policies"] == [TB_DEFAULT]
@@ -564,7 +722,9 @@ def test_downgrade_is_refused(wine_story):
     # test_launch_conditions_and_upgrade_table; wine does not log it)
     assert re.search(r"WIX_DOWNGRADE_DETECTED = \{[0-9A-F-]{36}\}", log)
     assert "InstallFiles" not in log
-    assert [e["DisplayVersion"] for e in _product_entries(wine_story["after_downgrade_hklm"])] == [UPGRADE_VERSION]
+    assert [e["DisplayVersion"] for e in _product_entries(wine_story["after_downgrade_hklm"])] == [
+        UPGRADE_VERSION
+    ]
 
 
 def test_companion_deletes_the_token_through_winreg(wine_story):
@@ -578,9 +738,17 @@ def test_uninstall_removes_files_and_keys_and_keeps_user_data(wine_story):
     assert code == 0, log[-3000:]
     assert wine_story["left_files"] == []
     hklm = wine_story["uninstalled_hklm"]
-    gone = [MAILWARDEN_KEY, TOKEN_KEY, registration.ADDIN_KEY, registration.ADDIN_KEY.replace("Software\\", "Software\\Wow6432Node\\"),
-            registration.CLSID_KEY + r"\InprocServer32", registration.PROGID_KEY + r"\CLSID",
-            r"Software\Mozilla\NativeMessagingHosts\mailwarden", TB_POLICY_KEY, r"Software\Mailwarden\Components"]  # fmt: skip
+    gone = [
+        MAILWARDEN_KEY,
+        TOKEN_KEY,
+        registration.ADDIN_KEY,
+        registration.ADDIN_KEY.replace("Software\\", "Software\\Wow6432Node\\"),
+        registration.CLSID_KEY + r"\InprocServer32",
+        registration.PROGID_KEY + r"\CLSID",
+        r"Software\Mozilla\NativeMessagingHosts\mailwarden",
+        TB_POLICY_KEY,
+        r"Software\Mailwarden\Components",
+    ]
     for key in gone:
         assert not hklm.get(key.lower()), key
     run = hklm.get(r"software\microsoft\windows\currentversion\run", {})

@@ -39,7 +39,9 @@ HEADER = struct.Struct("=I")
 
 
 def policy_text(version: str = "2026.11.1") -> str:
-    text = default_policy_text().replace("finance_addresses = []", 'finance_addresses = ["finance@corp.example"]')
+    text = default_policy_text().replace(
+        "finance_addresses = []", 'finance_addresses = ["finance@corp.example"]'
+    )
     text = text.replace("supervisor_addresses = []", 'supervisor_addresses = ["boss@corp.example"]')
     return text.replace('version = "2026.11.1"', f'version = "{version}"', 1)
 
@@ -51,8 +53,12 @@ class HostProcess:
         env = {**os.environ, "MAILWARDEN_HOME": str(home)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "companion.native_host", str(home / "mailwarden.json"), EXTENSION_ID],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+        )
 
     def write_raw(self, data: bytes) -> None:
         self.proc.stdin.write(HEADER.pack(len(data)) + data)
@@ -111,14 +117,24 @@ def host(isolated_home):
     h.kill()
 
 
-WARN = {"subject": "Offer", "from": "Li Wei <li@corp.example>", "to": ["Anna <anna@buyer.example>"],
-        "body": "Dear Anna,\nWe offer the lowest price for the valves.\nBest regards"}  # fmt: skip
+WARN = {
+    "subject": "Offer",
+    "from": "Li Wei <li@corp.example>",
+    "to": ["Anna <anna@buyer.example>"],
+    "body": "Dear Anna,\nWe offer the lowest price for the valves.\nBest regards",
+}
 
 
 def test_ping_answers_with_the_version_and_policy(host):
     pong = host.ask({"type": "ping", "id": 1})
-    assert pong == {"type": "pong", "id": 1, "version": __version__, "policy_version": "2026.11.1",
-                    "protocol": 1, "policy_error": None}  # fmt: skip
+    assert pong == {
+        "type": "pong",
+        "id": 1,
+        "version": __version__,
+        "policy_version": "2026.11.1",
+        "protocol": 1,
+        "policy_error": None,
+    }
 
 
 def test_check_round_trip_gives_verdict_findings_and_approvers(host):
@@ -126,25 +142,47 @@ def test_check_round_trip_gives_verdict_findings_and_approvers(host):
     assert (verdict["type"], verdict["id"], verdict["verdict"]) == ("verdict", "c-1", "warn")
     assert verdict["approvers"] == ["boss@corp.example"]
     [finding] = verdict["findings"]
-    assert (finding["rule"], finding["tier"], finding["approver"]) == ("commit.lowest-price", "approval", "supervisor")
+    assert (finding["rule"], finding["tier"], finding["approver"]) == (
+        "commit.lowest-price",
+        "approval",
+        "supervisor",
+    )
     sentence = finding["sentence"]
     assert sentence["text"][sentence["start"] : sentence["end"]] == "lowest price"
-    assert finding["explanation"].startswith("Promising") and finding["explanation_zh"].startswith("承诺最低价")
+    assert finding["explanation"].startswith("Promising") and finding["explanation_zh"].startswith(
+        "承诺最低价"
+    )
 
     clean = host.ask({"type": "check", "id": "c-2", "details": {**WARN, "body": "Packing list attached."}})
     assert (clean["verdict"], clean["findings"], clean["approvers"]) == ("pass", [], [])
-    block = host.ask({"type": "check", "id": "c-3", "details": {**WARN, "body": "Please keep this between us."}})
+    block = host.ask(
+        {"type": "check", "id": "c-3", "details": {**WARN, "body": "Please keep this between us."}}
+    )
     assert block["verdict"] == "block" and block["findings"][0]["tier"] == "forbidden"
 
 
 def test_decisions_are_recorded_in_the_database(host, isolated_home):
     host.ask({"type": "check", "id": "c-1", "details": WARN})
-    recorded = host.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified",
-                         "justification": "Approved by phone with Mr Zhang"})  # fmt: skip
+    recorded = host.ask(
+        {
+            "type": "decision",
+            "id": "d-1",
+            "check_id": "c-1",
+            "choice": "justified",
+            "justification": "Approved by phone with Mr Zhang",
+        }
+    )
     assert recorded["type"] == "recorded" and recorded["id"] == "d-1" and recorded["row"] >= 1
-    unchecked = host.ask({"type": "decision", "id": "d-2", "check_id": None, "choice": "unchecked_sent",
-                          "error": "check did not run: timeout",
-                          "details": {"subject": "Late", "to": ["x@y.example"]}})  # fmt: skip
+    unchecked = host.ask(
+        {
+            "type": "decision",
+            "id": "d-2",
+            "check_id": None,
+            "choice": "unchecked_sent",
+            "error": "check did not run: timeout",
+            "details": {"subject": "Late", "to": ["x@y.example"]},
+        }
+    )
     assert unchecked["type"] == "recorded"
     forgotten = host.ask({"type": "decision", "id": "d-3", "check_id": "never-seen", "choice": "edited"})
     assert forgotten["type"] == "recorded"
@@ -156,7 +194,11 @@ def test_decisions_are_recorded_in_the_database(host, isolated_home):
     finally:
         db.close()
     justified = rows[recorded["row"]]
-    assert (justified["channel"], justified["verdict"], justified["choice"]) == ("thunderbird", "warn", "justified")
+    assert (justified["channel"], justified["verdict"], justified["choice"]) == (
+        "thunderbird",
+        "warn",
+        "justified",
+    )
     assert justified["justification"] == "Approved by phone with Mr Zhang"
     assert justified["recipients"] == ["anna@buyer.example"] and justified["policy_version"] == "2026.11.1"
     assert [f["rule"] for f in justified["findings"]] == ["commit.lowest-price"]
@@ -179,23 +221,54 @@ def test_a_late_decision_sent_to_a_new_host_is_recorded_with_the_real_verdict(ho
     attachment bytes); the new host that gets it does not know the check and checks them again."""
     from tests.mailfactory import docx_bytes
 
-    checked = {**WARN, "attachments": [
-        {"name": "terms.pdf", "content_type": "application/pdf", "size": 9, "data_base64": base64.b64encode(b"%PDF-1.4 ").decode()},
-    ]}  # fmt: skip
+    checked = {
+        **WARN,
+        "attachments": [
+            {
+                "name": "terms.pdf",
+                "content_type": "application/pdf",
+                "size": 9,
+                "data_base64": base64.b64encode(b"%PDF-1.4 ").decode(),
+            },
+        ],
+    }
     assert host.ask({"type": "check", "id": "c-1", "details": checked})["verdict"] == "warn"
     host.kill()  # the port dropped before the decision went: Thunderbird starts a new host
 
     fresh = HostProcess(isolated_home)
     try:
-        kept = {**WARN, "attachments": [{"name": "terms.pdf", "content_type": "application/pdf", "size": 9, "text": None}]}
-        late = fresh.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified",
-                          "justification": "Approved by phone with Mr Zhang",
-                          "error": "reported late (decided 2026-11-30T09:00:00.000Z)", "details": kept})  # fmt: skip
+        kept = {
+            **WARN,
+            "attachments": [
+                {"name": "terms.pdf", "content_type": "application/pdf", "size": 9, "text": None}
+            ],
+        }
+        late = fresh.ask(
+            {
+                "type": "decision",
+                "id": "d-1",
+                "check_id": "c-1",
+                "choice": "justified",
+                "justification": "Approved by phone with Mr Zhang",
+                "error": "reported late (decided 2026-11-30T09:00:00.000Z)",
+                "details": kept,
+            }
+        )
         # Bytes sent with a late decision are read as a check reads them.
-        memo = {**WARN, "body": "See the memo.", "attachments": [
-            {"name": "memo.docx", "content_type": "", "data_base64": base64.b64encode(docx_bytes(["Please keep this between us."])).decode()},
-        ]}  # fmt: skip
-        blocked = fresh.ask({"type": "decision", "id": "d-2", "check_id": "c-2", "choice": "blocked", "details": memo})
+        memo = {
+            **WARN,
+            "body": "See the memo.",
+            "attachments": [
+                {
+                    "name": "memo.docx",
+                    "content_type": "",
+                    "data_base64": base64.b64encode(docx_bytes(["Please keep this between us."])).decode(),
+                },
+            ],
+        }
+        blocked = fresh.ask(
+            {"type": "decision", "id": "d-2", "check_id": "c-2", "choice": "blocked", "details": memo}
+        )
         assert late["type"] == "recorded" and blocked["type"] == "recorded", (late, blocked)
         assert fresh.close() == 0
     finally:
@@ -204,14 +277,22 @@ def test_a_late_decision_sent_to_a_new_host_is_recorded_with_the_real_verdict(ho
     rows = _presend_rows(isolated_home)
     row = rows[late["row"]]
     assert (row["channel"], row["verdict"], row["choice"]) == ("thunderbird", "warn", "justified")
-    assert (row["subject"], row["recipients"], row["policy_version"]) == ("Offer", ["anna@buyer.example"], "2026.11.1")
+    assert (row["subject"], row["recipients"], row["policy_version"]) == (
+        "Offer",
+        ["anna@buyer.example"],
+        "2026.11.1",
+    )
     assert [f["rule"] for f in row["findings"]] == ["commit.lowest-price"]
     assert row["justification"] == "Approved by phone with Mr Zhang"
-    assert "reported late (decided 2026-11-30" in row["error"] and "attachments judged by name" in row["error"]
+    assert (
+        "reported late (decided 2026-11-30" in row["error"] and "attachments judged by name" in row["error"]
+    )
     assert "not known" not in row["error"]
     memo_row = rows[blocked["row"]]
     assert (memo_row["verdict"], memo_row["choice"]) == ("block", "blocked")
-    assert ("attachment:memo.docx", "offbook.private-deal") in {(f["field"], f["rule"]) for f in memo_row["findings"]}
+    assert ("attachment:memo.docx", "offbook.private-deal") in {
+        (f["field"], f["rule"]) for f in memo_row["findings"]
+    }
     assert "attachments judged by name" not in memo_row["error"]
 
 
@@ -237,7 +318,9 @@ def test_a_lone_surrogate_never_makes_an_answer_that_is_not_utf8(host, isolated_
 
 def test_bad_decisions_are_refused_with_clear_errors(host):
     host.ask({"type": "check", "id": "c-1", "details": WARN})
-    missing = host.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified", "justification": " "})
+    missing = host.ask(
+        {"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified", "justification": " "}
+    )
     assert missing["type"] == "error" and missing["id"] == "d-1" and "justification" in missing["message"]
     unknown = host.ask({"type": "decision", "id": "d-2", "check_id": "c-1", "choice": "shrug"})
     assert unknown["type"] == "error" and "unknown choice" in unknown["message"]
@@ -260,7 +343,9 @@ def test_malformed_json_and_unknown_types_get_errors_and_the_host_stays_up(host)
 
 
 def test_oversize_incoming_message_is_refused_and_the_host_exits(host):
-    host.proc.stdin.write(HEADER.pack(MAX_INCOMING + 1))  # the length alone: the host must not wait for the body
+    host.proc.stdin.write(
+        HEADER.pack(MAX_INCOMING + 1)
+    )  # the length alone: the host must not wait for the body
     host.proc.stdin.flush()
     error = host.read()
     assert (error["type"], error["title"]) == ("error", "Message too large")
@@ -270,7 +355,9 @@ def test_oversize_incoming_message_is_refused_and_the_host_exits(host):
 
 def test_outgoing_messages_stay_under_one_mebibyte(host):
     # Thousands of findings with long sentences: the verdict is cut to fit and says so.
-    body = "\n".join(f"Line {i}: we guarantee the lowest price and a lifetime warranty on {'x' * 80}." for i in range(3000))
+    body = "\n".join(
+        f"Line {i}: we guarantee the lowest price and a lifetime warranty on {'x' * 80}." for i in range(3000)
+    )
     started = time.perf_counter()
     verdict = host.ask({"type": "check", "id": "big", "details": {**WARN, "body": body}})
     assert verdict["type"] == "verdict" and verdict["verdict"] == "warn"
@@ -282,8 +369,12 @@ def test_outgoing_messages_stay_under_one_mebibyte(host):
 
 
 def test_fit_trims_a_single_enormous_finding():
-    huge = {"rule": "r", "tier": "forbidden", "text": "a" * 3_000_000,
-            "sentence": {"text": "b" * 10 + "a" * 3_000_000, "start": 10, "end": 3_000_010}}  # fmt: skip
+    huge = {
+        "rule": "r",
+        "tier": "forbidden",
+        "text": "a" * 3_000_000,
+        "sentence": {"text": "b" * 10 + "a" * 3_000_000, "start": 10, "end": 3_000_010},
+    }
     data = fit({"type": "verdict", "id": 1, "verdict": "block", "findings": [huge]})
     assert len(data) <= MAX_OUTGOING
     [finding] = json.loads(data)["findings"]
@@ -310,7 +401,15 @@ def test_a_new_policy_file_is_used_without_restarting_the_host(host, isolated_ho
 
 def test_the_log_never_holds_mail_text(host, isolated_home):
     host.ask({"type": "check", "id": "c-1", "details": WARN})
-    host.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified", "justification": "secret reason"})
+    host.ask(
+        {
+            "type": "decision",
+            "id": "d-1",
+            "check_id": "c-1",
+            "choice": "justified",
+            "justification": "secret reason",
+        }
+    )
     host.close()
     log = (isolated_home / "logs" / "native-host.log").read_text(encoding="utf-8")
     assert "check c-1: warn commit.lowest-price" in log
@@ -325,16 +424,25 @@ def test_linux_install_writes_a_manifest_whose_launcher_starts_the_host(tmp_path
     home = tmp_path / "home"
     result = install_native_manifest("linux", home, data_home=isolated_home)
     manifest_path = home / ".mozilla" / "native-messaging-hosts" / "mailwarden.json"
-    assert result == {"manifest": str(manifest_path), "launcher": str(manifest_path.parent / "mailwarden-native-host"),
-                      "registry": None}  # fmt: skip
+    assert result == {
+        "manifest": str(manifest_path),
+        "launcher": str(manifest_path.parent / "mailwarden-native-host"),
+        "registry": None,
+    }
     manifest = json.loads(manifest_path.read_text())
     assert manifest == host_manifest(result["launcher"]) and manifest["allowed_extensions"] == [EXTENSION_ID]
     launcher = Path(manifest["path"])
     assert launcher.is_absolute() and os.access(launcher, os.X_OK)
     # Thunderbird runs the launcher with the manifest path and the extension id, from anywhere.
     env = {k: v for k, v in os.environ.items() if k != "MAILWARDEN_HOME"}
-    proc = subprocess.run([str(launcher), str(manifest_path), EXTENSION_ID], cwd=tmp_path, env=env,
-                          input=HEADER.pack(22) + b'{"type":"ping","id":7}', capture_output=True, timeout=30)  # fmt: skip
+    proc = subprocess.run(
+        [str(launcher), str(manifest_path), EXTENSION_ID],
+        cwd=tmp_path,
+        env=env,
+        input=HEADER.pack(22) + b'{"type":"ping","id":7}',
+        capture_output=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     (length,) = HEADER.unpack(proc.stdout[:4])
     assert json.loads(proc.stdout[4 : 4 + length])["type"] == "pong"
@@ -366,8 +474,10 @@ def test_install_extension_and_install_thunderbird_for_every_profile(tmp_path, i
     tb = home / ".thunderbird"
     for name in ("a.default", "b.work"):
         (tb / name).mkdir(parents=True)
-    (tb / "profiles.ini").write_text("[Profile0]\nName=default\nIsRelative=1\nPath=a.default\nDefault=1\n\n"
-                                     "[Profile1]\nName=work\nIsRelative=1\nPath=b.work\n")  # fmt: skip
+    (tb / "profiles.ini").write_text(
+        "[Profile0]\nName=default\nIsRelative=1\nPath=a.default\nDefault=1\n\n"
+        "[Profile1]\nName=work\nIsRelative=1\nPath=b.work\n"
+    )
     xpi = tmp_path / "m.xpi"
     xpi.write_bytes(b"PK-fake")
     result = install_thunderbird(xpi_path=xpi, platform="linux", home=home, env={})
@@ -390,13 +500,20 @@ def test_install_thunderbird_builds_the_xpi_from_the_sources(tmp_path, isolated_
     profile.mkdir()
     result = install_thunderbird(profiles=[profile], platform="linux", home=tmp_path / "home", env={})
     with zipfile.ZipFile(result["profiles"][0]["extension"]) as zf:
-        assert json.loads(zf.read("manifest.json"))["browser_specific_settings"]["gecko"]["id"] == EXTENSION_ID
+        assert (
+            json.loads(zf.read("manifest.json"))["browser_specific_settings"]["gecko"]["id"] == EXTENSION_ID
+        )
 
 
 def test_enterprise_policies_force_install_and_fix_the_settings():
-    policies = enterprise_policies("file:///opt/mailwarden/mailwarden.xpi", fail_mode="closed", timeout_ms=8000)
+    policies = enterprise_policies(
+        "file:///opt/mailwarden/mailwarden.xpi", fail_mode="closed", timeout_ms=8000
+    )
     assert policies["policies"]["ExtensionSettings"][EXTENSION_ID]["installation_mode"] == "force_installed"
-    assert policies["policies"]["3rdparty"]["Extensions"][EXTENSION_ID] == {"failMode": "closed", "timeoutMs": 8000}
+    assert policies["policies"]["3rdparty"]["Extensions"][EXTENSION_ID] == {
+        "failMode": "closed",
+        "timeoutMs": 8000,
+    }
     with pytest.raises(ValueError):
         enterprise_policies("x", fail_mode="sometimes")
 
@@ -405,8 +522,12 @@ def test_enterprise_policies_force_install_and_fix_the_settings():
 
 
 def _build(out: Path) -> Path:
-    return subprocess.run([sys.executable, str(EXT / "build_xpi.py"), "--out", str(out)], check=True,
-                          capture_output=True, text=True).stdout.strip()  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(EXT / "build_xpi.py"), "--out", str(out)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
 
 
 def test_xpi_build_is_deterministic_and_holds_only_the_extension(tmp_path):
@@ -439,14 +560,22 @@ def test_extension_manifest_and_locales_agree_with_the_companion():
             assert key in en, f"{page} uses the missing message {key}"
     for template in ("linux", "macos", "windows"):
         data = json.loads((EXT / "native-host" / template / "mailwarden.json").read_text())
-        assert {k: v for k, v in data.items() if k != "path"} == {k: v for k, v in host_manifest("x").items() if k != "path"}
+        assert {k: v for k, v in data.items() if k != "path"} == {
+            k: v for k, v in host_manifest("x").items() if k != "path"
+        }
 
 
 def test_the_first_ping_warms_the_host_up_for_the_first_send(host, isolated_home):
     """Thunderbird's extension pings at start; the lazily imported parts of a check load then."""
     assert host.ask({"type": "ping", "id": 1})["type"] == "pong"
     assert host.ask({"type": "ping", "id": 2})["type"] == "pong"  # once only
-    verdict = host.ask({"type": "check", "id": "c-1", "details": {**WARN, "body": "", "html": "<p>the <b>lowest</b> price</p>"}})
+    verdict = host.ask(
+        {
+            "type": "check",
+            "id": "c-1",
+            "details": {**WARN, "body": "", "html": "<p>the <b>lowest</b> price</p>"},
+        }
+    )
     assert verdict["verdict"] == "warn"
     host.close()
     log = (isolated_home / "logs" / "native-host.log").read_text(encoding="utf-8")
@@ -461,18 +590,37 @@ def test_attachments_sent_as_bytes_are_read_by_the_host(host):
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode()
 
-    details = {**WARN, "body": "Please see the attachments.", "attachments": [
-        {"name": "terms.pdf", "content_type": "application/pdf", "data_base64": b64(pdf_bytes(["We guarantee the lowest price."]))},
-        {"name": "memo.docx", "content_type": "", "data_base64": b64(docx_bytes(["Please keep this between us."]))},
-        {"name": "说明.txt", "content_type": "text/plain", "data_base64": b64("这单我们私下交易，别让公司知道。".encode("gb18030"))},
-        {"name": "broken.pdf", "content_type": "application/pdf", "data_base64": "not base64!"},
-        {"name": "photo.jpg", "content_type": "image/jpeg", "size": 3, "text": None},
-    ]}  # fmt: skip
+    details = {
+        **WARN,
+        "body": "Please see the attachments.",
+        "attachments": [
+            {
+                "name": "terms.pdf",
+                "content_type": "application/pdf",
+                "data_base64": b64(pdf_bytes(["We guarantee the lowest price."])),
+            },
+            {
+                "name": "memo.docx",
+                "content_type": "",
+                "data_base64": b64(docx_bytes(["Please keep this between us."])),
+            },
+            {
+                "name": "说明.txt",
+                "content_type": "text/plain",
+                "data_base64": b64("这单我们私下交易，别让公司知道。".encode("gb18030")),
+            },
+            {"name": "broken.pdf", "content_type": "application/pdf", "data_base64": "not base64!"},
+            {"name": "photo.jpg", "content_type": "image/jpeg", "size": 3, "text": None},
+        ],
+    }
     verdict = host.ask({"type": "check", "id": "c-att", "details": details})
     assert verdict["type"] == "verdict" and verdict["verdict"] == "block"
     found = {(f["field"], f["rule"]) for f in verdict["findings"]}
-    assert {("attachment:terms.pdf", "commit.lowest-price"), ("attachment:memo.docx", "offbook.private-deal"),
-            ("attachment:说明.txt", "offbook.private-deal")} <= found  # fmt: skip
+    assert {
+        ("attachment:terms.pdf", "commit.lowest-price"),
+        ("attachment:memo.docx", "offbook.private-deal"),
+        ("attachment:说明.txt", "offbook.private-deal"),
+    } <= found
     assert not [f for f in found if "broken.pdf" in f[0] or "photo.jpg" in f[0]]
     assert host.ask({"type": "ping", "id": "after"})["type"] == "pong"  # still up
 
@@ -481,7 +629,9 @@ def test_the_role_follows_config_toml_while_the_host_runs(host, isolated_home):
     """Thunderbird keeps one host for the whole session: a role set later applies at the next check."""
     assert host.ask({"type": "check", "id": "r-1", "details": WARN})["verdict"] == "warn"
     (isolated_home / "config.toml").write_text('role = "sales-manager"\n', encoding="utf-8")
-    assert host.ask({"type": "check", "id": "r-2", "details": WARN})["verdict"] == "pass"  # lowest price: info
+    assert (
+        host.ask({"type": "check", "id": "r-2", "details": WARN})["verdict"] == "pass"
+    )  # lowest price: info
     (isolated_home / "config.toml").write_text("", encoding="utf-8")
     assert host.ask({"type": "check", "id": "r-3", "details": WARN})["verdict"] == "warn"
 

@@ -55,8 +55,15 @@ class ExchangeUser:
 
 
 class AddressEntry:
-    def __init__(self, address: str, kind: str = "EX", user_type: int = 0, exchange_user: ExchangeUser | None = None,
-                 props: dict | None = None, name: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        address: str,
+        kind: str = "EX",
+        user_type: int = 0,
+        exchange_user: ExchangeUser | None = None,
+        props: dict | None = None,
+        name: str = "",
+    ) -> None:
         self.Address, self.Type, self.AddressEntryUserType, self.Name = address, kind, user_type, name
         self._user = exchange_user
         self.PropertyAccessor = PropertyAccessor(props)
@@ -66,8 +73,14 @@ class AddressEntry:
 
 
 class Recipient:
-    def __init__(self, name: str, address: str, type_: int = 1, smtp: str | None = None,
-                 entry: AddressEntry | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        type_: int = 1,
+        smtp: str | None = None,
+        entry: AddressEntry | None = None,
+    ) -> None:
         self.Name, self.Address, self.Type = name, address, type_
         self.AddressEntry = entry
         self.PropertyAccessor = PropertyAccessor({PR_SMTP_ADDRESS: smtp} if smtp else {})
@@ -106,8 +119,9 @@ class Recipients(Collection):
 
 
 class Attachment:
-    def __init__(self, filename: str, data: bytes = b"", type_: int = 1, size: int | None = None,
-                 fail: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, filename: str, data: bytes = b"", type_: int = 1, size: int | None = None, fail: bool = False
+    ) -> None:
         self.FileName = self.DisplayName = filename
         self.Type = type_
         self.Size = len(data) + 300 if size is None else size  # Outlook's Size includes MAPI overhead
@@ -129,13 +143,24 @@ class Account:
 class MailItem:
     Class = 43  # olMail
 
-    def __init__(self, subject: str = "Hello", body: str = "Please find the details below.", html: str = "",
-                 recipients: list | None = None, attachments: list | None = None, sender: AddressEntry | None = None,
-                 sender_type: str = "SMTP", sender_address: str = "li.wei@corp.example",
-                 account: str = "li.wei@corp.example") -> None:  # fmt: skip
+    def __init__(
+        self,
+        subject: str = "Hello",
+        body: str = "Please find the details below.",
+        html: str = "",
+        recipients: list | None = None,
+        attachments: list | None = None,
+        sender: AddressEntry | None = None,
+        sender_type: str = "SMTP",
+        sender_address: str = "li.wei@corp.example",
+        account: str = "li.wei@corp.example",
+    ) -> None:
         self.Subject, self.Body, self.HTMLBody = subject, body, html
-        self.Recipients = Recipients(recipients if recipients is not None else
-                                     [Recipient("Anna", "anna@buyer.example", 1, smtp="anna@buyer.example")])  # fmt: skip
+        self.Recipients = Recipients(
+            recipients
+            if recipients is not None
+            else [Recipient("Anna", "anna@buyer.example", 1, smtp="anna@buyer.example")]
+        )
         self.Attachments = Collection(attachments or [])
         self.SenderEmailType, self.SenderEmailAddress, self.Sender = sender_type, sender_address, sender
         self.SendUsingAccount = Account(account)
@@ -206,13 +231,23 @@ def test_exchange_sender_and_recipients_map_to_smtp_never_to_a_dn():
     recipients = [
         Recipient("Anna", "anna@buyer.example", 1),  # one-off SMTP: no PR_SMTP_ADDRESS, Address is SMTP
         Recipient("Wang Fang", EX_DN.replace("LI.WEI", "WANG.FANG"), 1, smtp="wang.fang@corp.example"),
-        Recipient("Zhao Lei", EX_DN.replace("LI.WEI", "ZHAO.LEI"), 2,  # PR_SMTP_ADDRESS missing: ExchangeUser
-                  entry=AddressEntry("/O=X/CN=ZHAO.LEI", exchange_user=ExchangeUser("zhao.lei@corp.example"))),
-        Recipient("Sun Li", "/O=X/CN=SUN.LI", 3,  # an Exchange entry that is not a user: PR_SMTP_ADDRESS on it
-                  entry=AddressEntry("/O=X/CN=SUN.LI", user_type=40, props={PR_SMTP_ADDRESS: "sun.li@corp.example"})),
+        Recipient(
+            "Zhao Lei",
+            EX_DN.replace("LI.WEI", "ZHAO.LEI"),
+            2,  # PR_SMTP_ADDRESS missing: ExchangeUser
+            entry=AddressEntry("/O=X/CN=ZHAO.LEI", exchange_user=ExchangeUser("zhao.lei@corp.example")),
+        ),
+        Recipient(
+            "Sun Li",
+            "/O=X/CN=SUN.LI",
+            3,  # an Exchange entry that is not a user: PR_SMTP_ADDRESS on it
+            entry=AddressEntry(
+                "/O=X/CN=SUN.LI", user_type=40, props={PR_SMTP_ADDRESS: "sun.li@corp.example"}
+            ),
+        ),
         Recipient("Ghost", "/O=X/CN=GHOST", 1, entry=AddressEntry("/O=X/CN=GHOST")),  # nothing resolves
         Recipient("Me", "me@corp.example", 0),  # olOriginator: not a recipient
-    ]  # fmt: skip
+    ]
     item = MailItem(subject="报价单 2027", recipients=recipients, **exchange_sender())
     details = compose_details(item)
     assert details["from"] == "li.wei@corp.example"
@@ -251,7 +286,14 @@ def test_attachments_names_sizes_and_text_of_small_text_like_files(tmp_path):
     ]
     details = compose_details(MailItem(attachments=attachments))
     by_name = {a["name"]: a for a in details["attachments"]}
-    assert list(by_name) == ["PI-2027-001.pdf", "notes.txt", "big.txt", "broken.csv", "photo.png", "Forwarded.msg"]
+    assert list(by_name) == [
+        "PI-2027-001.pdf",
+        "notes.txt",
+        "big.txt",
+        "broken.csv",
+        "photo.png",
+        "Forwarded.msg",
+    ]
     assert by_name["notes.txt"]["text"] == "请打到我个人账户"
     assert by_name["notes.txt"]["size"] == attachments[1].Size
     assert by_name["big.txt"]["text"] is None and by_name["broken.csv"]["text"] is None
@@ -269,7 +311,10 @@ def test_decide_pass_warn_block(policy_in_force):
 
     engine = EngineCache(policy_in_force).get()
     clean = {"subject": "Hello", "body": "See you tomorrow.", "to": ["a@buyer.example"]}
-    assert (decide(engine, clean, FakeDialog()).cancel, decide(engine, clean, FakeDialog()).choice) == (False, "sent")
+    assert (decide(engine, clean, FakeDialog()).cancel, decide(engine, clean, FakeDialog()).choice) == (
+        False,
+        "sent",
+    )
     risky = {"subject": "Offer", "body": "我们保证最低价。", "to": ["a@buyer.example"]}
     edit = decide(engine, risky, FakeDialog(WarnAnswer.edit()))
     assert (edit.cancel, edit.choice) == (True, "edited")
@@ -282,8 +327,13 @@ def test_decide_pass_warn_block(policy_in_force):
     from companion.policy import PolicyEngine, load_policy
 
     nobody = decide(PolicyEngine(load_policy()), risky, FakeDialog(WarnAnswer.add_approver()))
-    assert (nobody.cancel, nobody.choice) == (True, "edited")  # no approver address in the policy: back to edit
-    forbidden = decide(engine, {"subject": "x", "body": "keep this between us", "to": ["a@b.example"]}, FakeDialog())
+    assert (nobody.cancel, nobody.choice) == (
+        True,
+        "edited",
+    )  # no approver address in the policy: back to edit
+    forbidden = decide(
+        engine, {"subject": "x", "body": "keep this between us", "to": ["a@b.example"]}, FakeDialog()
+    )
     assert (forbidden.cancel, forbidden.choice) == (True, "blocked")
     assert forbidden.view["category_labels"]["off-book"] == {"en": "Off-book dealing", "zh": "私下交易"}
 
@@ -293,8 +343,12 @@ def test_decide_pass_warn_block(policy_in_force):
 
 def test_quotation_without_finance_warns_and_add_approver_adds_finance_in_cc(policy_in_force):
     dialog = FakeDialog(WarnAnswer.add_approver())
-    item = MailItem(subject="报价单 2027", body="Dear Anna, please see the attached PI.",
-                    attachments=[Attachment("PI-2027-001.pdf", b"%PDF-1.4")], **exchange_sender())  # fmt: skip
+    item = MailItem(
+        subject="报价单 2027",
+        body="Dear Anna, please see the attached PI.",
+        attachments=[Attachment("PI-2027-001.pdf", b"%PDF-1.4")],
+        **exchange_sender(),
+    )
     cancel = make_guard(dialog).on_item_send(item, False)
     assert cancel is False
     view = dialog.warned[0]
@@ -311,9 +365,14 @@ def test_quotation_without_finance_warns_and_add_approver_adds_finance_in_cc(pol
 
 def test_quotation_with_finance_already_in_cc_passes(policy_in_force):
     dialog = FakeDialog()
-    item = MailItem(subject="报价单 2027", attachments=[Attachment("PI-2027-001.pdf", b"%PDF")],
-                    recipients=[Recipient("Anna", "anna@buyer.example", 1, smtp="anna@buyer.example"),
-                                Recipient("Finance", "/O=X/CN=FIN", 2, smtp=FINANCE)])  # fmt: skip
+    item = MailItem(
+        subject="报价单 2027",
+        attachments=[Attachment("PI-2027-001.pdf", b"%PDF")],
+        recipients=[
+            Recipient("Anna", "anna@buyer.example", 1, smtp="anna@buyer.example"),
+            Recipient("Finance", "/O=X/CN=FIN", 2, smtp=FINANCE),
+        ],
+    )
     assert make_guard(dialog).on_item_send(item, False) is False
     assert dialog.warned == [] and decisions()[0]["choice"] == "sent"
 
@@ -347,9 +406,11 @@ def test_forbidden_text_blocks_and_keeps_the_inspector_open(policy_in_force):
 
 
 def test_forbidden_text_quoted_from_an_earlier_outlook_mail_does_not_block(policy_in_force):
-    body = ("Dear Anna,\r\nThank you, we will check.\r\n\r\n"
-            "From: Anna <anna@buyer.example>\r\nSent: Monday, 2 November 2026 10:00\r\nTo: Li Wei\r\n"
-            "Subject: order\r\n\r\nCan you keep this between us and pay to my personal account?\r\n")  # fmt: skip
+    body = (
+        "Dear Anna,\r\nThank you, we will check.\r\n\r\n"
+        "From: Anna <anna@buyer.example>\r\nSent: Monday, 2 November 2026 10:00\r\nTo: Li Wei\r\n"
+        "Subject: order\r\n\r\nCan you keep this between us and pay to my personal account?\r\n"
+    )
     dialog = FakeDialog()
     assert make_guard(dialog).on_item_send(MailItem(subject="RE: order", body=body), False) is False
     assert dialog.blocked == [] and decisions()[0]["choice"] == "sent"
@@ -368,7 +429,10 @@ def test_pass_sends_and_is_recorded_for_the_summary_counts(policy_in_force):
     assert dialog.warned == dialog.blocked == []
     [row] = decisions()
     assert (row["verdict"], row["choice"], json.loads(json.dumps(row["recipients"]))) == (
-        "pass", "sent", ["anna@buyer.example"])  # fmt: skip
+        "pass",
+        "sent",
+        ["anna@buyer.example"],
+    )
 
 
 def test_a_send_cancelled_by_another_add_in_stays_cancelled_and_unrecorded(policy_in_force):
@@ -446,7 +510,8 @@ def test_the_policy_file_is_reloaded_when_it_changes(policy_in_force):
     assert guard.on_item_send(item, False) is False
     text = policy_in_force.read_text(encoding="utf-8") + (
         '\n[[rule]]\nid = "test.pineapple"\ntier = "forbidden"\ncategory = "off-book"\n'
-        'explanation = { en = "no pineapples", zh = "禁止菠萝" }\nphrases = ["pineapple"]\n')  # fmt: skip
+        'explanation = { en = "no pineapples", zh = "禁止菠萝" }\nphrases = ["pineapple"]\n'
+    )
     policy_in_force.write_text(text, encoding="utf-8")
     os.utime(policy_in_force, ns=(1, 10**18))  # a different mtime whatever the clock's resolution
     assert guard.on_item_send(item, False) is True
@@ -505,8 +570,13 @@ def test_com_class_attributes():
     assert MailwardenAddin._reg_progid_ == "Mailwarden.OutlookAddin" == registration.PROGID
     assert MailwardenAddin._reg_clsid_ == registration.CLSID
     assert MailwardenAddin._com_interfaces_ == ["_IDTExtensibility2"]
-    assert set(MailwardenAddin._public_methods_) == {"OnConnection", "OnDisconnection", "OnAddInsUpdate",
-                                                     "OnStartupComplete", "OnBeginShutdown"}  # fmt: skip
+    assert set(MailwardenAddin._public_methods_) == {
+        "OnConnection",
+        "OnDisconnection",
+        "OnAddInsUpdate",
+        "OnStartupComplete",
+        "OnBeginShutdown",
+    }
     assert registration.PYTHON_CLASS == f"{MailwardenAddin.__module__}.{MailwardenAddin.__name__}"
 
 
@@ -517,19 +587,28 @@ def test_dialog_content_is_bilingual_and_splits_the_match_out_of_its_sentence(po
     from companion.agent.engines import EngineCache
 
     engine = EngineCache(policy_in_force).get()
-    outcome = decide(engine, {"subject": "Offer", "body": "Hello. 这是我们的最低价，欢迎下单。", "to": ["a@b.example"]},
-                     FakeDialog())  # fmt: skip
+    outcome = decide(
+        engine,
+        {"subject": "Offer", "body": "Hello. 这是我们的最低价，欢迎下单。", "to": ["a@b.example"]},
+        FakeDialog(),
+    )
     zh = dialog_content(outcome.view, "warn", "zh")
     en = dialog_content(outcome.view, "warn", "en")
     [line] = zh["findings"]
     assert (line.before, line.match, line.after) == ("这是我们的", "最低价", "，欢迎下单。")
     assert line.heading == "需审批 · 价格与保修承诺 · 正文" and line.explanation.startswith("承诺最低价")
     assert en["findings"][0].heading == "needs approval · Price and warranty commitments · body"
-    assert zh["buttons"] == {"edit": "返回修改", "add_approver": "抄送审批人并发送", "justify": "填写理由并发送"}
+    assert zh["buttons"] == {
+        "edit": "返回修改",
+        "add_approver": "抄送审批人并发送",
+        "justify": "填写理由并发送",
+    }
     assert en["buttons"]["justify"] == "Send with justification" and en["approvers"] == [BOSS]
     assert "»最低价«" in plain_summary(zh)
     block = dialog_content(outcome.view, "block", "en")
-    assert block["header"].startswith("This mail cannot be sent") and block["buttons"]["edit"] == "Back to edit"
+    assert (
+        block["header"].startswith("This mail cannot be sent") and block["buttons"]["edit"] == "Back to edit"
+    )
 
 
 # -- importing without pywin32 -------------------------------------------------------------------
@@ -563,7 +642,9 @@ print("loaded:", loaded)
 
 
 def test_every_module_imports_where_pywin32_and_tkinter_cannot_be_imported():
-    out = subprocess.run([sys.executable, "-c", _BLOCKER], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _BLOCKER], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "loaded: []"
 
@@ -578,8 +659,12 @@ ADDIN = r"Software\Microsoft\Office\Outlook\Addins\Mailwarden.OutlookAddin"
 
 def _addin_rows(hive, view):
     desc = "Checks outgoing mail against the company policy before it is sent / 发送前按公司策略检查邮件"
-    return [(hive, ADDIN, "LoadBehavior", 3, "REG_DWORD", view), (hive, ADDIN, "FriendlyName", "Mailwarden", "REG_SZ", view),
-            (hive, ADDIN, "Description", desc, "REG_SZ", view), (hive, ADDIN, "CommandLineSafe", 0, "REG_DWORD", view)]  # fmt: skip
+    return [
+        (hive, ADDIN, "LoadBehavior", 3, "REG_DWORD", view),
+        (hive, ADDIN, "FriendlyName", "Mailwarden", "REG_SZ", view),
+        (hive, ADDIN, "Description", desc, "REG_SZ", view),
+        (hive, ADDIN, "CommandLineSafe", 0, "REG_DWORD", view),
+    ]
 
 
 def _com_rows(hive, view):
@@ -601,13 +686,18 @@ def _tuples(rows):
 
 
 def test_user_rows_are_exact():
-    assert _tuples(registration.user_rows(DLL, SITE, view=64)) == _addin_rows("HKCU", 64) + _com_rows("HKCU", 64)
-    assert _tuples(registration.user_rows(DLL, SITE, view=32)) == _addin_rows("HKCU", 32) + _com_rows("HKCU", 32)
+    assert _tuples(registration.user_rows(DLL, SITE, view=64)) == _addin_rows("HKCU", 64) + _com_rows(
+        "HKCU", 64
+    )
+    assert _tuples(registration.user_rows(DLL, SITE, view=32)) == _addin_rows("HKCU", 32) + _com_rows(
+        "HKCU", 32
+    )
 
 
 def test_machine_rows_cover_both_views_of_the_addin_key_and_the_python_view_of_the_com_server():
     assert _tuples(registration.machine_rows(DLL, SITE)) == (
-        _addin_rows("HKLM", 64) + _addin_rows("HKLM", 32) + _com_rows("HKLM", 64))
+        _addin_rows("HKLM", 64) + _addin_rows("HKLM", 32) + _com_rows("HKLM", 64)
+    )
     assert _tuples(registration.machine_rows(DLL, SITE, python_view=32))[-8:] == _com_rows("HKLM", 32)
     assert registration.pythoncom_dll_name((3, 12)) == "pythoncom312.dll"
 
@@ -639,11 +729,16 @@ def test_install_and_uninstall_through_a_writer():
     assert reg.keys[("HKCU", 64, ADDIN)]["LoadBehavior"] == (3, "REG_DWORD")
     assert reg.keys[("HKCU", 64, rf"Software\Classes\CLSID\{CLSID}\InprocServer32")][""] == (DLL, "REG_SZ")
     removed = uninstall_outlook(writer=reg, view=64)
-    assert {r["key"] for r in removed} == {ADDIN, rf"Software\Classes\CLSID\{CLSID}",
-                                           *(rf"Software\Classes\CLSID\{CLSID}\{s}" for s in
-                                             ("ProgID", "InprocServer32", "PythonCOM", "PythonCOMPath")),
-                                           r"Software\Classes\Mailwarden.OutlookAddin",
-                                           r"Software\Classes\Mailwarden.OutlookAddin\CLSID"}  # fmt: skip
+    assert {r["key"] for r in removed} == {
+        ADDIN,
+        rf"Software\Classes\CLSID\{CLSID}",
+        *(
+            rf"Software\Classes\CLSID\{CLSID}\{s}"
+            for s in ("ProgID", "InprocServer32", "PythonCOM", "PythonCOMPath")
+        ),
+        r"Software\Classes\Mailwarden.OutlookAddin",
+        r"Software\Classes\Mailwarden.OutlookAddin\CLSID",
+    }
     left = {k[2] for k in reg.keys}
     assert other in left and r"Software\Classes\CLSID" in left  # what is not ours stays
     assert not any("Mailwarden" in k or CLSID in k for k in left)
@@ -654,12 +749,19 @@ def test_install_refuses_a_missing_pythoncom_when_asked_to_check(tmp_path):
     from outlook_bridge.install import InstallError
 
     with pytest.raises(InstallError, match="pythoncom"):
-        install_outlook(writer=FakeRegistry(), pythoncom_dll=str(tmp_path / "pythoncom312.dll"), check_files=True)
+        install_outlook(
+            writer=FakeRegistry(), pythoncom_dll=str(tmp_path / "pythoncom312.dll"), check_files=True
+        )
 
 
 def test_install_module_prints_rows_without_writing():
-    out = subprocess.run([sys.executable, "-m", "outlook_bridge.install", "--print", "--python-dir", r"C:\Py"],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "outlook_bridge.install", "--print", "--python-dir", r"C:\Py"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     rows = json.loads(out.stdout)
     dll = next(r["value"] for r in rows if r["key"].endswith("InprocServer32") and r["name"] == "")
@@ -667,14 +769,18 @@ def test_install_module_prints_rows_without_writing():
     assert {r["hive"] for r in rows} == {"HKCU"}
 
 
-@pytest.mark.parametrize("mode, send_unchecked, cancel, choice", [
-    ("open", False, False, "unchecked_sent"),
-    ("closed", False, True, "unchecked_cancelled"),
-    ("ask", True, False, "unchecked_sent"),
-    ("ask", False, True, "unchecked_cancelled"),
-])  # fmt: skip
-def test_when_the_check_cannot_run_the_machines_fail_mode_decides(policy_in_force, mode, send_unchecked, cancel,
-                                                                   choice):  # fmt: skip
+@pytest.mark.parametrize(
+    "mode, send_unchecked, cancel, choice",
+    [
+        ("open", False, False, "unchecked_sent"),
+        ("closed", False, True, "unchecked_cancelled"),
+        ("ask", True, False, "unchecked_sent"),
+        ("ask", False, True, "unchecked_cancelled"),
+    ],
+)
+def test_when_the_check_cannot_run_the_machines_fail_mode_decides(
+    policy_in_force, mode, send_unchecked, cancel, choice
+):
     dialog = FakeDialog()
     dialog.send_unchecked = send_unchecked
     guard = make_guard(dialog)
@@ -703,8 +809,11 @@ def test_the_fail_mode_comes_from_the_machine_configuration(policy_in_force, mon
     from outlook_bridge import addin
 
     assert make_guard(FakeDialog()).fail_mode == "open"  # no machine configuration here
-    monkeypatch.setattr(machine_config, "read_machine_config",
-                        lambda registry=None: machine_config.MachineConfig(policy_fail_mode="closed"))  # fmt: skip
+    monkeypatch.setattr(
+        machine_config,
+        "read_machine_config",
+        lambda registry=None: machine_config.MachineConfig(policy_fail_mode="closed"),
+    )
     assert make_guard(FakeDialog()).fail_mode == "closed"
     monkeypatch.setattr(machine_config, "read_machine_config", lambda registry=None: 1 / 0)
     assert addin._machine_fail_mode() == "open"  # a broken configuration never stops the add-in

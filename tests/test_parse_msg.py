@@ -23,6 +23,7 @@ SAMPLES = SHARED_SAMPLES / "outlook"
 def _samples_present() -> None:
     outlook_samples()  # fails, never skips, when ../shared/samples is missing
 
+
 # Every .msg sample: mail ones with their subject and sender address (None: no SMTP address stored),
 # non-mail ones with the message class the error must name.
 MAILS = {

@@ -30,20 +30,35 @@ def test_default_policy_is_bilingual_and_complete():
 @pytest.mark.parametrize(
     "text,message",
     [
-        (HEAD + RULE.replace('"approval"', '"maybe"'), r"policy.toml, line 5: rule 'r1': unknown tier 'maybe'"),
+        (
+            HEAD + RULE.replace('"approval"', '"maybe"'),
+            r"policy.toml, line 5: rule 'r1': unknown tier 'maybe'",
+        ),
         (HEAD + RULE + "[[rule]]\nid = \n", r"policy.toml, line 10: TOML syntax error"),
         (HEAD + RULE + RULE, r"policy.toml, line 9: rule 'r1': duplicate id"),
-        (HEAD + RULE.replace('phrases = ["abc"]', 'patterns = ["(unclosed"]'),
-         r"policy.toml, line 8: rule 'r1': invalid regular expression"),
-        (HEAD + RULE.replace('phrases = ["abc"]', 'phrasez = ["abc"]'), r"line 3: rule: unknown key 'phrasez'"),
-        (HEAD + RULE.replace('phrases = ["abc"]', 'phrases = "abc"\napplies_to = ["outgoing"]'),
-         r"line 9: rule 'r1': applies_to has 'outgoing'"),
+        (
+            HEAD + RULE.replace('phrases = ["abc"]', 'patterns = ["(unclosed"]'),
+            r"policy.toml, line 8: rule 'r1': invalid regular expression",
+        ),
+        (
+            HEAD + RULE.replace('phrases = ["abc"]', 'phrasez = ["abc"]'),
+            r"line 3: rule: unknown key 'phrasez'",
+        ),
+        (
+            HEAD + RULE.replace('phrases = ["abc"]', 'phrases = "abc"\napplies_to = ["outgoing"]'),
+            r"line 9: rule 'r1': applies_to has 'outgoing'",
+        ),
         ('[policy]\nname = "x"\n', r"line 1: \[policy\] needs a 'version'"),
         (RULE, r"missing the \[policy\] table"),
-        (HEAD + RULE + '[roles.boss]\ntiers = { "nope" = "info" }\n', r"line 9: role 'boss': unknown rule 'nope'"),
+        (
+            HEAD + RULE + '[roles.boss]\ntiers = { "nope" = "info" }\n',
+            r"line 9: role 'boss': unknown rule 'nope'",
+        ),
         (HEAD + RULE.replace('phrases = ["abc"]', 'phrases = ["..."]'), r"phrase '...' has no letters"),
-        (HEAD + RULE.replace('tier = "approval"\n', 'tier = "approval"\napprover = "ceo"\n'),
-         r"line 6: rule 'r1': unknown approver 'ceo'"),
+        (
+            HEAD + RULE.replace('tier = "approval"\n', 'tier = "approval"\napprover = "ceo"\n'),
+            r"line 6: rule 'r1': unknown approver 'ceo'",
+        ),
     ],
 )
 def test_bad_policy_files_name_the_problem_and_line(tmp_path, text, message):
@@ -65,6 +80,10 @@ def test_missing_and_non_utf8_policy_files(tmp_path):
 
 
 def test_plain_string_explanation_and_roles():
-    p = parse_policy(HEAD + RULE.replace('{ en = "e", zh = "中" }', '"same"') + '[roles.boss]\ntiers = { "r1" = "allowed" }\n')
+    p = parse_policy(
+        HEAD
+        + RULE.replace('{ en = "e", zh = "中" }', '"same"')
+        + '[roles.boss]\ntiers = { "r1" = "allowed" }\n'
+    )
     assert p.rules[0].explanation.get("zh") == "same"
     assert p.roles["boss"].tiers == {"r1": "allowed"}

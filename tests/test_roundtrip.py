@@ -18,8 +18,10 @@ from tests.collector_fixtures import obj_hash
 from tests.conftest import build_eml
 from tests.test_signing import MemoryKeyring
 
-BODY = ("Dear buyer,\nAs agreed we guarantee the lowest price for this order. Call me on +44 20 7946 0958.\n"
-        "Best regards")  # fmt: skip
+BODY = (
+    "Dear buyer,\nAs agreed we guarantee the lowest price for this order. Call me on +44 20 7946 0958.\n"
+    "Best regards"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +83,9 @@ def test_the_whole_loop(server, tmp_path, isolated_home):
     payload = json.loads(summary["payload"])
     device_key = load_private_key(load_device_key(paths, "keyring"))
     assert status["public_key"] == public_key_b64(device_key)
-    assert verify(status["public_key"], payload, summary["signature"]) and summary["hash"] == obj_hash(payload)
+    assert verify(status["public_key"], payload, summary["signature"]) and summary["hash"] == obj_hash(
+        payload
+    )
     assert [e["rule"] for e in events] == ["commit.lowest-price"]
     assert "7946" not in summary["payload"] and "Osprey" not in summary["payload"]
     assert "»lowest price«" in events[0]["snippet"]
@@ -89,19 +93,31 @@ def test_the_whole_loop(server, tmp_path, isolated_home):
     # An appeal through the agent's API, uploaded with the next `mailwarden upload`.
     api = MailwardenAPI(paths)
     [flag] = api.flags()["flags"]
-    appeal = api.file_appeal(flag["id"], "false_positive", "the price is the buyer's own quote",
-                             rule="commit.lowest-price")["appeal"]  # fmt: skip
+    appeal = api.file_appeal(
+        flag["id"], "false_positive", "the price is the buyer's own quote", rule="commit.lowest-price"
+    )["appeal"]
     report = _run("upload")
     assert report["upload"]["appeals_queued"] == 1 and report["upload"]["accepted"] >= 1
     [received] = coll.appeals("pending")
-    assert (received["device_id"], received["appeal_id"], received["rule"]) == (device_id, appeal["id"],
-                                                                                 "commit.lowest-price")  # fmt: skip
+    assert (received["device_id"], received["appeal_id"], received["rule"]) == (
+        device_id,
+        appeal["id"],
+        "commit.lowest-price",
+    )
     assert received["message_hash"] == events[0]["message_hash"]
 
     # Upheld at the collector; the learning side drafts an allow-phrase, the admin publishes it.
     coll.decide_appeal(received["id"], "upheld", "agreed: a quoted price", "alice")
-    assert coll.false_flag_rates()[0] == {"rule": "commit.lowest-price", "flags": 1, "appeals": 1, "upheld": 1,
-                                          "rejected": 0, "pending": 0, "false_flag_rate": 1.0, "upheld_share": 1.0}
+    assert coll.false_flag_rates()[0] == {
+        "rule": "commit.lowest-price",
+        "flags": 1,
+        "appeals": 1,
+        "upheld": 1,
+        "rejected": 0,
+        "pending": 0,
+        "false_flag_rate": 1.0,
+        "upheld_share": 1.0,
+    }
     draft = coll.draft_exception(received["id"])
     assert draft["phrase"] == "as agreed we guarantee the lowest price for this order"
     assert coll.publish_policy(draft["policy"], published_by="alice")["version"] == "2026.12.2"
@@ -125,5 +141,7 @@ def test_the_whole_loop(server, tmp_path, isolated_home):
     assert [f.rule for f in engine.check(parse_file(mail, direction="sent")).findings] == []
     other = tmp_path / "other.eml"
     other.write_bytes(build_eml("We guarantee the lowest price, always."))
-    assert [f.rule for f in engine.check(parse_file(other, direction="sent")).findings] == ["commit.lowest-price"]
+    assert [f.rule for f in engine.check(parse_file(other, direction="sent")).findings] == [
+        "commit.lowest-price"
+    ]
     assert _run("upload")["policy"]["status"] == "current"

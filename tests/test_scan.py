@@ -61,10 +61,17 @@ def test_maildir_and_sent_folder_direction(tmp_path, isolated_home):
 
 
 def test_received_mail_from_outside_with_bank_change(tmp_path, isolated_home):
-    inbox = write_mbox(tmp_path / "Inbox", [
-        build_eml("Please note our bank details have changed.", sender="acc@supplier.example", message_id="<r1@x>"),
-        build_eml("We offer the lowest price", sender="acc@supplier.example", message_id="<r2@x>"),
-    ])  # fmt: skip
+    inbox = write_mbox(
+        tmp_path / "Inbox",
+        [
+            build_eml(
+                "Please note our bank details have changed.",
+                sender="acc@supplier.example",
+                message_id="<r1@x>",
+            ),
+            build_eml("We offer the lowest price", sender="acc@supplier.example", message_id="<r2@x>"),
+        ],
+    )
     db = Database(isolated_home / "m.db")
     totals = scan_paths(db, engine(), [inbox])
     assert (totals.messages, totals.flagged, dict(totals.by_rule)) == (2, 1, {"payment.bank-change": 1})
@@ -99,14 +106,20 @@ print("done", flush=True)
 
 def test_sigkill_mid_scan_loses_nothing_and_duplicates_nothing(tmp_path, isolated_home):
     n = 4000
-    bodies = [build_eml(f"Mail {i}: " + ("lowest price " if i % 3 == 0 else "hello ") + "x" * 400,
-                        message_id=f"<k{i}@x>") for i in range(n)]  # fmt: skip
+    bodies = [
+        build_eml(
+            f"Mail {i}: " + ("lowest price " if i % 3 == 0 else "hello ") + "x" * 400, message_id=f"<k{i}@x>"
+        )
+        for i in range(n)
+    ]
     mbox = age(write_mbox(tmp_path / "Sent", bodies))
     db_path = isolated_home / "kill.db"
     script = tmp_path / "scan.py"
     script.write_text(SCAN_SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.Popen([sys.executable, str(script), str(db_path), str(mbox)], env=env, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(db_path), str(mbox)], env=env, stdout=subprocess.PIPE
+    )
     # Kill once some batches have been committed, but long before the end.
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -25,12 +25,15 @@ def test_values_are_read(tmp_path):
     assert s.stores == (Path("~/archive.pst").expanduser(),) and s.rescan_minutes == 1.5
 
 
-@pytest.mark.parametrize("text,message", [
-    ("identities = [", "config.toml"),
-    ("colour = 1", "unknown setting 'colour'"),
-    ("discover = 1", "'discover' has the wrong type"),
-    ("rescan_minutes = true", "'rescan_minutes' has the wrong type"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("identities = [", "config.toml"),
+        ("colour = 1", "unknown setting 'colour'"),
+        ("discover = 1", "'discover' has the wrong type"),
+        ("rescan_minutes = true", "'rescan_minutes' has the wrong type"),
+    ],
+)
 def test_bad_settings_name_the_problem(tmp_path, text, message):
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
     with pytest.raises(SettingsError, match=message):

@@ -79,7 +79,11 @@ def test_private_key_round_trips_through_raw_bytes():
 
 def test_request_message_is_what_the_protocol_signs():
     assert request_message("get", "/api/v1/policy", "", 1700000000) == {
-        "method": "GET", "path": "/api/v1/policy", "query": "", "time": 1700000000}  # fmt: skip
+        "method": "GET",
+        "path": "/api/v1/policy",
+        "query": "",
+        "time": 1700000000,
+    }
 
 
 # -- the device key store (companion.keystore) --------------------------------------------------------

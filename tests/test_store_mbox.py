@@ -39,7 +39,9 @@ def test_only_the_new_tail_is_parsed(tmp_path, db, engine, monkeypatch):
     import companion.parsing as parsing
 
     real = parsing.parse_eml_bytes
-    monkeypatch.setattr(parsing, "parse_eml_bytes", lambda raw, **kw: parsed.append(kw["source"]) or real(raw, **kw))
+    monkeypatch.setattr(
+        parsing, "parse_eml_bytes", lambda raw, **kw: parsed.append(kw["source"]) or real(raw, **kw)
+    )
     assert scan_paths(db, engine, [box]).messages == 1
     assert len(parsed) == 1
 

@@ -51,24 +51,57 @@ MAIL_COUNTS = {
 TOP = "Début du fichier de données Outlook"  # testPST.pst was written by a French Outlook
 # testPST.pst, in folder order: (item id, subject, sender, recipients (all To), Message-ID).
 TEST_PST_MAILS = [
-    ("2097188", "Re: Feature Generators", ("Jörn Kottmann", "kottmann@gmail.com"),
-     ["users@opennlp.apache.org"], "530D9CAC.5080901@gmail.com"),
-    ("2097220", 'Re: init tokenizer fails: "Bad type in putfield/putstatic"', ("Barry Olddog", "oldcanine@yahoo.com"),
-     ["kottmann@gmail.com", "users@opennlp.apache.org"],
-     "1393363252.28814.YahooMailNeo@web140906.mail.bf1.yahoo.com"),
-    ("2097252", "Feature Generators", ("Kenig Ma", "kenigma1122@gmail.com"), ["users@opennlp.apache.org"],
-     "CAJ+FrY6C_Hp_b-Pzx2VqUqnonx9Dei8kcXDV7j1wPT99mNKsuA@mail.gmail.com"),
-    ("2097284", "[jira] [Resolved] (TIKA-1249) Vcard files detection", ("Nick Burch (JIRA)", "jira@apache.org"),
-     ["dev@tika.apache.org"], "JIRA.12697327.1393405059550.107997.1393417219950@arcas"),
-    ("2097316", "[jira] [Commented] (TIKA-1250) Process loops infintely processing a CHM file",
-     ("Gary Murphy (JIRA)", "jira@apache.org"), ["dev@tika.apache.org"],
-     "JIRA.12697352.1393416577650.107951.1393416740976@arcas"),
-    ("2097348", '[WEBINAR] - "Introducing Couchbase Server 2.5"', ("Couchbase", "couchbase@couchbase.com"),
-     ["hong-thai.nguyen@polyspot.com"], "343897812.110224025.1393276474157.JavaMail.root@abmas02.marketo.org"),
+    (
+        "2097188",
+        "Re: Feature Generators",
+        ("Jörn Kottmann", "kottmann@gmail.com"),
+        ["users@opennlp.apache.org"],
+        "530D9CAC.5080901@gmail.com",
+    ),
+    (
+        "2097220",
+        'Re: init tokenizer fails: "Bad type in putfield/putstatic"',
+        ("Barry Olddog", "oldcanine@yahoo.com"),
+        ["kottmann@gmail.com", "users@opennlp.apache.org"],
+        "1393363252.28814.YahooMailNeo@web140906.mail.bf1.yahoo.com",
+    ),
+    (
+        "2097252",
+        "Feature Generators",
+        ("Kenig Ma", "kenigma1122@gmail.com"),
+        ["users@opennlp.apache.org"],
+        "CAJ+FrY6C_Hp_b-Pzx2VqUqnonx9Dei8kcXDV7j1wPT99mNKsuA@mail.gmail.com",
+    ),
+    (
+        "2097284",
+        "[jira] [Resolved] (TIKA-1249) Vcard files detection",
+        ("Nick Burch (JIRA)", "jira@apache.org"),
+        ["dev@tika.apache.org"],
+        "JIRA.12697327.1393405059550.107997.1393417219950@arcas",
+    ),
+    (
+        "2097316",
+        "[jira] [Commented] (TIKA-1250) Process loops infintely processing a CHM file",
+        ("Gary Murphy (JIRA)", "jira@apache.org"),
+        ["dev@tika.apache.org"],
+        "JIRA.12697352.1393416577650.107951.1393416740976@arcas",
+    ),
+    (
+        "2097348",
+        '[WEBINAR] - "Introducing Couchbase Server 2.5"',
+        ("Couchbase", "couchbase@couchbase.com"),
+        ["hong-thai.nguyen@polyspot.com"],
+        "343897812.110224025.1393276474157.JavaMail.root@abmas02.marketo.org",
+    ),
     # Forwarded inside Exchange: the sender has only an Exchange DN, so no address.
-    ("2097380", "FW: First email", ("Luis Filipe da Cruz Nassif", ""), ["lfcnassif@gmail.com"],
-     "2915856a7d3449e68529f3e61b8d26bc@pf.gov.br"),
-]  # fmt: skip
+    (
+        "2097380",
+        "FW: First email",
+        ("Luis Filipe da Cruz Nassif", ""),
+        ["lfcnassif@gmail.com"],
+        "2915856a7d3449e68529f3e61b8d26bc@pf.gov.br",
+    ),
+]
 
 
 class Fresh:
@@ -181,8 +214,11 @@ def test_unicode_and_ansi_samples_read_the_same_mail():
         assert [a.address for a in message.to] == ["terrymah@microsoft.com"]
         assert message.message_id == SAMPLE_MESSAGE_ID
         (attachment,) = message.attachments
-        assert (attachment.name, attachment.content_type, attachment.size) == ("leah_thumper.jpg", "image/jpeg",
-                                                                               93142)  # fmt: skip
+        assert (attachment.name, attachment.content_type, attachment.size) == (
+            "leah_thumper.jpg",
+            "image/jpeg",
+            93142,
+        )
         assert attachment.text is None and attachment.error is None
     assert unicode_mail.body == "With a sample attachment. It’s my daughter and our puppy. Aren’t they cute?"
     assert ansi_mail.body == "With a sample attachment. It's my daughter and our puppy. Aren't they cute?"
@@ -234,8 +270,19 @@ def test_no_mail_files_and_a_passworded_file():
 def test_mail_classes():
     for mail in ("IPM.Note", "ipm.note", "IPM.Note.SMIME", "IPM.Note.SMIME.MultipartSigned"):
         assert is_mail_class(mail)
-    for other in ("IPM.Contact", "IPM.Appointment", "IPM.StickyNote", "IPM.DistList", "IPM.Activity", "IPM.Task",
-                  "IPM.Post", "REPORT.IPM.Note.NDR", "IPM.Schedule.Meeting.Request", "IPM.Notebook", ""):  # fmt: skip
+    for other in (
+        "IPM.Contact",
+        "IPM.Appointment",
+        "IPM.StickyNote",
+        "IPM.DistList",
+        "IPM.Activity",
+        "IPM.Task",
+        "IPM.Post",
+        "REPORT.IPM.Note.NDR",
+        "IPM.Schedule.Meeting.Request",
+        "IPM.Notebook",
+        "",
+    ):
         assert not is_mail_class(other)
 
 
@@ -287,8 +334,11 @@ def test_special_folders_come_from_the_store_whatever_their_names():
     finally:
         pst.close()
     assert {names[nid]: role for nid, role in roles.items() if nid in names} == {
-        "Sent Items": "sent", "Outbox": "outbox", "Deleted Items": "trash", "Drafts": "drafts",
-    }  # fmt: skip
+        "Sent Items": "sent",
+        "Outbox": "outbox",
+        "Deleted Items": "trash",
+        "Drafts": "drafts",
+    }
     # Deleted Items named "Éléments supprimés" and "削除済みアイテム"
     for localised in ("tika/testPST.pst", "ruby-msg/msgInMsg.pst"):
         pst = open_pst(sample(localised))
@@ -305,9 +355,12 @@ def test_mail_in_a_sent_folder_is_sent_and_gives_identities(monkeypatch, tmp_pat
     monkeypatch.setattr(pst_module, "special_folders", lambda pst: top_is_sent)
     assert {m.direction for m in mails(path)} == {"sent"}
     assert outlook_identities_from_pst(path) == (
-        "jira@apache.org", "couchbase@couchbase.com", "kenigma1122@gmail.com", "kottmann@gmail.com",
+        "jira@apache.org",
+        "couchbase@couchbase.com",
+        "kenigma1122@gmail.com",
+        "kottmann@gmail.com",
         "oldcanine@yahoo.com",
-    )  # fmt: skip
+    )
     junk = tmp_path / "junk.pst"
     junk.write_bytes(b"!BDN" + bytes(1000))
     assert outlook_identities_from_pst(junk) == ()

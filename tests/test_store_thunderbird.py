@@ -94,11 +94,15 @@ def test_absolute_paths_and_missing_profile_folders(tmp_path):
     elsewhere = tmp_path / "data" / "tb-profile"
     elsewhere.mkdir(parents=True)
     write_prefs(elsewhere, {"mail.identity.id3.useremail": "Abs@Corp.Example"})
-    write_home(tmp_path / ".thunderbird", [
-        IniProfile("moved", str(elsewhere), relative=False),
-        IniProfile("gone", "zz.deleted"),
-        IniProfile("here", "h1.default"),
-    ], create=False)  # fmt: skip
+    write_home(
+        tmp_path / ".thunderbird",
+        [
+            IniProfile("moved", str(elsewhere), relative=False),
+            IniProfile("gone", "zz.deleted"),
+            IniProfile("here", "h1.default"),
+        ],
+        create=False,
+    )
     (tmp_path / ".thunderbird" / "h1.default").mkdir()  # no prefs.js: no identities, still a profile
     profiles = discover_profiles(env={}, home=tmp_path, platform="linux")
     assert [(p.name, p.path, p.identities) for p in profiles] == [
@@ -108,10 +112,14 @@ def test_absolute_paths_and_missing_profile_folders(tmp_path):
 
 
 def test_installs_ini_names_the_default_profile(tmp_path):
-    tb = write_home(tmp_path / ".thunderbird", [
-        IniProfile("old", "o1.default", default=True),  # the pre-68 Default=1 flag
-        IniProfile("current", "c1.default-esr"),
-    ], installs={"FDC34C9F024745EB": "c1.default-esr"})  # fmt: skip
+    tb = write_home(
+        tmp_path / ".thunderbird",
+        [
+            IniProfile("old", "o1.default", default=True),  # the pre-68 Default=1 flag
+            IniProfile("current", "c1.default-esr"),
+        ],
+        installs={"FDC34C9F024745EB": "c1.default-esr"},
+    )
     defaults = {p.name: p.is_default for p in discover_profiles(env={}, home=tmp_path, platform="linux")}
     assert defaults == {"old": False, "current": True}
     (tb / "installs.ini").unlink()
@@ -122,8 +130,11 @@ def test_installs_ini_names_the_default_profile(tmp_path):
 def test_corrupt_ini_files_do_not_crash(tmp_path, caplog):
     tb = write_home(tmp_path / ".thunderbird", [IniProfile("a", "a1.default")])
     (tb / "profiles.ini").write_bytes(b"\xff\xfe garbage without a section\nPath=a1.default\n")
-    write_home(tmp_path / "snap/thunderbird/common/.thunderbird", [IniProfile("b", "b1.default")],
-               installs={"X": "b1.default"})  # fmt: skip
+    write_home(
+        tmp_path / "snap/thunderbird/common/.thunderbird",
+        [IniProfile("b", "b1.default")],
+        installs={"X": "b1.default"},
+    )
     (tmp_path / "snap/thunderbird/common/.thunderbird/installs.ini").write_text("[broken\nDefault=\n")
     with caplog.at_level(logging.WARNING, logger="companion.stores.thunderbird"):
         profiles = discover_profiles(env={}, home=tmp_path, platform="linux")
@@ -138,22 +149,29 @@ def test_corrupt_ini_files_do_not_crash(tmp_path, caplog):
 
 
 def test_prefs_values_and_escapes():
-    text = "\n".join([
-        "// Mozilla User Preferences",
-        '// user_pref("commented.out", true);',
-        r'user_pref("s.quote", "say \"hi\" \\ now");',
-        r'user_pref("s.unicode", "caf\u00e9 \ud83d\ude00 line\nbreak");',
-        'user_pref("s.utf8", "已发送");',
-        'user_pref("i.neg", -5);',
-        'user_pref("i.pos", 42);',
-        'user_pref("b.yes", true);',
-        'user_pref("b.no", false);',
-        'user_pref("i.pos", 43);',  # a later line wins
-    ])  # fmt: skip
+    text = "\n".join(
+        [
+            "// Mozilla User Preferences",
+            '// user_pref("commented.out", true);',
+            r'user_pref("s.quote", "say \"hi\" \\ now");',
+            r'user_pref("s.unicode", "caf\u00e9 \ud83d\ude00 line\nbreak");',
+            'user_pref("s.utf8", "已发送");',
+            'user_pref("i.neg", -5);',
+            'user_pref("i.pos", 42);',
+            'user_pref("b.yes", true);',
+            'user_pref("b.no", false);',
+            'user_pref("i.pos", 43);',  # a later line wins
+        ]
+    )
     assert parse_prefs(text) == {
-        "s.quote": 'say "hi" \\ now', "s.unicode": "café 😀 line\nbreak", "s.utf8": "已发送",
-        "i.neg": -5, "i.pos": 43, "b.yes": True, "b.no": False,
-    }  # fmt: skip
+        "s.quote": 'say "hi" \\ now',
+        "s.unicode": "café 😀 line\nbreak",
+        "s.utf8": "已发送",
+        "i.neg": -5,
+        "i.pos": 43,
+        "b.yes": True,
+        "b.no": False,
+    }
 
 
 def test_read_prefs_accounts_identities_and_special_folders(tmp_path):
@@ -207,9 +225,15 @@ def test_missing_and_unreadable_prefs(tmp_path):
 
 def test_folder_uris():
     assert parse_folder_uri("imap://me%40corp.example@imap.corp.example/INBOX/Sent") == (
-        "me@corp.example", "imap.corp.example", "INBOX/Sent")  # fmt: skip
+        "me@corp.example",
+        "imap.corp.example",
+        "INBOX/Sent",
+    )
     assert parse_folder_uri("mailbox://nobody@Local%20Folders/%E5%B7%B2%E5%8F%91%E9%80%81") == (
-        "nobody", "local folders", "已发送")  # fmt: skip
+        "nobody",
+        "local folders",
+        "已发送",
+    )
 
 
 # -- folders -------------------------------------------------------------------------------------
@@ -297,10 +321,17 @@ def test_scanning_a_profile_folder(tmp_path, db, engine):
 def test_an_appended_message_is_the_only_one_read(tmp_path, db, engine):
     b = build_profile(tmp_path)
     scan_paths(db, engine, [b.home])
-    append_mbox(b.local / "Inbox", tb_message("Kindly use our new bank details for this invoice.",
-                                              sender="acc@supplier.example", message_id="<l-in-3@x>"))  # fmt: skip
+    append_mbox(
+        b.local / "Inbox",
+        tb_message(
+            "Kindly use our new bank details for this invoice.",
+            sender="acc@supplier.example",
+            message_id="<l-in-3@x>",
+        ),
+    )
     (b.pop / "Inbox" / "cur" / "1800000000.9.host:2,").write_bytes(
-        tb_message("See you soon", sender="friend@home.example", message_id="<p-in-2@x>"))  # fmt: skip
+        tb_message("See you soon", sender="friend@home.example", message_id="<p-in-2@x>")
+    )
     totals = scan_paths(db, engine, [b.home])
     assert (totals.messages, totals.flagged, dict(totals.by_rule)) == (2, 1, {"payment.bank-change": 1})
     rows = stored(db)
@@ -356,8 +387,10 @@ def test_unreadable_folders_are_reported_not_raised(tmp_path, db, engine, monkey
 
 
 def test_thunderbird_module_imports_no_parser(tmp_path):
-    code = ("import sys, json, companion.stores.thunderbird\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.startswith('companion.'))))")  # fmt: skip
+    code = (
+        "import sys, json, companion.stores.thunderbird\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('companion.'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
     assert "companion.stores.thunderbird" in loaded

@@ -36,15 +36,29 @@ CONFIDENTIAL = "The Zephyr-Falcon project budget stays confidential."
 PREAMBLE = "Dear buyer, thank you for the visit to our Ningbo plant last week."
 # (folder, file, subject, body): each flag is known (see the expected counts below).
 MAILS = [
-    ("Sent", "a.eml", "Secret offer Zephyr",
-     f"{PREAMBLE}\nAs agreed on the phone we guarantee the lowest price in town; call me on +44 20 7946 0958"
-     f" or write to li.wei@buyer.example.\n{CONFIDENTIAL}\nBest"),
-    ("Sent", "b.eml", "Quarterly terms Kestrel", "王总您好：\n这笔款请打到我个人账户，私下交易，不要告诉公司。\n谢谢"),
-    ("Sent", "c.eml", "Re: Offer Osprey", "Agreed, see below.\n\nOn Mon, Nov 2, 2026, Buyer wrote:\n> can you do the lowest price?\n"),
+    (
+        "Sent",
+        "a.eml",
+        "Secret offer Zephyr",
+        f"{PREAMBLE}\nAs agreed on the phone we guarantee the lowest price in town; call me on +44 20 7946 0958"
+        f" or write to li.wei@buyer.example.\n{CONFIDENTIAL}\nBest",
+    ),
+    (
+        "Sent",
+        "b.eml",
+        "Quarterly terms Kestrel",
+        "王总您好：\n这笔款请打到我个人账户，私下交易，不要告诉公司。\n谢谢",
+    ),
+    (
+        "Sent",
+        "c.eml",
+        "Re: Offer Osprey",
+        "Agreed, see below.\n\nOn Mon, Nov 2, 2026, Buyer wrote:\n> can you do the lowest price?\n",
+    ),
     ("Inbox", "d.eml", "Notice Heron", "Please note our bank details have changed."),
     ("Sent", "e.eml", "Minutes Plover", "Thanks for the meeting today, minutes attached."),
     ("Sent", "f.eml", "Lowest price for Mr Wang Quail", "Please see the attached sheet."),
-]  # fmt: skip
+]
 SUBJECTS = [m[2] for m in MAILS]
 ADDRESSES = ["li.wei@buyer.example", "sales@corp.example", "acc@supplier.example", "li.wei"]
 
@@ -82,8 +96,14 @@ def scan_mails(db: Database, box: Path, mails=MAILS, start: int = 0) -> None:
     for i, (folder, name, subject, body) in enumerate(mails, start):
         (box / folder).mkdir(parents=True, exist_ok=True)
         sender = "acc@supplier.example" if folder == "Inbox" else "sales@corp.example"
-        raw = build_eml(body, subject=subject, sender=sender, to="li.wei@buyer.example",
-                        date=f"Mon, {i + 2:02d} Nov 2026 09:00:00 +0000", message_id=f"<m{i}@test>")  # fmt: skip
+        raw = build_eml(
+            body,
+            subject=subject,
+            sender=sender,
+            to="li.wei@buyer.example",
+            date=f"Mon, {i + 2:02d} Nov 2026 09:00:00 +0000",
+            message_id=f"<m{i}@test>",
+        )
         (box / folder / name).write_bytes(raw)
     totals = scan_paths(db, PolicyEngine(load_policy()), [box])
     assert totals.errors == 0
@@ -91,15 +111,27 @@ def scan_mails(db: Database, box: Path, mails=MAILS, start: int = 0) -> None:
 
 def record_presend(db: Database) -> None:
     engine = PolicyEngine(load_policy())
-    risky = check_outgoing(engine, {"subject": "Offer Wren", "to": ["ann@shop.example"],
-                                    "body": "We can do the lowest price, call +44 20 7946 0958."})  # fmt: skip
+    risky = check_outgoing(
+        engine,
+        {
+            "subject": "Offer Wren",
+            "to": ["ann@shop.example"],
+            "body": "We can do the lowest price, call +44 20 7946 0958.",
+        },
+    )
     record_decision(db, "thunderbird", risky, "justified", justification="approved by phone")
     clean = check_outgoing(engine, {"subject": "hi", "to": ["a@b.example"], "body": "hello"})
     record_decision(db, "thunderbird", clean, "sent")
     blocked = check_outgoing(engine, {"subject": "x", "to": ["a@b.example"], "body": "私下交易"})
     record_decision(db, "outlook", blocked, "blocked")
-    record_decision(db, "outlook", None, "unchecked_sent", error="companion not running",
-                    details={"subject": "Unchecked Grebe", "to": ["b@c.example"]})  # fmt: skip
+    record_decision(
+        db,
+        "outlook",
+        None,
+        "unchecked_sent",
+        error="companion not running",
+        details={"subject": "Unchecked Grebe", "to": ["b@c.example"]},
+    )
 
 
 def file_appeal(db: Database, subject: str, reason: str) -> int:
@@ -108,9 +140,17 @@ def file_appeal(db: Database, subject: str, reason: str) -> int:
         cur = db.conn.execute(
             "INSERT INTO appeals (message_key, rule, reason, comment, status, created_at, updated_at,"
             " reviewer_comment) VALUES (?,?,?,?,?,?,?,?)",
-            (key, "commit.lowest-price", reason, "call me on +44 20 7946 0958", "pending", "2026-11-24T09:00:00+00:00",
-             "2026-11-24T09:00:00+00:00", ""),
-        )  # fmt: skip
+            (
+                key,
+                "commit.lowest-price",
+                reason,
+                "call me on +44 20 7946 0958",
+                "pending",
+                "2026-11-24T09:00:00+00:00",
+                "2026-11-24T09:00:00+00:00",
+                "",
+            ),
+        )
     return cur.lastrowid
 
 
@@ -133,10 +173,13 @@ def test_enrol_stores_the_device_and_pins_the_policy_key(db, paths, collector, e
         enroll(paths, collector.url, "good-token", db=db)
 
 
-@pytest.mark.parametrize("token, message", [
-    ("wrong", r"401 invalid_token\): unknown enrolment token"),
-    ("old", r"403 revoked_token\): this enrolment token was revoked"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "token, message",
+    [
+        ("wrong", r"401 invalid_token\): unknown enrolment token"),
+        ("old", r"403 revoked_token\): this enrolment token was revoked"),
+    ],
+)
 def test_enrol_with_a_bad_token_says_what_the_collector_said(db, paths, collector, token, message):
     from companion.enroll import enroll
 
@@ -181,8 +224,15 @@ def test_summary_counts_outcomes_and_events(db, paths, tmp_path, enrolled):
         "by_category": {"commitment": 2, "off-book": 3, "payment-change": 1},
         "by_direction": {"sent": 5, "received": 1},
     }
-    assert s["presend"] == {"sent": 1, "edited": 0, "added_approver": 0, "justified": 1, "blocked": 1,
-                            "unchecked_sent": 1, "unchecked_cancelled": 0}  # fmt: skip
+    assert s["presend"] == {
+        "sent": 1,
+        "edited": 0,
+        "added_approver": 0,
+        "justified": 1,
+        "blocked": 1,
+        "unchecked_sent": 1,
+        "unchecked_cancelled": 0,
+    }
     assert s["appeals_filed"] == 1
     assert s["health"] == {"stores": 2, "stores_unreadable": 0, "scan_errors": 0, "messages_scanned": 6}
     scan = [e for e in s["events"] if e["source"] == "scan"]
@@ -208,13 +258,25 @@ def test_nothing_personal_leaves_in_the_uploaded_json(db, paths, tmp_path, colle
     queue_summary(db, paths, now=T0)
     assert upload_pending(db, paths, now=T0)["accepted"] == 2  # the summary and the appeal
     uploaded = "\n".join(row["payload"] for row in outbox_rows(db))
-    at_collector = json.dumps([p for _, p in collector.state.summaries.values()]
-                              + list(collector.state.appeals.values()), ensure_ascii=False)  # fmt: skip
+    at_collector = json.dumps(
+        [p for _, p in collector.state.summaries.values()] + list(collector.state.appeals.values()),
+        ensure_ascii=False,
+    )
     for text in (uploaded, at_collector):
         for subject in SUBJECTS + ["Offer Wren", "Unchecked Grebe"]:
             assert subject not in text
-        for needle in ADDRESSES + ["ann@shop.example", "b@c.example", "7946", "0958", "Zephyr", "Ningbo",
-                                   "Dear buyer", CONFIDENTIAL, "Thanks for the meeting", "王总您好：\n"]:  # fmt: skip
+        for needle in ADDRESSES + [
+            "ann@shop.example",
+            "b@c.example",
+            "7946",
+            "0958",
+            "Zephyr",
+            "Ningbo",
+            "Dear buyer",
+            CONFIDENTIAL,
+            "Thanks for the meeting",
+            "王总您好：\n",
+        ]:
             assert needle not in text, needle
         for _, _, _, body in MAILS:
             assert body not in text
@@ -349,7 +411,8 @@ def test_sequence_conflict_fails_and_is_not_retried(db, paths, collector, enroll
     assert collector.state.tamper == [("dev_0001", 1, "different payload")]
     posts = len(collector.state.posts)
     assert upload_pending(db, paths, now=LATER) == dict.fromkeys(
-        ("accepted", "duplicate", "failed", "retry", "waiting", "appeals_queued"), 0)  # fmt: skip
+        ("accepted", "duplicate", "failed", "retry", "waiting", "appeals_queued"), 0
+    )
     assert len(collector.state.posts) == posts
 
 
@@ -362,13 +425,27 @@ def test_appeals_are_sent_once_and_decisions_come_back(db, paths, tmp_path, coll
     assert status == "sent"
     assert list(collector.state.appeals) == [("dev_0001", appeal_id)]
     assert upload_pending(db, paths, now=T0)["appeals_queued"] == 0  # not queued twice
-    collector.state.decisions.append({"id": 12, "appeal_id": appeal_id, "status": "upheld",
-                                      "comment": "agreed, rule too strict", "decided_at": "2026-11-25T09:00:00+00:00"})  # fmt: skip
+    collector.state.decisions.append(
+        {
+            "id": 12,
+            "appeal_id": appeal_id,
+            "status": "upheld",
+            "comment": "agreed, rule too strict",
+            "decided_at": "2026-11-25T09:00:00+00:00",
+        }
+    )
     assert pull_decisions(db, paths) == {"updated": 1, "unknown": 0, "cursor": 12}
     row = next(db.db.query("SELECT status, reviewer_comment FROM appeals WHERE id = ?", [appeal_id]))
     assert row == {"status": "upheld", "reviewer_comment": "agreed, rule too strict"}
-    collector.state.decisions.append({"id": 13, "appeal_id": 999, "status": "rejected", "comment": "",
-                                      "decided_at": "2026-11-25T09:00:00+00:00"})  # fmt: skip
+    collector.state.decisions.append(
+        {
+            "id": 13,
+            "appeal_id": 999,
+            "status": "rejected",
+            "comment": "",
+            "decided_at": "2026-11-25T09:00:00+00:00",
+        }
+    )
     assert pull_decisions(db, paths) == {"updated": 0, "unknown": 1, "cursor": 13}
     assert pull_decisions(db, paths) == {"updated": 0, "unknown": 0, "cursor": 13}
 
@@ -396,12 +473,15 @@ def test_a_newer_signed_policy_is_applied(db, paths, collector, enrolled):
     assert not list(paths.home.glob(".policy.toml.*"))  # no temp file left
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("bad signature", "does not verify against the pinned policy key"),
-    ("older", "is not newer than the policy in force"),
-    ("invalid", "the policy is invalid"),
-    ("mismatch", "the policy text says version"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "case, reason",
+    [
+        ("bad signature", "does not verify against the pinned policy key"),
+        ("older", "is not newer than the policy in force"),
+        ("invalid", "the policy is invalid"),
+        ("mismatch", "the policy text says version"),
+    ],
+)
 def test_bad_policies_are_refused(db, paths, collector, enrolled, caplog, case, reason):
     from companion.signing import generate_private_key
 
@@ -452,8 +532,12 @@ def test_sigkill_never_skips_or_repeats_a_sequence_number(db, paths, collector, 
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     target = 0
     for round_ in range(3):
-        proc = subprocess.Popen([sys.executable, str(script), str(paths.home), "100000"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(paths.home), "100000"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         target += 8 + 3 * round_
         deadline = time.monotonic() + 60
         while len(collector.state.posts) < target and time.monotonic() < deadline:
@@ -512,12 +596,26 @@ def test_enrolling_again_starts_the_decision_cursor_over(db, paths, tmp_path, co
     scan_mails(db, tmp_path / "box")
     appeal_id = file_appeal(db, "Secret offer Zephyr", "approved by my manager")
     upload_pending(db, paths, now=T0)
-    collector.state.decisions.append({"id": 40, "appeal_id": 999, "status": "rejected", "comment": "",
-                                      "decided_at": "2026-11-25T09:00:00+00:00"})  # fmt: skip
+    collector.state.decisions.append(
+        {
+            "id": 40,
+            "appeal_id": 999,
+            "status": "rejected",
+            "comment": "",
+            "decided_at": "2026-11-25T09:00:00+00:00",
+        }
+    )
     assert pull_decisions(db, paths)["cursor"] == 40
     enroll(paths, collector.url, "good-token", db=db, force=True)
-    collector.state.decisions[:] = [{"id": 3, "appeal_id": appeal_id, "status": "upheld", "comment": "ok",
-                                     "decided_at": "2026-11-26T09:00:00+00:00"}]  # fmt: skip
+    collector.state.decisions[:] = [
+        {
+            "id": 3,
+            "appeal_id": appeal_id,
+            "status": "upheld",
+            "comment": "ok",
+            "decided_at": "2026-11-26T09:00:00+00:00",
+        }
+    ]
     upload_pending(db, paths, now=T0)  # the appeal, re-queued under the new identity
     assert pull_decisions(db, paths)["cursor"] == 3
 

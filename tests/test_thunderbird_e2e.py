@@ -59,8 +59,11 @@ pytestmark = pytest.mark.timeout(400)
 def thunderbird_binary() -> str:
     path = os.environ.get("MAILWARDEN_THUNDERBIRD") or shutil.which("thunderbird")
     if not path:
-        pytest.fail("the thunderbird binary is missing: install it (`apt-get install -y thunderbird`, done by "
-                    "`make test` through scripts/system-deps.sh) or set MAILWARDEN_THUNDERBIRD", pytrace=False)  # fmt: skip
+        pytest.fail(
+            "the thunderbird binary is missing: install it (`apt-get install -y thunderbird`, done by "
+            "`make test` through scripts/system-deps.sh) or set MAILWARDEN_THUNDERBIRD",
+            pytrace=False,
+        )
     return path
 
 
@@ -77,9 +80,18 @@ class Mailbox:
         self.mails: list[dict[str, Any]] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        self.mails.append({"at": time.time(), "rcpt": sorted(envelope.rcpt_tos), "from": envelope.mail_from,
-                           "subject": str(message["Subject"]), "message": message})  # fmt: skip
+        message = email.message_from_bytes(
+            envelope.original_content or envelope.content, policy=email.policy.default
+        )
+        self.mails.append(
+            {
+                "at": time.time(),
+                "rcpt": sorted(envelope.rcpt_tos),
+                "from": envelope.mail_from,
+                "subject": str(message["Subject"]),
+                "message": message,
+            }
+        )
         return "250 OK"
 
 
@@ -89,68 +101,122 @@ def user_js(smtp_port: int, dead_port: int, locale: str | None = None) -> str:
         # the user interface language (a Debian language pack, thunderbird-l10n-*, must be installed)
         **({"intl.locale.requested": locale} if locale else {}),
         # load the sideloaded, unsigned extensions in <profile>/extensions without asking
-        "xpinstall.signatures.required": False, "extensions.autoDisableScopes": 0,
-        "extensions.enabledScopes": 15, "extensions.startupScanScopes": 15,
+        "xpinstall.signatures.required": False,
+        "extensions.autoDisableScopes": 0,
+        "extensions.enabledScopes": 15,
+        "extensions.startupScanScopes": 15,
         # off the network: no updates, telemetry, reporting, safe browsing, portal or connectivity checks
-        "app.update.enabled": False, "app.update.auto": False, "app.update.url": dead,
-        "extensions.update.enabled": False, "extensions.update.autoUpdateDefault": False,
-        "extensions.getAddons.cache.enabled": False, "extensions.systemAddon.update.enabled": False,
-        "extensions.blocklist.enabled": False, "toolkit.telemetry.enabled": False,
-        "toolkit.telemetry.unified": False, "toolkit.telemetry.archive.enabled": False,
-        "toolkit.telemetry.server": dead, "datareporting.healthreport.uploadEnabled": False,
-        "datareporting.policy.dataSubmissionEnabled": False, "datareporting.usage.uploadEnabled": False,
-        "network.captive-portal-service.enabled": False, "network.connectivity-service.enabled": False,
-        "browser.safebrowsing.malware.enabled": False, "browser.safebrowsing.phishing.enabled": False,
-        "browser.safebrowsing.downloads.enabled": False, "browser.safebrowsing.downloads.remote.enabled": False,
-        "browser.safebrowsing.provider.google4.updateURL": "", "browser.safebrowsing.provider.mozilla.updateURL": "",
-        "services.settings.server": f"{dead}/v1", "mailnews.auto_config_url": "",
-        "mailnews.auto_config.fetchFromISP.enabled": False, "mailnews.auto_config.guess.enabled": False,
-        "mail.provider.enabled": False, "app.normandy.enabled": False, "geo.enabled": False,
-        "browser.region.update.enabled": False, "security.OCSP.enabled": 0,
+        "app.update.enabled": False,
+        "app.update.auto": False,
+        "app.update.url": dead,
+        "extensions.update.enabled": False,
+        "extensions.update.autoUpdateDefault": False,
+        "extensions.getAddons.cache.enabled": False,
+        "extensions.systemAddon.update.enabled": False,
+        "extensions.blocklist.enabled": False,
+        "toolkit.telemetry.enabled": False,
+        "toolkit.telemetry.unified": False,
+        "toolkit.telemetry.archive.enabled": False,
+        "toolkit.telemetry.server": dead,
+        "datareporting.healthreport.uploadEnabled": False,
+        "datareporting.policy.dataSubmissionEnabled": False,
+        "datareporting.usage.uploadEnabled": False,
+        "network.captive-portal-service.enabled": False,
+        "network.connectivity-service.enabled": False,
+        "browser.safebrowsing.malware.enabled": False,
+        "browser.safebrowsing.phishing.enabled": False,
+        "browser.safebrowsing.downloads.enabled": False,
+        "browser.safebrowsing.downloads.remote.enabled": False,
+        "browser.safebrowsing.provider.google4.updateURL": "",
+        "browser.safebrowsing.provider.mozilla.updateURL": "",
+        "services.settings.server": f"{dead}/v1",
+        "mailnews.auto_config_url": "",
+        "mailnews.auto_config.fetchFromISP.enabled": False,
+        "mailnews.auto_config.guess.enabled": False,
+        "mail.provider.enabled": False,
+        "app.normandy.enabled": False,
+        "geo.enabled": False,
+        "browser.region.update.enabled": False,
+        "security.OCSP.enabled": 0,
         "security.remote_settings.crlite_filters.enabled": False,
         "security.remote_settings.intermediates.enabled": False,
-        "network.dns.disablePrefetch": True, "network.prefetch-next": False, "network.predictor.enabled": False,
-        "network.http.speculative-parallel-limit": 0, "network.trr.mode": 5,
+        "network.dns.disablePrefetch": True,
+        "network.prefetch-next": False,
+        "network.predictor.enabled": False,
+        "network.http.speculative-parallel-limit": 0,
+        "network.trr.mode": 5,
         # any HTTP(S) that slips through goes to a dead loopback port (mail protocols do not use it)
-        "network.proxy.type": 1, "network.proxy.http": "127.0.0.1", "network.proxy.http_port": dead_port,
-        "network.proxy.ssl": "127.0.0.1", "network.proxy.ssl_port": dead_port, "network.proxy.no_proxies_on": "",
-        "offline.autoDetect": False, "network.manage-offline-status": False, "offline.startup_state": 2,
+        "network.proxy.type": 1,
+        "network.proxy.http": "127.0.0.1",
+        "network.proxy.http_port": dead_port,
+        "network.proxy.ssl": "127.0.0.1",
+        "network.proxy.ssl_port": dead_port,
+        "network.proxy.no_proxies_on": "",
+        "offline.autoDetect": False,
+        "network.manage-offline-status": False,
+        "offline.startup_state": 2,
         # no first-run pages, default-client prompt, indexer or mail checks
-        "mail.shell.checkDefaultClient": False, "mailnews.start_page.enabled": False,
-        "mail.startup.enabledMailCheckOnce": True, "mail.rights.version": 1, "mail.spotlight.firstRunDone": True,
-        "mailnews.database.global.indexer.enabled": False, "mail.biff.play_sound": False,
+        "mail.shell.checkDefaultClient": False,
+        "mailnews.start_page.enabled": False,
+        "mail.startup.enabledMailCheckOnce": True,
+        "mail.rights.version": 1,
+        "mail.spotlight.firstRunDone": True,
+        "mailnews.database.global.indexer.enabled": False,
+        "mail.biff.play_sound": False,
         # no modal question at send time (headless, nobody would answer it): the attachment
         # reminder fires on words like "attached" and would hold the send forever
-        "mail.compose.attachment_reminder": False, "mail.compose.attachment_reminder_aggressive": False,
-        "mail.SpellCheckBeforeSend": False, "mail.warn_on_send_accel_key": False,
-        "mail.server.default.check_new_mail": False, "mail.server.default.login_at_startup": False,
+        "mail.compose.attachment_reminder": False,
+        "mail.compose.attachment_reminder_aggressive": False,
+        "mail.SpellCheckBeforeSend": False,
+        "mail.warn_on_send_accel_key": False,
+        "mail.server.default.check_new_mail": False,
+        "mail.server.default.login_at_startup": False,
         # extension console messages on stdout (kept in the session log)
-        "devtools.console.stdout.content": True, "devtools.console.stdout.chrome": True,
+        "devtools.console.stdout.content": True,
+        "devtools.console.stdout.chrome": True,
         "browser.dom.window.dump.enabled": True,
         # one never-polled POP3 account on a dead loopback port, Local Folders, SMTP on 127.0.0.1
-        "mail.accountmanager.accounts": "account1,account2", "mail.accountmanager.defaultaccount": "account1",
+        "mail.accountmanager.accounts": "account1,account2",
+        "mail.accountmanager.defaultaccount": "account1",
         "mail.accountmanager.localfoldersserver": "server2",
-        "mail.account.account1.server": "server1", "mail.account.account1.identities": "id1",
-        "mail.server.server1.type": "pop3", "mail.server.server1.hostname": "127.0.0.1",
-        "mail.server.server1.port": dead_port, "mail.server.server1.userName": "sales",
-        "mail.server.server1.name": "E2E", "mail.server.server1.login_at_startup": False,
-        "mail.server.server1.check_new_mail": False, "mail.server.server1.download_on_biff": False,
-        "mail.account.account2.server": "server2", "mail.server.server2.type": "none",
-        "mail.server.server2.hostname": "Local Folders", "mail.server.server2.userName": "nobody",
+        "mail.account.account1.server": "server1",
+        "mail.account.account1.identities": "id1",
+        "mail.server.server1.type": "pop3",
+        "mail.server.server1.hostname": "127.0.0.1",
+        "mail.server.server1.port": dead_port,
+        "mail.server.server1.userName": "sales",
+        "mail.server.server1.name": "E2E",
+        "mail.server.server1.login_at_startup": False,
+        "mail.server.server1.check_new_mail": False,
+        "mail.server.server1.download_on_biff": False,
+        "mail.account.account2.server": "server2",
+        "mail.server.server2.type": "none",
+        "mail.server.server2.hostname": "Local Folders",
+        "mail.server.server2.userName": "nobody",
         "mail.server.server2.name": "Local Folders",
-        "mail.identity.id1.useremail": SENDER, "mail.identity.id1.fullName": "Li Wei",
-        "mail.identity.id1.valid": True, "mail.identity.id1.smtpServer": "smtp1", "mail.identity.id1.fcc": False,
+        "mail.identity.id1.useremail": SENDER,
+        "mail.identity.id1.fullName": "Li Wei",
+        "mail.identity.id1.valid": True,
+        "mail.identity.id1.smtpServer": "smtp1",
+        "mail.identity.id1.fcc": False,
         "mail.identity.id1.compose_html": False,
-        "mail.smtpservers": "smtp1", "mail.smtp.defaultserver": "smtp1",
-        "mail.smtpserver.smtp1.hostname": "127.0.0.1", "mail.smtpserver.smtp1.port": smtp_port,
-        "mail.smtpserver.smtp1.authMethod": 1, "mail.smtpserver.smtp1.try_ssl": 0,
-        "mail.smtpserver.smtp1.username": "", "mailnews.smtp.loglevel": "All", "mailnews.send.loglevel": "All",
-    }  # fmt: skip
+        "mail.smtpservers": "smtp1",
+        "mail.smtp.defaultserver": "smtp1",
+        "mail.smtpserver.smtp1.hostname": "127.0.0.1",
+        "mail.smtpserver.smtp1.port": smtp_port,
+        "mail.smtpserver.smtp1.authMethod": 1,
+        "mail.smtpserver.smtp1.try_ssl": 0,
+        "mail.smtpserver.smtp1.username": "",
+        "mailnews.smtp.loglevel": "All",
+        "mailnews.send.loglevel": "All",
+    }
     return "".join(f"user_pref({json.dumps(k)}, {json.dumps(v)});\n" for k, v in prefs.items())
 
 
 def policy_toml() -> str:
-    text = default_policy_text().replace("finance_addresses = []", 'finance_addresses = ["finance@corp.example"]')
+    text = default_policy_text().replace(
+        "finance_addresses = []", 'finance_addresses = ["finance@corp.example"]'
+    )
     return text.replace("supervisor_addresses = []", 'supervisor_addresses = ["boss@corp.example"]')
 
 
@@ -170,16 +236,20 @@ def build_product_xpi(out: Path) -> Path:
         sys.path.pop(0)
     return build_xpi.build(
         out,
-        extra_files={"popup/test_prompt_hook.js": (E2E / "prompt_hook.js").read_bytes(),
-                     "background/test_background_hook.js": (E2E / "background_hook.js").read_bytes()},
+        extra_files={
+            "popup/test_prompt_hook.js": (E2E / "prompt_hook.js").read_bytes(),
+            "background/test_background_hook.js": (E2E / "background_hook.js").read_bytes(),
+        },
         prompt_scripts=["test_prompt_hook.js"],
         background_scripts=["background/test_background_hook.js"],
         name="mailwarden-e2e.xpi",
-    )  # fmt: skip
+    )
 
 
 def build_driver_xpi(out: Path, plan: dict[str, Any]) -> Path:
-    files = {p.relative_to(E2E / "ext").as_posix(): p.read_bytes() for p in (E2E / "ext").rglob("*") if p.is_file()}
+    files = {
+        p.relative_to(E2E / "ext").as_posix(): p.read_bytes() for p in (E2E / "ext").rglob("*") if p.is_file()
+    }
     files["plan.json"] = json.dumps(plan).encode()
     return _zip(out, files)
 
@@ -236,8 +306,16 @@ class Outcome:
         return f"--- Thunderbird log ({self.name}), last lines ---\n" + "\n".join(self.log.splitlines()[-60:])
 
 
-def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initial_host: str,
-                steps: list[dict[str, Any]], expected_decisions: int, locale: str | None = None) -> Outcome:  # fmt: skip
+def run_session(
+    base: Path,
+    name: str,
+    *,
+    managed: dict[str, Any] | None,
+    initial_host: str,
+    steps: list[dict[str, Any]],
+    expected_decisions: int,
+    locale: str | None = None,
+) -> Outcome:
     """One Thunderbird run: build everything under base/name, send the steps, collect what happened."""
     from aiosmtpd.controller import Controller
 
@@ -259,15 +337,33 @@ def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initia
         Path(installed["manifest"]).unlink()
     else:
         shutil.copyfile(state / f"mailwarden.{initial_host}.json", hosts_dir / "mailwarden.json")
-    control = _launcher(state / "control-host", sys.executable, str(E2E / "ctl_host.py"), str(state), str(hosts_dir))
-    (hosts_dir / "mailwarden_e2e.json").write_text(json.dumps(
-        {"name": "mailwarden_e2e", "description": "e2e control", "path": str(control), "type": "stdio",
-         "allowed_extensions": [DRIVER_ID]}))  # fmt: skip
+    control = _launcher(
+        state / "control-host", sys.executable, str(E2E / "ctl_host.py"), str(state), str(hosts_dir)
+    )
+    (hosts_dir / "mailwarden_e2e.json").write_text(
+        json.dumps(
+            {
+                "name": "mailwarden_e2e",
+                "description": "e2e control",
+                "path": str(control),
+                "type": "stdio",
+                "allowed_extensions": [DRIVER_ID],
+            }
+        )
+    )
     if managed is not None:  # what an administrator sets: managed storage for the extension
         storage = home / ".mozilla" / "managed-storage"
         storage.mkdir(parents=True)
-        (storage / f"{EXTENSION_ID}.json").write_text(json.dumps(
-            {"name": EXTENSION_ID, "description": "Mailwarden settings", "type": "storage", "data": managed}))  # fmt: skip
+        (storage / f"{EXTENSION_ID}.json").write_text(
+            json.dumps(
+                {
+                    "name": EXTENSION_ID,
+                    "description": "Mailwarden settings",
+                    "type": "storage",
+                    "data": managed,
+                }
+            )
+        )
 
     # the profile: prefs, the product extension, the driver
     mailbox = Mailbox()
@@ -275,19 +371,34 @@ def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initia
     (profile / "user.js").write_text(user_js(smtp_port, dead_port, locale), encoding="utf-8")
     install_extension(profile, build_product_xpi(root))
     (profile / "extensions" / f"{DRIVER_ID}.xpi").write_bytes(
-        build_driver_xpi(root / "driver.xpi", {"steps": steps, "settleMs": 300}).read_bytes())  # fmt: skip
+        build_driver_xpi(root / "driver.xpi", {"steps": steps, "settleMs": 300}).read_bytes()
+    )
 
-    env = {"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-           "MAILWARDEN_HOME": str(mw_home), "MAILWARDEN_LANG": "en", "MOZ_HEADLESS": "1",
-           "MOZ_CRASHREPORTER_DISABLE": "1", "TMPDIR": str(root), "XDG_RUNTIME_DIR": str(root)}  # fmt: skip
+    env = {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "MAILWARDEN_HOME": str(mw_home),
+        "MAILWARDEN_LANG": "en",
+        "MOZ_HEADLESS": "1",
+        "MOZ_CRASHREPORTER_DISABLE": "1",
+        "TMPDIR": str(root),
+        "XDG_RUNTIME_DIR": str(root),
+    }
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     log_path = root / "thunderbird.log"
     started = time.monotonic()
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([binary, "--headless", "--no-remote", "--profile", str(profile)], env=env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=root,
-                                start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [binary, "--headless", "--no-remote", "--profile", str(profile)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=root,
+            start_new_session=True,
+        )
         try:
             deadline = started + SESSION_SECONDS
             while time.monotonic() < deadline and proc.poll() is None and not (state / "done").exists():
@@ -308,9 +419,21 @@ def run_session(base: Path, name: str, *, managed: dict[str, Any] | None, initia
     seconds = time.monotonic() - started
     results = {r["name"]: r for r in _jsonl(state / "results.jsonl")}
     decisions = _decisions(mw_home)
-    stall_starts = len((state / "stall_started").read_text().split()) if (state / "stall_started").exists() else 0
-    return Outcome(name, results, mailbox.mails, decisions, _jsonl(state / "events.jsonl"), stall_starts,
-                   log_path.read_text(errors="replace"), seconds, str(root), leftovers)  # fmt: skip
+    stall_starts = (
+        len((state / "stall_started").read_text().split()) if (state / "stall_started").exists() else 0
+    )
+    return Outcome(
+        name,
+        results,
+        mailbox.mails,
+        decisions,
+        _jsonl(state / "events.jsonl"),
+        stall_starts,
+        log_path.read_text(errors="replace"),
+        seconds,
+        str(root),
+        leftovers,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -351,7 +474,15 @@ def _decisions(mw_home: Path) -> list[dict[str, Any]]:
 
 
 def step(name: str, subject: str, body: str = CLEAN, *, host: str | None = None, answers=(), **extra) -> dict:
-    return {"name": name, "subject": subject, "body": body, "to": [BUYER], "host": host, "answers": list(answers), **extra}
+    return {
+        "name": name,
+        "subject": subject,
+        "body": body,
+        "to": [BUYER],
+        "host": host,
+        "answers": list(answers),
+        **extra,
+    }
 
 
 SESSIONS: dict[str, dict[str, Any]] = {
@@ -362,24 +493,57 @@ SESSIONS: dict[str, dict[str, Any]] = {
             step("missing", "E2E missing host, fail open"),
             step("stall", "E2E stalled host, fail open", host="stall"),
             step("clean", "E2E clean", host="ok"),
-            step("forbidden", "E2E forbidden", "Hi Anna,\nthe 5% discount is fine, but keep this between us.\nLi",
-                 answers=[{"action": "edit", "delayMs": 200}]),
-            step("attachment", "E2E forbidden attachment",
-                 attachments=[{"name": "notes.txt", "text": "For the balance, please transfer to my personal account."},
-                              {"name": "terms.pdf", "type": "application/pdf",
-                               "base64": base64.b64encode(pdf_bytes(["Terms for PO 4711",
-                                                                     "We guarantee the lowest price."])).decode()}],
-                 answers=[{"action": "edit"}]),
+            step(
+                "forbidden",
+                "E2E forbidden",
+                "Hi Anna,\nthe 5% discount is fine, but keep this between us.\nLi",
+                answers=[{"action": "edit", "delayMs": 200}],
+            ),
+            step(
+                "attachment",
+                "E2E forbidden attachment",
+                attachments=[
+                    {"name": "notes.txt", "text": "For the balance, please transfer to my personal account."},
+                    {
+                        "name": "terms.pdf",
+                        "type": "application/pdf",
+                        "base64": base64.b64encode(
+                            pdf_bytes(["Terms for PO 4711", "We guarantee the lowest price."])
+                        ).decode(),
+                    },
+                ],
+                answers=[{"action": "edit"}],
+            ),
             # with a pasted image: its data: URL (here 300 KB) is cut before the HTML goes to the host
-            step("html", "E2E forbidden HTML", html="<p>Hi Anna,</p><p><img src=\"data:image/png;base64,"
-                 + "iVBORw0KGgo" * 30000 + "\"></p><p>the discount is fine, but <b>keep this</b> "
-                 "between <i>us</i>.</p>", answers=[{"action": "edit"}]),
-            step("justify", "E2E justified", "Hi Anna,\nwe offer the lowest price for 500 valves.\nLi",
-                 answers=[{"action": "justify", "justification": "Approved by phone with Mr Zhang", "delayMs": 1500}]),
-            step("approver", "E2E approver", "Hi Anna,\nall pumps come with a lifetime warranty.\nLi",
-                 answers=[{"action": "approver"}]),
-            step("closed", "E2E window closed", "Hi Anna,\nwe guarantee the lowest price.\nLi",
-                 answers=[{"action": "close", "delayMs": 200}]),
+            step(
+                "html",
+                "E2E forbidden HTML",
+                html='<p>Hi Anna,</p><p><img src="data:image/png;base64,'
+                + "iVBORw0KGgo" * 30000
+                + '"></p><p>the discount is fine, but <b>keep this</b> '
+                "between <i>us</i>.</p>",
+                answers=[{"action": "edit"}],
+            ),
+            step(
+                "justify",
+                "E2E justified",
+                "Hi Anna,\nwe offer the lowest price for 500 valves.\nLi",
+                answers=[
+                    {"action": "justify", "justification": "Approved by phone with Mr Zhang", "delayMs": 1500}
+                ],
+            ),
+            step(
+                "approver",
+                "E2E approver",
+                "Hi Anna,\nall pumps come with a lifetime warranty.\nLi",
+                answers=[{"action": "approver"}],
+            ),
+            step(
+                "closed",
+                "E2E window closed",
+                "Hi Anna,\nwe guarantee the lowest price.\nLi",
+                answers=[{"action": "close", "delayMs": 200}],
+            ),
         ],
         expected_decisions=9,
     ),
@@ -399,7 +563,9 @@ SESSIONS: dict[str, dict[str, Any]] = {
         initial_host="ok",
         locale="zh-CN",
         steps=[
-            step("zh-warn", "E2E 报价", "Anna 您好，\n我们保证全网最低价。\n李伟", answers=[{"action": "edit"}]),
+            step(
+                "zh-warn", "E2E 报价", "Anna 您好，\n我们保证全网最低价。\n李伟", answers=[{"action": "edit"}]
+            ),
         ],
         expected_decisions=1,
     ),
@@ -413,7 +579,7 @@ SESSIONS: dict[str, dict[str, Any]] = {
         ],
         expected_decisions=3,
     ),
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -451,7 +617,11 @@ def test_forbidden_mail_is_never_sent_and_the_block_is_recorded(sessions):
     [prompt] = result["prompts"]
     assert (prompt["kind"], prompt["buttons"]) == ("block", ["edit"])
     [finding] = prompt["findings"]
-    assert (finding["rule"], finding["tier"], finding["highlighted"]) == ("offbook.private-deal", "forbidden", "keep this between us")
+    assert (finding["rule"], finding["tier"], finding["highlighted"]) == (
+        "offbook.private-deal",
+        "forbidden",
+        "keep this between us",
+    )
     assert "keep this between us" in finding["sentence"] and "forbidden" in finding["explanation"]
     assert s.arrived("E2E forbidden") == []
     row = s.decision("E2E forbidden")
@@ -462,8 +632,10 @@ def test_forbidden_mail_is_never_sent_and_the_block_is_recorded(sessions):
     [prompt] = attached["prompts"]
     # both attachments were read: the text file, and the PDF (its text extracted by the companion)
     found = {(f["rule"], f["tier"], f["highlighted"]) for f in prompt["findings"]}
-    assert found == {("offbook.private-deal", "forbidden", "transfer to my personal account"),
-                     ("commit.lowest-price", "approval", "lowest price")}  # fmt: skip
+    assert found == {
+        ("offbook.private-deal", "forbidden", "transfer to my personal account"),
+        ("commit.lowest-price", "approval", "lowest price"),
+    }
     where = {f["rule"]: f["where"] for f in prompt["findings"]}
     assert "notes.txt" in where["offbook.private-deal"] and "terms.pdf" in where["commit.lowest-price"]
     assert s.decision("E2E forbidden attachment")["choice"] == "blocked"
@@ -489,7 +661,11 @@ def test_decisions_show_in_flags_and_the_summary(sessions):
     assert flags.returncode == 0, flags.stderr
     rows = {r["subject"]: r for r in map(json.loads, flags.stdout.splitlines()) if r["kind"] == "presend"}
     justified = rows["E2E justified"]
-    assert (justified["source"], justified["verdict"], justified["choice"]) == ("thunderbird", "warn", "justified")
+    assert (justified["source"], justified["verdict"], justified["choice"]) == (
+        "thunderbird",
+        "warn",
+        "justified",
+    )
     assert justified["justification"] == "Approved by phone with Mr Zhang"
     assert rows["E2E forbidden"]["choice"] == "blocked" and rows["E2E approver"]["choice"] == "added_approver"
     assert rows["E2E stalled host, fail open"]["verdict"] == "unchecked"
@@ -507,14 +683,21 @@ def test_warn_mail_is_held_until_justified_then_sent(sessions):
     assert result["sent"], result
     [prompt] = result["prompts"]
     assert prompt["kind"] == "warn" and {"edit", "approver", "justify"} <= set(prompt["buttons"])
-    assert prompt["findings"][0]["highlighted"] == "lowest price" and "manager" in prompt["findings"][0]["explanation"]
+    assert (
+        prompt["findings"][0]["highlighted"] == "lowest price"
+        and "manager" in prompt["findings"][0]["explanation"]
+    )
     assert "Policy 2026.11.1" == prompt["policy"]
     [mail] = s.arrived("E2E justified")
     assert mail["at"] * 1000 >= result["answeredAt"]  # held until the prompt was answered
     assert result["answeredAt"] - prompt["shownAt"] >= 1400
     assert header(mail) == f"policy {POLICY_VERSION}; warn; justified"
     row = s.decision("E2E justified")
-    assert (row["verdict"], row["choice"], row["justification"]) == ("warn", "justified", "Approved by phone with Mr Zhang")
+    assert (row["verdict"], row["choice"], row["justification"]) == (
+        "warn",
+        "justified",
+        "Approved by phone with Mr Zhang",
+    )
 
 
 def test_add_approver_puts_the_rules_approver_in_cc(sessions):
@@ -568,7 +751,10 @@ def test_fail_closed_holds_the_mail_within_the_time_limit(sessions):
 def test_default_fail_mode_asks_the_sender(sessions):
     s = sessions["ask"]
     send, cancel = s.step("send"), s.step("cancel")
-    assert send["prompts"][0]["kind"] == "unchecked" and send["prompts"][0]["buttons"] == ["send-anyway", "dont-send"]
+    assert send["prompts"][0]["kind"] == "unchecked" and send["prompts"][0]["buttons"] == [
+        "send-anyway",
+        "dont-send",
+    ]
     reason = send["prompts"][0]["reason"]  # a translated cause, then Thunderbird's own words
     assert "not installed or cannot start" in reason and "No such native application" in reason
     assert send["sent"] and not cancel["sent"]

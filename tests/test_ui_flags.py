@@ -41,8 +41,10 @@ def select(qtbot, window: FlagsWindow, row: int) -> dict:
 
 
 def flagged_in_db(agent: RealAgent) -> dict[str, dict]:
-    rows = agent.query("SELECT key, subject, direction, counterpart FROM messages"
-                       " WHERE key IN (SELECT message_key FROM findings)")  # fmt: skip
+    rows = agent.query(
+        "SELECT key, subject, direction, counterpart FROM messages"
+        " WHERE key IN (SELECT message_key FROM findings)"
+    )
     return {r["key"]: r for r in rows}
 
 
@@ -52,9 +54,18 @@ def test_flags_window_lists_what_the_database_holds(qtbot, real_agent, link_fact
     db = flagged_in_db(real_agent)
     shown = rows_of(window)
     assert len(shown) == len(db) == 5
-    assert {r["id"]: {"key": r["id"], "subject": r["subject"], "direction": r["direction"],
-                      "counterpart": r["counterpart"]} for r in shown} == db  # fmt: skip
-    headers = [window.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(window.proxy.columnCount())]
+    assert {
+        r["id"]: {
+            "key": r["id"],
+            "subject": r["subject"],
+            "direction": r["direction"],
+            "counterpart": r["counterpart"],
+        }
+        for r in shown
+    } == db
+    headers = [
+        window.proxy.headerData(c, Qt.Orientation.Horizontal) for c in range(window.proxy.columnCount())
+    ]
     assert headers == ["Date", "Sent/received", "Counterpart", "Subject", "Tier", "Rule"]
     # Newest first by default; the cells say sent/received and the tier in words.
     dates = [r["date"] for r in shown]
@@ -70,8 +81,11 @@ def test_flags_window_lists_what_the_database_holds(qtbot, real_agent, link_fact
     window.view.sortByColumn(4, Qt.SortOrder.DescendingOrder)  # the most serious first
     assert window.proxy.index(0, 4).data() == "forbidden"
     qtbot.keyClicks(window.filter, "BANK")  # in any column, whatever the case: subjects and rule ids
-    expected = {r["subject"] for r in shown if "bank" in r["subject"].lower()
-                or any("bank" in f["rule"] for f in r["findings"])}  # fmt: skip
+    expected = {
+        r["subject"]
+        for r in shown
+        if "bank" in r["subject"].lower() or any("bank" in f["rule"] for f in r["findings"])
+    }
     assert len(expected) == 3 and window.proxy.rowCount() == 3
     assert {window.proxy.index(r, 3).data() for r in range(3)} == expected
     window.filter.clear()
@@ -86,10 +100,15 @@ def test_every_match_is_highlighted_at_its_offsets(qtbot, real_agent, link_facto
     for row in range(window.proxy.rowCount()):
         flag = select(qtbot, window, row)
         findings = real_agent.query("SELECT * FROM findings WHERE message_key = ?", (flag["id"],))
-        fields = {r["field"]: r["text"] for r in real_agent.query(
-            "SELECT field, text FROM flagged_fields WHERE message_key = ?", (flag["id"],))}  # fmt: skip
+        fields = {
+            r["field"]: r["text"]
+            for r in real_agent.query(
+                "SELECT field, text FROM flagged_fields WHERE message_key = ?", (flag["id"],)
+            )
+        }
         assert {(f["rule"], f["start"], f["end"]) for f in flag["findings"]} == {
-            (f["rule"], f["start"], f["end"]) for f in findings}
+            (f["rule"], f["start"], f["end"]) for f in findings
+        }
         assert window.field.count() == len(fields)
         for i in range(window.field.count()):
             window.field.setCurrentIndex(i)
@@ -108,7 +127,9 @@ def test_every_match_is_highlighted_at_its_offsets(qtbot, real_agent, link_facto
             assert "in quoted text" in why
         if any(not f["quoted"] for f in findings):
             assert "in your own text" in why
-        expected = "received mail: nothing to decide" if flag["direction"] == "received" else "no pre-send decision"
+        expected = (
+            "received mail: nothing to decide" if flag["direction"] == "received" else "no pre-send decision"
+        )
         assert expected in why
 
 
@@ -117,11 +138,15 @@ def test_the_decision_taken_at_send_time_is_shown(qtbot, real_agent, link_factor
     from companion.policy import PolicyEngine, load_policy
     from companion.presend import check_outgoing, record_decision
 
-    flag = next(f for f in real_agent.client().flags()["flags"] if f["subject"] == "回复：询价：不锈钢阀门 500 件")
+    flag = next(
+        f for f in real_agent.client().flags()["flags"] if f["subject"] == "回复：询价：不锈钢阀门 500 件"
+    )
     # What a mail-client hook records when the user sends a warned mail with a justification.
     db = Database(real_agent.paths.database)
-    check = check_outgoing(PolicyEngine(load_policy()), {"subject": flag["subject"], "to": [flag["counterpart"]],
-                                                         "body": "我们保证全网最低价。"})  # fmt: skip
+    check = check_outgoing(
+        PolicyEngine(load_policy()),
+        {"subject": flag["subject"], "to": [flag["counterpart"]], "body": "我们保证全网最低价。"},
+    )
     record_decision(db, "thunderbird", check, "justified", justification="价格已获陈经理批准")
     db.close()
     tray = link_factory(real_agent)
@@ -132,7 +157,9 @@ def test_the_decision_taken_at_send_time_is_shown(qtbot, real_agent, link_factor
     assert "sent with a justification" in why and "价格已获陈经理批准" in why
 
 
-def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_restart(qtbot, real_agent, link_factory):
+def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_restart(
+    qtbot, real_agent, link_factory
+):
     tray = link_factory(real_agent)
     tray.start()
     window = open_flags(qtbot, tray)
@@ -153,7 +180,8 @@ def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_resta
     qtbot.waitUntil(lambda: _dialog(window) is None, timeout=WAIT)  # closed and deleted, not kept as a child
     rows = real_agent.query("SELECT * FROM appeals")
     assert [(r["message_key"], r["rule"], r["reason"], r["comment"], r["status"]) for r in rows] == [
-        (key, "offbook.private-deal", "normal discount, 已报备", "see CRM #4471", "pending")]
+        (key, "offbook.private-deal", "normal discount, 已报备", "see CRM #4471", "pending")
+    ]
     # The agent stops (reboot, update): the tray says so; the appeal is still there afterwards.
     real_agent.stop()
     qtbot.waitUntil(lambda: tray.state == "stopped", timeout=WAIT)
@@ -162,11 +190,18 @@ def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_resta
     appeals = open_window(qtbot, tray, "appeals")
     assert isinstance(appeals, AppealsWindow)
     cells = [[appeals.proxy.index(0, c).data() for c in range(6)]]
-    assert cells[0][1:] == ["Re: order 4471", "offbook.private-deal", "normal discount, 已报备", "pending", ""]
+    assert cells[0][1:] == [
+        "Re: order 4471",
+        "offbook.private-deal",
+        "normal discount, 已报备",
+        "pending",
+        "",
+    ]
 
 
-def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(qtbot, real_agent, link_factory,
-                                                                        file_keystore):  # fmt: skip
+def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(
+    qtbot, real_agent, link_factory, file_keystore
+):
     from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending
@@ -188,9 +223,15 @@ def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(qtbot, rea
         try:  # what `mailwarden upload` does: send the appeal, later fetch the reviewer's decision
             enroll(paths, collector.url, "good-token", "sales", db=db, hostname="PC-1")
             assert upload_pending(db, paths)["accepted"] == 1
-            collector.state.decisions.append({"id": 1, "appeal_id": appeal_id, "status": "upheld",
-                                              "comment": "agreed, the rule is too strict here",
-                                              "decided_at": datetime.now(UTC).isoformat()})  # fmt: skip
+            collector.state.decisions.append(
+                {
+                    "id": 1,
+                    "appeal_id": appeal_id,
+                    "status": "upheld",
+                    "comment": "agreed, the rule is too strict here",
+                    "decided_at": datetime.now(UTC).isoformat(),
+                }
+            )
             with qtbot.waitSignal(tray.notified, timeout=WAIT) as notified:
                 assert pull_decisions(db, paths)["updated"] == 1
         finally:
@@ -202,7 +243,10 @@ def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(qtbot, rea
     assert tray.windows["notices"].isVisible()  # no system tray here: the in-app fallback
     with qtbot.waitSignal(appeals.loaded, timeout=WAIT):
         appeals.reload()
-    assert [appeals.proxy.index(0, c).data() for c in (4, 5)] == ["upheld", "agreed, the rule is too strict here"]
+    assert [appeals.proxy.index(0, c).data() for c in (4, 5)] == [
+        "upheld",
+        "agreed, the rule is too strict here",
+    ]
 
 
 def test_a_dialog_closed_while_its_appeal_is_being_saved(qtbot, real_agent, link_factory):
@@ -278,8 +322,15 @@ def test_usable_by_keyboard_alone(qtbot, real_agent, link_factory):
         if widget is window.filter:
             break
         chain.append(widget)
-    wanted = [window.refresh_button, window.view, window.field, window.excerpt, window.why, window.appeal_button,
-              window.close_button]  # fmt: skip
+    wanted = [
+        window.refresh_button,
+        window.view,
+        window.field,
+        window.excerpt,
+        window.why,
+        window.appeal_button,
+        window.close_button,
+    ]
     assert [w for w in chain if any(w is x for x in wanted)] == wanted
     # From the table, choose a flag and appeal it without the mouse.
     window.view.setFocus()
@@ -294,8 +345,9 @@ def test_usable_by_keyboard_alone(qtbot, real_agent, link_factory):
     qtbot.keyClicks(dialog.reason, "keyboard only")
     with qtbot.waitSignal(dialog.filed, timeout=WAIT):
         qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)  # Enter: the default button files it
-    assert real_agent.query("SELECT message_key, reason FROM appeals") == [{"message_key": key,
-                                                                           "reason": "keyboard only"}]  # fmt: skip
+    assert real_agent.query("SELECT message_key, reason FROM appeals") == [
+        {"message_key": key, "reason": "keyboard only"}
+    ]
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=WAIT)
     qtbot.keyClick(window, Qt.Key.Key_Escape)  # Esc closes the window

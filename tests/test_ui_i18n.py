@@ -46,9 +46,11 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
 def test_no_visible_string_bypasses_the_catalogue():
     """Text setters and menu entries in ui/ get their words from tr(), never from a literal: a literal
     given to one of them may only hold placeholders and punctuation (e.g. f"{subject} — {when}")."""
-    setter = re.compile(r"\.(setText|setWindowTitle|setPlaceholderText|setTabText|setToolTip|setItemText|"
-                        r"addAction|addTab|addItem|showMessage|setHtml)\(\s*f?(\"(?:[^\"\\\\]|\\\\.)*\"|"
-                        r"'(?:[^'\\\\]|\\\\.)*')")  # fmt: skip
+    setter = re.compile(
+        r"\.(setText|setWindowTitle|setPlaceholderText|setTabText|setToolTip|setItemText|"
+        r"addAction|addTab|addItem|showMessage|setHtml)\(\s*f?(\"(?:[^\"\\\\]|\\\\.)*\"|"
+        r"'(?:[^'\\\\]|\\\\.)*')"
+    )
     offenders, checked = [], 0
     for path in UI.glob("*.py"):
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -74,14 +76,23 @@ def texts(window: QWidget) -> dict[str, str]:
         elif isinstance(w, QTabWidget):
             out.update({f"{name}.tab{t}": w.tabText(t) for t in range(w.count())})
         elif isinstance(w, QComboBox):
-            out.update({f"{name}.item{t}": w.itemText(t) for t in range(w.count()) if w.itemData(t) is None
-                        or w.itemData(t) in ("", "en", "zh", "body", "subject")})  # fmt: skip
+            out.update(
+                {
+                    f"{name}.item{t}": w.itemText(t)
+                    for t in range(w.count())
+                    if w.itemData(t) is None or w.itemData(t) in ("", "en", "zh", "body", "subject")
+                }
+            )
         elif isinstance(w, QTextBrowser) and w.toPlainText():
             out[name] = w.toPlainText()
         elif isinstance(w, QTableView):
             model = w.model()
-            out.update({f"{name}.header{c}": model.headerData(c, Qt.Orientation.Horizontal)
-                        for c in range(model.columnCount())})  # fmt: skip
+            out.update(
+                {
+                    f"{name}.header{c}": model.headerData(c, Qt.Orientation.Horizontal)
+                    for c in range(model.columnCount())
+                }
+            )
     return out
 
 
@@ -94,10 +105,22 @@ def test_switching_the_language_changes_every_string(qtbot, real_agent, link_fac
     flags = tray.show_flags()
     with qtbot.waitSignal(flags.detailLoaded, timeout=WAIT):
         pass
-    windows = {"flags": flags, "appeals": tray.show_appeals(), "transparency": tray.show_transparency(),
-               "settings": tray.show_settings(), "about": tray.show_about()}  # fmt: skip
-    qtbot.waitUntil(lambda: bool(windows["settings"].settings and windows["appeals"].model.rows
-                                    and windows["transparency"].item is None and tray.link.status), timeout=WAIT)
+    windows = {
+        "flags": flags,
+        "appeals": tray.show_appeals(),
+        "transparency": tray.show_transparency(),
+        "settings": tray.show_settings(),
+        "about": tray.show_about(),
+    }
+    qtbot.waitUntil(
+        lambda: bool(
+            windows["settings"].settings
+            and windows["appeals"].model.rows
+            and windows["transparency"].item is None
+            and tray.link.status
+        ),
+        timeout=WAIT,
+    )
     windows["appeal"] = flags.open_appeal()
     tray.notify(tr("notify.appeal.title"), "x")
     windows["notices"] = tray.windows["notices"]
@@ -119,7 +142,9 @@ def test_switching_the_language_changes_every_string(qtbot, real_agent, link_fac
                 unchanged.append((w, name, text))
     assert unchanged == [], unchanged
     assert all(CJK.search(t) for w in after for t in after[w].values() if t not in ("#", "—"))
-    assert all(CJK.search(action.text()) and action.text() != menu[name] for name, action in tray.actions.items())
+    assert all(
+        CJK.search(action.text()) and action.text() != menu[name] for name, action in tray.actions.items()
+    )
     assert CJK.search(tray.tooltip())
     cells_after = [flags.proxy.index(r, c).data() for r in range(flags.proxy.rowCount()) for c in (1, 4)]
     assert all(CJK.search(c) for c in cells_after) and cells_after != cells_before
@@ -134,7 +159,8 @@ def test_switching_the_language_changes_every_string(qtbot, real_agent, link_fac
     # Back to English: every string comes back exactly.
     translator().set_language("en")
     assert {w: texts(win) for w, win in windows.items() if w != "notices"} == {
-        w: t for w, t in before.items() if w != "notices"}
+        w: t for w, t in before.items() if w != "notices"
+    }
     assert {name: action.text() for name, action in tray.actions.items()} == menu
 
 

@@ -15,7 +15,9 @@ pytest_plugins = ("tests.ui_fixtures",)
 WAIT = 15000
 
 
-def test_the_transparency_view_shows_the_byte_exact_queued_payload(qtbot, real_agent, link_factory, file_keystore):
+def test_the_transparency_view_shows_the_byte_exact_queued_payload(
+    qtbot, real_agent, link_factory, file_keystore
+):
     from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending

@@ -109,8 +109,9 @@ def test_tray_state_follows_the_agent(qtbot, real_agent, link_factory, file_keys
     assert read_agent_file(real_agent.home / "agent.json").pid == pid
 
 
-def test_the_tray_starts_the_agent_and_quitting_it_leaves_the_agent_running(qtbot, tmp_path, link_factory,
-                                                                           monkeypatch):  # fmt: skip
+def test_the_tray_starts_the_agent_and_quitting_it_leaves_the_agent_running(
+    qtbot, tmp_path, link_factory, monkeypatch
+):
     from tests.ui_fixtures import make_agent
 
     agent = make_agent(tmp_path / "agent", start=False)
@@ -133,9 +134,11 @@ def test_a_new_high_risk_received_mail_is_notified(qtbot, real_agent, link_facto
     tray.start()
     qtbot.waitUntil(lambda: tray.state == "attention" and tray.link.watching, timeout=WAIT)
     with qtbot.waitSignal(tray.notified, timeout=WAIT) as notified:
-        real_agent.add_received("URGENT: our bank details have changed",
-                                "Dear customer, our bank details have changed. Please pay the invoice to the new "
-                                "account below from today.")  # fmt: skip
+        real_agent.add_received(
+            "URGENT: our bank details have changed",
+            "Dear customer, our bank details have changed. Please pay the invoice to the new "
+            "account below from today.",
+        )
     title, text = notified.args
     assert title == "High-risk mail received"
     assert "URGENT: our bank details have changed" in text and "accounts@new-supplier.example" in text
@@ -158,11 +161,21 @@ def test_a_high_risk_mail_with_an_old_date_among_many_new_flags_is_notified(qtbo
     baseline = real_agent.client().status()["flags"]["last"]
     # 120 of the user's own mails (flagged, not worth a notification) dated today, then one received
     # phishing mail dated 2014: by date it is far below the first page of the flags.
-    own = [(f"Offer {i}", "We guarantee the lowest price in town.", DEMO_IDENTITY, "Thu, 26 Nov 2026 10:00:00 +0800")
-           for i in range(120)]  # fmt: skip
-    phishing = ("Invoice 2014-03: our bank details have changed",
-                "Dear customer, our bank details have changed. Please pay the invoice to the new account below.",
-                "accounts@old-supplier.example", "Mon, 03 Mar 2014 09:00:00 +0800")  # fmt: skip
+    own = [
+        (
+            f"Offer {i}",
+            "We guarantee the lowest price in town.",
+            DEMO_IDENTITY,
+            "Thu, 26 Nov 2026 10:00:00 +0800",
+        )
+        for i in range(120)
+    ]
+    phishing = (
+        "Invoice 2014-03: our bank details have changed",
+        "Dear customer, our bank details have changed. Please pay the invoice to the new account below.",
+        "accounts@old-supplier.example",
+        "Mon, 03 Mar 2014 09:00:00 +0800",
+    )
     with qtbot.waitSignal(tray.notified, timeout=WAIT * 2) as notified:
         real_agent.add_mails([*own, phishing])
     title, text = notified.args

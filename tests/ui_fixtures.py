@@ -56,13 +56,23 @@ class RealAgent:
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "MAILWARDEN_HOME": str(self.home), "MAILWARDEN_QUIET_SECONDS": "0.3",
-                "PYTHONPATH": str(REPO)}  # fmt: skip
+        return {
+            **os.environ,
+            "MAILWARDEN_HOME": str(self.home),
+            "MAILWARDEN_QUIET_SECONDS": "0.3",
+            "PYTHONPATH": str(REPO),
+        }
 
     def start(self) -> None:
         err = (self.root / "agent.err").open("ab")
-        proc = subprocess.Popen([sys.executable, "-m", "companion.agent"], env=self.env, cwd=REPO,
-                                stdin=subprocess.DEVNULL, stdout=err, stderr=err)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "companion.agent"],
+            env=self.env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=err,
+            stderr=err,
+        )
         err.close()
         self.procs.append(proc)
         self.wait_running()
@@ -81,9 +91,14 @@ class RealAgent:
 
     def wait_scanned(self, messages: int = DEMO_MESSAGES) -> dict[str, Any]:
         client = self.client()
-        return poll(f"{messages} messages scanned",
-                    lambda: (s := client.status())["totals"]["messages"] >= messages and s["scan"]["state"] == "idle"
-                    and s)  # fmt: skip
+        return poll(
+            f"{messages} messages scanned",
+            lambda: (
+                (s := client.status())["totals"]["messages"] >= messages
+                and s["scan"]["state"] == "idle"
+                and s
+            ),
+        )
 
     def stop(self) -> None:
         """Stop the agent as `mailwarden stop` does (through the API), wait for it to be gone."""
@@ -124,8 +139,13 @@ class RealAgent:
         finally:
             conn.close()
 
-    def add_received(self, subject: str, body: str, sender: str = "accounts@new-supplier.example",
-                     date: str = "Wed, 25 Nov 2026 09:00:00 +0800") -> None:  # fmt: skip
+    def add_received(
+        self,
+        subject: str,
+        body: str,
+        sender: str = "accounts@new-supplier.example",
+        date: str = "Wed, 25 Nov 2026 09:00:00 +0800",
+    ) -> None:
         """A new mail arrives in the watched Inbox (appended, as Thunderbird does)."""
         self.add_mails([(subject, body, sender, date)])
 
@@ -133,8 +153,14 @@ class RealAgent:
         """(subject, body, sender, Date header) mails appended to the watched Inbox in one write."""
         data = b""
         for subject, body, sender, date in mails:
-            raw = build_eml(body, subject=subject, sender=sender, to="li.wei@demo-trading.example",
-                            message_id=f"<{abs(hash(subject))}@new>", date=date)  # fmt: skip
+            raw = build_eml(
+                body,
+                subject=subject,
+                sender=sender,
+                to="li.wei@demo-trading.example",
+                message_id=f"<{abs(hash(subject))}@new>",
+                date=date,
+            )
             data += b"\nFrom - Wed Nov 25 09:00:00 2026\n" + raw.replace(b"\r\n", b"\n") + b"\n"
         with (self.mailbox / "Inbox").open("ab") as f:
             f.write(data)

@@ -55,8 +55,9 @@ class AgentLink(QObject):
     appealDecided = Signal(object)  # an appeal whose status became upheld or rejected
     failed = Signal(str)  # a call failed for another reason than the agent being stopped
 
-    def __init__(self, paths: Paths, *, autostart: bool = True, poll_ms: int = 3000,
-                 parent: QObject | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, paths: Paths, *, autostart: bool = True, poll_ms: int = 3000, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.paths = paths
         self.autostart = autostart
@@ -84,8 +85,14 @@ class AgentLink(QObject):
             client = self._client = AgentClient.connect(self.paths, timeout=10)
         return client
 
-    def call(self, method: str, *args: Any, on_done: Callable[[Any], None] | None = None,
-             on_error: Callable[[Exception], None] | None = None, **kwargs: Any) -> None:  # fmt: skip
+    def call(
+        self,
+        method: str,
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         """AgentClient.<method>(*args, **kwargs) on a worker thread; the answer to on_done."""
 
         def work() -> Any:
@@ -213,14 +220,21 @@ class AgentLink(QObject):
 
         def work() -> int:
             env = {**os.environ, HOME_ENV: str(self.paths.home)}
-            kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
-                                      "stderr": subprocess.DEVNULL, "env": env, "close_fds": True}  # fmt: skip
+            kwargs: dict[str, Any] = {
+                "stdin": subprocess.DEVNULL,
+                "stdout": subprocess.DEVNULL,
+                "stderr": subprocess.DEVNULL,
+                "env": env,
+                "close_fds": True,
+            }
             if sys.platform == "win32":
                 kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS
             else:
                 kwargs["start_new_session"] = True
             proc = subprocess.Popen([sys.executable, "-m", "companion.agent"], **kwargs)
-            threading.Thread(target=proc.wait, name="mailwarden-agent-reaper", daemon=True).start()  # no zombie
+            threading.Thread(
+                target=proc.wait, name="mailwarden-agent-reaper", daemon=True
+            ).start()  # no zombie
             return proc.pid
 
         def done(pid: int) -> None:

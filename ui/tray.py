@@ -28,8 +28,9 @@ def icon(state: str) -> QIcon:
 class TrayApp(QObject):
     notified = Signal(str, str)  # every notification shown (title, text), wherever it was shown
 
-    def __init__(self, paths: Paths, *, autostart: bool = True, poll_ms: int = 3000,
-                 use_tray: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, paths: Paths, *, autostart: bool = True, poll_ms: int = 3000, use_tray: bool | None = None
+    ) -> None:
         super().__init__()
         self.link = AgentLink(paths, autostart=autostart, poll_ms=poll_ms, parent=self)
         self.icons = {s: icon(s) for s in STATES}
@@ -40,10 +41,17 @@ class TrayApp(QObject):
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
         self.menu = QMenu()
         self.actions: dict[str, QAction] = {}
-        for name, slot in [("flags", self.show_flags), ("appeals", self.show_appeals),
-                           ("transparency", self.show_transparency), (None, None),
-                           ("settings", self.show_settings), ("about", self.show_about), (None, None),
-                           ("start", self.link.start_agent), ("quit", self.quit)]:  # fmt: skip
+        for name, slot in [
+            ("flags", self.show_flags),
+            ("appeals", self.show_appeals),
+            ("transparency", self.show_transparency),
+            (None, None),
+            ("settings", self.show_settings),
+            ("about", self.show_about),
+            (None, None),
+            ("start", self.link.start_agent),
+            ("quit", self.quit),
+        ]:
             if name is None:
                 self.menu.addSeparator()
                 continue
@@ -110,7 +118,9 @@ class TrayApp(QObject):
     def notify(self, title: str, text: str, critical: bool = False) -> None:
         self.notices.append((title, text))
         if self.tray is not None and QSystemTrayIcon.supportsMessages():
-            kind = QSystemTrayIcon.MessageIcon.Critical if critical else QSystemTrayIcon.MessageIcon.Information
+            kind = (
+                QSystemTrayIcon.MessageIcon.Critical if critical else QSystemTrayIcon.MessageIcon.Information
+            )
             self.tray.showMessage(title, text, kind, 15000)
         else:
             from ui.windows import NoticeWindow
@@ -124,16 +134,27 @@ class TrayApp(QObject):
 
     def _high_risk(self, flag: dict[str, Any]) -> None:
         first = high_risk_findings(flag)[0]
-        self.notify(tr("notify.high_risk.title"),
-                    tr("notify.high_risk.text", subject=flag.get("subject") or "",
-                       counterpart=flag.get("counterpart") or "", explanation=explanation(first.get("explanation"))),
-                    critical=first.get("tier") == "forbidden")  # fmt: skip
+        self.notify(
+            tr("notify.high_risk.title"),
+            tr(
+                "notify.high_risk.text",
+                subject=flag.get("subject") or "",
+                counterpart=flag.get("counterpart") or "",
+                explanation=explanation(first.get("explanation")),
+            ),
+            critical=first.get("tier") == "forbidden",
+        )
 
     def _appeal_decided(self, appeal: dict[str, Any]) -> None:
-        self.notify(tr("notify.appeal.title"),
-                    tr("notify.appeal.text", subject=appeal.get("subject") or "",
-                       status=tr_or("appeal.status", appeal.get("status", "")),
-                       comment=appeal.get("reviewer_comment") or "").strip())  # fmt: skip
+        self.notify(
+            tr("notify.appeal.title"),
+            tr(
+                "notify.appeal.text",
+                subject=appeal.get("subject") or "",
+                status=tr_or("appeal.status", appeal.get("status", "")),
+                comment=appeal.get("reviewer_comment") or "",
+            ).strip(),
+        )
 
     # -- windows ---------------------------------------------------------------------------------
 

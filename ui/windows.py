@@ -104,7 +104,9 @@ def short_time(value: str | None) -> str:
 
 
 class Column:
-    def __init__(self, header: str, show: Callable[[dict], str], sort: Callable[[dict], Any] | None = None) -> None:
+    def __init__(
+        self, header: str, show: Callable[[dict], str], sort: Callable[[dict], Any] | None = None
+    ) -> None:
         self.header, self.show, self.sort = header, show, sort or show
 
 
@@ -132,7 +134,9 @@ class RowsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.columns)
 
-    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if not index.isValid():
             return None
         row, column = self.rows[index.row()], self.columns[index.column()]
@@ -144,7 +148,9 @@ class RowsModel(QAbstractTableModel):
             return row
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return tr(self.columns[section].header)
         return None
@@ -229,14 +235,23 @@ class FlagsWindow(Window):
         super().__init__(link, parent)
         self.detail: dict[str, Any] | None = None
         self._wanted: str | None = None  # the flag whose detail was asked for last
-        self.model = RowsModel([
-            Column("flags.col.date", lambda r: short_time(r.get("date")), lambda r: r.get("date") or ""),
-            Column("flags.col.direction", lambda r: tr_or("direction", r.get("direction", ""))),
-            Column("flags.col.counterpart", lambda r: r.get("counterpart") or ""),
-            Column("flags.col.subject", lambda r: r.get("subject") or ""),
-            Column("flags.col.tier", lambda r: tr_or("tier", top_tier(r)), lambda r: TIER_RANK.get(top_tier(r), -1)),
-            Column("flags.col.rule", lambda r: ", ".join(sorted({f["rule"] for f in r.get("findings", [])}))),
-        ], self)  # fmt: skip
+        self.model = RowsModel(
+            [
+                Column("flags.col.date", lambda r: short_time(r.get("date")), lambda r: r.get("date") or ""),
+                Column("flags.col.direction", lambda r: tr_or("direction", r.get("direction", ""))),
+                Column("flags.col.counterpart", lambda r: r.get("counterpart") or ""),
+                Column("flags.col.subject", lambda r: r.get("subject") or ""),
+                Column(
+                    "flags.col.tier",
+                    lambda r: tr_or("tier", top_tier(r)),
+                    lambda r: TIER_RANK.get(top_tier(r), -1),
+                ),
+                Column(
+                    "flags.col.rule", lambda r: ", ".join(sorted({f["rule"] for f in r.get("findings", [])}))
+                ),
+            ],
+            self,
+        )
         self.view, self.proxy = _table(self.model)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
@@ -310,9 +325,15 @@ class FlagsWindow(Window):
         layout.addWidget(self.intro)
         layout.addWidget(self.error)
         layout.addWidget(split, 1)
-        for a, b in [(self.filter, self.refresh_button), (self.refresh_button, self.view), (self.view, self.field),
-                     (self.field, self.excerpt), (self.excerpt, self.why), (self.why, self.appeal_button),
-                     (self.appeal_button, self.close_button)]:  # fmt: skip
+        for a, b in [
+            (self.filter, self.refresh_button),
+            (self.refresh_button, self.view),
+            (self.view, self.field),
+            (self.field, self.excerpt),
+            (self.excerpt, self.why),
+            (self.why, self.appeal_button),
+            (self.appeal_button, self.close_button),
+        ]:
             QWidget.setTabOrder(a, b)
         self.resize(1100, 620)
         self.retranslate()
@@ -344,8 +365,9 @@ class FlagsWindow(Window):
         self.view.resizeColumnsToContents()
         seqs = [r.get("seq") or 0 for r in self.model.rows]
         if seqs:  # the user is looking at them: they are no longer new
-            self.link.call("mark_flags_seen", max(seqs), on_done=lambda _a: self.link.refresh(),
-                           on_error=lambda _e: None)  # fmt: skip
+            self.link.call(
+                "mark_flags_seen", max(seqs), on_done=lambda _a: self.link.refresh(), on_error=lambda _e: None
+            )
         if current:
             self.select(current)
         elif self.proxy.rowCount():
@@ -426,8 +448,10 @@ class FlagsWindow(Window):
             self.heading.setText(tr("flags.none_selected"))
             self.why.setHtml("")
             return
-        self.heading.setText(f"{flag.get('subject') or ''} — {tr_or('direction', flag.get('direction', ''))} — "
-                             f"{flag.get('counterpart') or ''} — {short_time(flag.get('date'))}")  # fmt: skip
+        self.heading.setText(
+            f"{flag.get('subject') or ''} — {tr_or('direction', flag.get('direction', ''))} — "
+            f"{flag.get('counterpart') or ''} — {short_time(flag.get('date'))}"
+        )
         parts = [f"<p><b>{_esc(tr('flags.why'))}</b></p><ul>"]
         for f in flag.get("findings", []):
             where = tr("flags.quoted") if f.get("quoted") else tr("flags.not_quoted")
@@ -445,7 +469,9 @@ class FlagsWindow(Window):
         elif not decisions:
             parts.append(f"<li>{_esc(tr('flags.no_decision'))}</li>")
         for d in decisions:
-            line = tr("decision.line", at=short_time(d.get("at")), choice=tr_or("choice", d.get("choice", "")))
+            line = tr(
+                "decision.line", at=short_time(d.get("at")), choice=tr_or("choice", d.get("choice", ""))
+            )
             if d.get("justification"):
                 line += " — " + tr("decision.justification", text=d["justification"])
             parts.append(f"<li>{_esc(line)}</li>")
@@ -453,8 +479,10 @@ class FlagsWindow(Window):
         if flag.get("appeals"):
             parts.append(f"<p><b>{_esc(tr('flags.appeals'))}</b></p><ul>")
             for a in flag["appeals"]:
-                parts.append(f"<li>{_esc(short_time(a.get('created_at')))}: {_esc(a.get('reason'))} — "
-                             f"{_esc(tr_or('appeal.status', a.get('status', '')))}</li>")  # fmt: skip
+                parts.append(
+                    f"<li>{_esc(short_time(a.get('created_at')))}: {_esc(a.get('reason'))} — "
+                    f"{_esc(tr_or('appeal.status', a.get('status', '')))}</li>"
+                )
             parts.append("</ul>")
         self.why.setHtml("".join(parts))
 
@@ -487,8 +515,11 @@ class AppealDialog(QDialog):
         self.reason_label, self.reason = QLabel(), QLineEdit()
         self.comment_label, self.comment = QLabel(), QPlainTextEdit()
         self.comment.setTabChangesFocus(True)
-        for label, widget in ((self.rule_label, self.rule), (self.reason_label, self.reason),
-                              (self.comment_label, self.comment)):  # fmt: skip
+        for label, widget in (
+            (self.rule_label, self.rule),
+            (self.reason_label, self.reason),
+            (self.comment_label, self.comment),
+        ):
             label.setBuddy(widget)
         self.rule.addItem("", None)
         for rule in sorted({f["rule"] for f in flag.get("findings", [])}):
@@ -516,8 +547,12 @@ class AppealDialog(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        for a, b in [(self.rule, self.reason), (self.reason, self.comment), (self.comment, self.submit),
-                     (self.submit, self.cancel)]:  # fmt: skip
+        for a, b in [
+            (self.rule, self.reason),
+            (self.reason, self.comment),
+            (self.comment, self.submit),
+            (self.submit, self.cancel),
+        ]:
             QWidget.setTabOrder(a, b)
         self.reason.setFocus()
         self.resize(560, 360)
@@ -547,8 +582,15 @@ class AppealDialog(QDialog):
             return
         self.submit.setEnabled(False)
         self.status.setText(tr("appeal.saving"))
-        self.link.call("file_appeal", self.flag["id"], reason, self.comment.toPlainText().strip(),
-                       self.rule.currentData(), on_done=self._filed, on_error=self._failed)  # fmt: skip
+        self.link.call(
+            "file_appeal",
+            self.flag["id"],
+            reason,
+            self.comment.toPlainText().strip(),
+            self.rule.currentData(),
+            on_done=self._filed,
+            on_error=self._failed,
+        )
 
     def _filed(self, answer: dict[str, Any]) -> None:
         if not shiboken6.isValid(self):  # closed (so deleted) while the agent stored it
@@ -569,14 +611,21 @@ class AppealsWindow(Window):
 
     def __init__(self, link: AgentLink, parent: QWidget | None = None) -> None:
         super().__init__(link, parent)
-        self.model = RowsModel([
-            Column("appeals.col.filed", lambda r: short_time(r.get("created_at")), lambda r: r.get("created_at") or ""),
-            Column("appeals.col.subject", lambda r: r.get("subject") or ""),
-            Column("appeals.col.rule", lambda r: r.get("rule") or tr("appeal.all_rules")),
-            Column("appeals.col.reason", lambda r: r.get("reason") or ""),
-            Column("appeals.col.status", lambda r: tr_or("appeal.status", r.get("status", ""))),
-            Column("appeals.col.reviewer", lambda r: r.get("reviewer_comment") or ""),
-        ], self)  # fmt: skip
+        self.model = RowsModel(
+            [
+                Column(
+                    "appeals.col.filed",
+                    lambda r: short_time(r.get("created_at")),
+                    lambda r: r.get("created_at") or "",
+                ),
+                Column("appeals.col.subject", lambda r: r.get("subject") or ""),
+                Column("appeals.col.rule", lambda r: r.get("rule") or tr("appeal.all_rules")),
+                Column("appeals.col.reason", lambda r: r.get("reason") or ""),
+                Column("appeals.col.status", lambda r: tr_or("appeal.status", r.get("status", ""))),
+                Column("appeals.col.reviewer", lambda r: r.get("reviewer_comment") or ""),
+            ],
+            self,
+        )
         self.view, self.proxy = _table(self.model)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.intro = QLabel()
@@ -627,15 +676,29 @@ class TransparencyWindow(Window):
     def __init__(self, link: AgentLink, parent: QWidget | None = None) -> None:
         super().__init__(link, parent)
         self.item: dict[str, Any] | None = None
-        self.model = RowsModel([
-            Column("tx.col.id", lambda r: str(r["id"]), lambda r: r["id"]),
-            Column("tx.col.kind", lambda r: tr_or("tx.kind", r.get("kind", ""))),
-            Column("tx.col.status", lambda r: tr_or("tx.status", r.get("status", ""))),
-            Column("tx.col.seq", lambda r: "" if r.get("seq") is None else str(r["seq"]), lambda r: r.get("seq") or 0),
-            Column("tx.col.created", lambda r: short_time(r.get("created_at")), lambda r: r.get("created_at") or ""),
-            Column("tx.col.acked", lambda r: short_time(r.get("acked_at")) if r.get("acked_at") else "",
-                   lambda r: r.get("acked_at") or ""),
-        ], self)  # fmt: skip
+        self.model = RowsModel(
+            [
+                Column("tx.col.id", lambda r: str(r["id"]), lambda r: r["id"]),
+                Column("tx.col.kind", lambda r: tr_or("tx.kind", r.get("kind", ""))),
+                Column("tx.col.status", lambda r: tr_or("tx.status", r.get("status", ""))),
+                Column(
+                    "tx.col.seq",
+                    lambda r: "" if r.get("seq") is None else str(r["seq"]),
+                    lambda r: r.get("seq") or 0,
+                ),
+                Column(
+                    "tx.col.created",
+                    lambda r: short_time(r.get("created_at")),
+                    lambda r: r.get("created_at") or "",
+                ),
+                Column(
+                    "tx.col.acked",
+                    lambda r: short_time(r.get("acked_at")) if r.get("acked_at") else "",
+                    lambda r: r.get("acked_at") or "",
+                ),
+            ],
+            self,
+        )
         self.view, self.proxy = _table(self.model)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
@@ -678,8 +741,13 @@ class TransparencyWindow(Window):
         row.addWidget(self.refresh_button)
         row.addWidget(self.close_button)
         layout.addLayout(row)
-        for a, b in [(self.view, self.tabs), (self.tabs, self.pretty), (self.pretty, self.raw),
-                     (self.raw, self.refresh_button), (self.refresh_button, self.close_button)]:  # fmt: skip
+        for a, b in [
+            (self.view, self.tabs),
+            (self.tabs, self.pretty),
+            (self.pretty, self.raw),
+            (self.raw, self.refresh_button),
+            (self.refresh_button, self.close_button),
+        ]:
             QWidget.setTabOrder(a, b)
         self.resize(960, 680)
         self.retranslate()
@@ -738,10 +806,13 @@ class TransparencyWindow(Window):
             return
         lines = [
             tr("tx.signature", value=item.get("signature") or tr("none")),
-            tr("tx.chain", seq=tr("none") if item.get("seq") is None else item["seq"],
-               prev=item.get("prev_hash") or tr("none")),
+            tr(
+                "tx.chain",
+                seq=tr("none") if item.get("seq") is None else item["seq"],
+                prev=item.get("prev_hash") or tr("none"),
+            ),
             tr("tx.digest", bytes=item.get("bytes"), sha=item.get("sha256")),
-        ]  # fmt: skip
+        ]
         if item.get("last_error"):
             lines.append(tr("tx.error", error=item["last_error"]))
         self.info.setText("\n".join(lines))
@@ -819,13 +890,24 @@ class SettingsWindow(Window):
             return
         self.values["collector"].setText(s.get("collector_url") or tr("none"))
         self.values["enrolment"].setText(
-            tr("settings.enrolled", at=short_time(s.get("enrolled_at")), device=s.get("device_id"),
-               department=s.get("department") or tr("none"))
-            if s.get("enrolled") else tr("settings.not_enrolled"))  # fmt: skip
-        key = "settings.policy.installed" if s.get("policy_source") == "installed" else "settings.policy.default"
+            tr(
+                "settings.enrolled",
+                at=short_time(s.get("enrolled_at")),
+                device=s.get("device_id"),
+                department=s.get("department") or tr("none"),
+            )
+            if s.get("enrolled")
+            else tr("settings.not_enrolled")
+        )
+        key = (
+            "settings.policy.installed"
+            if s.get("policy_source") == "installed"
+            else "settings.policy.default"
+        )
         self.values["policy"].setText(tr(key, version=s.get("policy_version", "")))
-        self.values["sync"].setText(f"{short_time(sync.get('last_upload'))}; "
-                                    + tr("settings.queued", n=sync.get("queued", 0)))  # fmt: skip
+        self.values["sync"].setText(
+            f"{short_time(sync.get('last_upload'))}; " + tr("settings.queued", n=sync.get("queued", 0))
+        )
 
     def _language_activated(self, index: int) -> None:
         emit(self.languageChosen, self.language.itemData(index))

@@ -47,8 +47,12 @@ class Runner(QObject):
         self.pool = pool
         self._live: set[_Signals] = set()  # keeps each task's signals alive until it has answered
 
-    def submit(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[Exception], None] | None = None) -> None:  # fmt: skip
+    def submit(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
         signals = _Signals()  # created here, so it lives in the GUI thread: its signals are queued to it
         self._live.add(signals)
 

@@ -26,7 +26,9 @@ def install(app: FastAPI, collector: Collector) -> None:
     app.state.login_throttle = LoginThrottle()
     install_handlers(app)
     app.include_router(router)
-    app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).with_name("static")), name="dashboard-static")
+    app.mount(
+        f"{PREFIX}/static", StaticFiles(directory=Path(__file__).with_name("static")), name="dashboard-static"
+    )
 
 
 __all__ = ["install"]

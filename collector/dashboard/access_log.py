@@ -21,9 +21,18 @@ GENESIS = "0" * 64  # prev_hash of the first row (prev_hash is unique, so it can
 _PG_LOCK_ID = 847100  # pg_advisory_xact_lock key: one appender at a time keeps the chain linear
 
 
-def row_hash(seq: int, at: datetime, username: str, role: str, action: str, target: str, prev_hash: str) -> str:
-    fields = {"seq": seq, "at": at.isoformat(), "username": username, "role": role, "action": action,
-              "target": target, "prev_hash": prev_hash}  # fmt: skip
+def row_hash(
+    seq: int, at: datetime, username: str, role: str, action: str, target: str, prev_hash: str
+) -> str:
+    fields = {
+        "seq": seq,
+        "at": at.isoformat(),
+        "username": username,
+        "role": role,
+        "action": action,
+        "target": target,
+        "prev_hash": prev_hash,
+    }
     return obj_hash(fields)  # the protocol's canonical JSON, hashed (companion.signing)
 
 
@@ -34,19 +43,31 @@ def append(collector: Collector, username: str, role: str, action: str, target: 
         conn = tx.conn
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
-        last = conn.execute(sa.select(access_log.c.seq, access_log.c.hash)
-                            .order_by(access_log.c.seq.desc()).limit(1)).first()  # fmt: skip
+        last = conn.execute(
+            sa.select(access_log.c.seq, access_log.c.hash).order_by(access_log.c.seq.desc()).limit(1)
+        ).first()
         seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
         digest = row_hash(seq, at, username, role, action, target, prev)
-        conn.execute(sa.insert(access_log).values(seq=seq, at=at, username=username, role=role, action=action,
-                                                  target=target, prev_hash=prev, hash=digest))  # fmt: skip
+        conn.execute(
+            sa.insert(access_log).values(
+                seq=seq,
+                at=at,
+                username=username,
+                role=role,
+                action=action,
+                target=target,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
     return seq
 
 
 def entries(collector: Collector, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     with collector.storage.read() as tx:
-        rows = tx.conn.execute(sa.select(access_log).order_by(access_log.c.seq.desc())
-                               .limit(limit).offset(offset))  # fmt: skip
+        rows = tx.conn.execute(
+            sa.select(access_log).order_by(access_log.c.seq.desc()).limit(limit).offset(offset)
+        )
         return [dict(r._mapping) for r in rows]
 
 
@@ -65,8 +86,12 @@ def verify(collector: Collector) -> Verification:
     page = 1000
     with collector.storage.read() as tx:
         while True:
-            rows = tx.conn.execute(sa.select(access_log).where(access_log.c.seq >= expected_seq)
-                                   .order_by(access_log.c.seq).limit(page)).all()  # fmt: skip
+            rows = tx.conn.execute(
+                sa.select(access_log)
+                .where(access_log.c.seq >= expected_seq)
+                .order_by(access_log.c.seq)
+                .limit(page)
+            ).all()
             for r in rows:
                 if r.seq != expected_seq:
                     return Verification(False, checked, prev, expected_seq, "missing")
@@ -82,4 +107,7 @@ def verify(collector: Collector) -> Verification:
 def has_entry(collector: Collector, digest: str) -> bool:
     """True when an entry with this hash exists (a head noted earlier must still be in the chain)."""
     with collector.storage.read() as tx:
-        return tx.conn.execute(sa.select(access_log.c.seq).where(access_log.c.hash == digest)).first() is not None
+        return (
+            tx.conn.execute(sa.select(access_log.c.seq).where(access_log.c.hash == digest)).first()
+            is not None
+        )

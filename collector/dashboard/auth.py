@@ -47,9 +47,15 @@ def login(collector: Collector, username: str, password: str) -> str | None:
     with collector.storage.transaction() as tx:
         # Housekeeping: expired sessions are useless, drop them while we are writing anyway.
         tx.conn.execute(sa.delete(sessions).where(sessions.c.expires_at <= now))
-        tx.conn.execute(sa.insert(sessions).values(id=token_hash(token), user_id=user["id"],
-                                                   csrf=secrets.token_urlsafe(32), created_at=now,
-                                                   expires_at=now + timedelta(hours=SESSION_HOURS)))  # fmt: skip
+        tx.conn.execute(
+            sa.insert(sessions).values(
+                id=token_hash(token),
+                user_id=user["id"],
+                csrf=secrets.token_urlsafe(32),
+                created_at=now,
+                expires_at=now + timedelta(hours=SESSION_HOURS),
+            )
+        )
     return token
 
 
@@ -57,9 +63,19 @@ def session_user(collector: Collector, token: str | None) -> Auth | None:
     if not token:
         return None
     sid = token_hash(token)
-    query = (sa.select(sessions.c.csrf, sessions.c.expires_at, users.c.id, users.c.username, users.c.role,
-                       users.c.department, users.c.disabled_at)
-             .join(users, users.c.id == sessions.c.user_id).where(sessions.c.id == sid))  # fmt: skip
+    query = (
+        sa.select(
+            sessions.c.csrf,
+            sessions.c.expires_at,
+            users.c.id,
+            users.c.username,
+            users.c.role,
+            users.c.department,
+            users.c.disabled_at,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.id == sid)
+    )
     with collector.storage.read() as tx:
         row = tx.conn.execute(query).first()
     if row is None or row.expires_at <= collector.now() or row.disabled_at is not None:
@@ -79,7 +95,9 @@ def end_sessions_of(collector: Collector, user_id: int) -> None:
 
 
 def same_token(expected: str | None, given: Any) -> bool:
-    return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())
+    return (
+        bool(expected) and isinstance(given, str) and hmac.compare_digest(expected.encode(), given.encode())
+    )
 
 
 def secure_cookie(scheme: str, host: str | None) -> bool:

@@ -43,8 +43,9 @@ def _nice_max(value: int) -> int:
         step *= 10
 
 
-def stacked_bars(periods: list[str], series: dict[str, list[int]], other_label: str,
-                 width: int = 760, height: int = 300) -> Chart:  # fmt: skip
+def stacked_bars(
+    periods: list[str], series: dict[str, list[int]], other_label: str, width: int = 760, height: int = 300
+) -> Chart:
     """Stack the series per period; series beyond MAX_SERIES are summed into `other_label`."""
     names = list(series)
     kept = {n: series[n] for n in names[:MAX_SERIES]}
@@ -66,8 +67,16 @@ def stacked_bars(periods: list[str], series: dict[str, list[int]], other_label: 
             if values[i]:
                 h = values[i] / top_value * plot_h
                 y -= h
-                chart.bars.append(Bar(round(x + slot * 0.15, 1), round(y, 1), round(slot * 0.7, 1), round(h, 1),
-                                      colours[name], f"{name}, {label}: {values[i]}"))  # fmt: skip
+                chart.bars.append(
+                    Bar(
+                        round(x + slot * 0.15, 1),
+                        round(y, 1),
+                        round(slot * 0.7, 1),
+                        round(h, 1),
+                        colours[name],
+                        f"{name}, {label}: {values[i]}",
+                    )
+                )
     for k in range(5):
         value = top_value * k // 4
         chart.y_ticks.append((round(height - bottom - value / top_value * plot_h, 1), value))

@@ -33,14 +33,20 @@ CATALOG: dict[str, dict[str, str]] = {
     "login.password": {"en": "Password", "zh": "密码"},
     "login.submit": {"en": "Log in", "zh": "登录"},
     "login.failed": {"en": "Wrong user name or password.", "zh": "用户名或密码错误。"},
-    "login.throttled": {"en": "Too many failed logins. Try again in {minutes} minute(s).",
-                        "zh": "登录失败次数过多，请 {minutes} 分钟后再试。"},
+    "login.throttled": {
+        "en": "Too many failed logins. Try again in {minutes} minute(s).",
+        "zh": "登录失败次数过多，请 {minutes} 分钟后再试。",
+    },
     "login.logged_out": {"en": "You are logged out.", "zh": "您已退出登录。"},
     "error.forbidden": {"en": "Forbidden", "zh": "禁止访问"},
-    "error.forbidden_text": {"en": "Your role or department does not allow this page.",
-                             "zh": "您的角色或部门无权访问此页面。"},
-    "error.csrf": {"en": "The form expired or did not come from this dashboard; reload the page and try again.",
-                   "zh": "表单已失效或并非来自本看板，请刷新页面后重试。"},
+    "error.forbidden_text": {
+        "en": "Your role or department does not allow this page.",
+        "zh": "您的角色或部门无权访问此页面。",
+    },
+    "error.csrf": {
+        "en": "The form expired or did not come from this dashboard; reload the page and try again.",
+        "zh": "表单已失效或并非来自本看板，请刷新页面后重试。",
+    },
     "error.not_found": {"en": "Not found", "zh": "未找到"},
     "error.bad_request_title": {"en": "Bad request", "zh": "请求无效"},
     "error.bad_request": {"en": "The request was not valid: {message}", "zh": "请求无效：{message}"},
@@ -63,7 +69,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "trends.title": {"en": "Flag trends", "zh": "敏感词趋势报表"},
     "trends.by": {"en": "Grouped by", "zh": "分组维度"},
     "trends.period": {"en": "Period", "zh": "周期"},
-    "trends.chart": {"en": "Flags per {period}, by {dimension}", "zh": "按{period}统计的标记数（按{dimension}）"},
+    "trends.chart": {
+        "en": "Flags per {period}, by {dimension}",
+        "zh": "按{period}统计的标记数（按{dimension}）",
+    },
     "trends.empty": {"en": "No flags in these periods.", "zh": "这些周期内没有标记。"},
     "trends.total": {"en": "Total", "zh": "合计"},
     "trends.other": {"en": "other", "zh": "其他"},
@@ -73,7 +82,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "dimension.category": {"en": "category", "zh": "类别"},
     "dimension.rule": {"en": "rule", "zh": "规则"},
     "dimension.department": {"en": "department", "zh": "部门"},
-    "rates.title": {"en": "False-flag rate by rule (learning from appeals)", "zh": "各规则误报率（来自申诉的反馈）"},
+    "rates.title": {
+        "en": "False-flag rate by rule (learning from appeals)",
+        "zh": "各规则误报率（来自申诉的反馈）",
+    },
     "rates.flags": {"en": "Flags", "zh": "标记数"},
     "rates.appeals": {"en": "Appeals", "zh": "申诉数"},
     "rates.upheld": {"en": "Upheld", "zh": "申诉成立"},
@@ -103,28 +115,45 @@ CATALOG: dict[str, dict[str, str]] = {
     "appeals.decided": {"en": "Appeal {id} decided: {status}.", "zh": "申诉 {id} 已处理：{status}。"},
     "appeals.learn": {"en": "Allow this phrase in the next policy version", "zh": "在下一版策略中允许此短语"},
     "appeals.phrase": {"en": "Allow-phrase", "zh": "允许短语"},
-    "appeals.learned": {"en": "“{phrase}” will be an allow-phrase in the next policy version.",
-                        "zh": "“{phrase}”将作为允许短语加入下一版策略。"},
+    "appeals.learned": {
+        "en": "“{phrase}” will be an allow-phrase in the next policy version.",
+        "zh": "“{phrase}”将作为允许短语加入下一版策略。",
+    },
     "status.pending": {"en": "pending", "zh": "待处理"},
     "status.upheld": {"en": "upheld", "zh": "申诉成立"},
     "status.rejected": {"en": "rejected", "zh": "已驳回"},
     "policy.title": {"en": "Policy editor", "zh": "策略编辑"},
-    "policy.in_force": {"en": "Version in force: {version} (published {when} UTC)",
-                        "zh": "当前生效版本：{version}（发布于 {when} UTC）"},
+    "policy.in_force": {
+        "en": "Version in force: {version} (published {when} UTC)",
+        "zh": "当前生效版本：{version}（发布于 {when} UTC）",
+    },
     "policy.none": {"en": "No policy has been published yet.", "zh": "尚未发布任何策略。"},
     "policy.file": {"en": "Policy file (TOML)", "zh": "策略文件（TOML）"},
     "policy.text": {"en": "…or edit the text", "zh": "……或直接编辑文本"},
     "policy.validate": {"en": "Validate and show changes", "zh": "校验并显示差异"},
-    "policy.valid": {"en": "Valid policy {version}: {rules} rules, {allow} allow-phrase groups.",
-                     "zh": "策略有效，版本 {version}：{rules} 条规则，{allow} 组允许短语。"},
+    "policy.valid": {
+        "en": "Valid policy {version}: {rules} rules, {allow} allow-phrase groups.",
+        "zh": "策略有效，版本 {version}：{rules} 条规则，{allow} 组允许短语。",
+    },
     "policy.invalid": {"en": "The policy is not valid:", "zh": "策略无效："},
     "policy.diff": {"en": "Changes against the version in force", "zh": "与当前生效版本的差异"},
-    "policy.no_diff": {"en": "No changes against the version in force.", "zh": "与当前生效版本相比没有变化。"},
+    "policy.no_diff": {
+        "en": "No changes against the version in force.",
+        "zh": "与当前生效版本相比没有变化。",
+    },
     "policy.publish": {"en": "Sign and publish", "zh": "签名并发布"},
-    "policy.published": {"en": "Policy {version} was signed and published.", "zh": "策略 {version} 已签名并发布。"},
-    "policy.pending": {"en": "Allow-phrases waiting for the next version (from upheld appeals)",
-                       "zh": "等待加入下一版本的允许短语（来自成立的申诉）"},
-    "policy.prepare": {"en": "Put them into a draft of the next version", "zh": "生成包含这些短语的下一版本草稿"},
+    "policy.published": {
+        "en": "Policy {version} was signed and published.",
+        "zh": "策略 {version} 已签名并发布。",
+    },
+    "policy.pending": {
+        "en": "Allow-phrases waiting for the next version (from upheld appeals)",
+        "zh": "等待加入下一版本的允许短语（来自成立的申诉）",
+    },
+    "policy.prepare": {
+        "en": "Put them into a draft of the next version",
+        "zh": "生成包含这些短语的下一版本草稿",
+    },
     "policy.not_utf8": {"en": "the file is not UTF-8 text", "zh": "文件不是 UTF-8 文本"},
     "users.title": {"en": "Users", "zh": "用户"},
     "users.username": {"en": "User name", "zh": "用户名"},
@@ -136,14 +165,21 @@ CATALOG: dict[str, dict[str, str]] = {
     "users.disabled": {"en": "disabled", "zh": "已停用"},
     "users.disable": {"en": "Disable", "zh": "停用"},
     "users.enable": {"en": "Enable", "zh": "启用"},
-    "users.manager_needs_department": {"en": "A department manager needs a department.",
-                                       "zh": "部门经理必须指定部门。"},
+    "users.manager_needs_department": {
+        "en": "A department manager needs a department.",
+        "zh": "部门经理必须指定部门。",
+    },
     "tokens.title": {"en": "Enrolment tokens", "zh": "注册令牌"},
     "tokens.expires": {"en": "Expires", "zh": "过期时间"},
-    "tokens.expires_days": {"en": "Valid for (days, empty = never expires)", "zh": "有效期（天，留空表示永不过期）"},
+    "tokens.expires_days": {
+        "en": "Valid for (days, empty = never expires)",
+        "zh": "有效期（天，留空表示永不过期）",
+    },
     "tokens.create": {"en": "Create token", "zh": "新建令牌"},
-    "tokens.new": {"en": "New token for {department}: copy it now, it is shown only once.",
-                   "zh": "{department} 的新令牌：请立即复制，它只显示这一次。"},
+    "tokens.new": {
+        "en": "New token for {department}: copy it now, it is shown only once.",
+        "zh": "{department} 的新令牌：请立即复制，它只显示这一次。",
+    },
     "tokens.expired": {"en": "expired", "zh": "已过期"},
     "devices.title": {"en": "Devices", "zh": "设备"},
     "devices.host": {"en": "Host name", "zh": "主机名"},
@@ -160,11 +196,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "log.action": {"en": "Action", "zh": "操作"},
     "log.target": {"en": "What", "zh": "对象"},
     "log.verify": {"en": "Verify the hash chain", "zh": "校验哈希链"},
-    "log.ok": {"en": "Chain intact: {n} entries verified. Head hash: {head}",
-               "zh": "哈希链完整：已校验 {n} 条记录。链头哈希：{head}"},
-    "log.broken": {"en": "Chain BROKEN at entry {seq}: {reason}.", "zh": "哈希链在第 {seq} 条记录处断裂：{reason}。"},
+    "log.ok": {
+        "en": "Chain intact: {n} entries verified. Head hash: {head}",
+        "zh": "哈希链完整：已校验 {n} 条记录。链头哈希：{head}",
+    },
+    "log.broken": {
+        "en": "Chain BROKEN at entry {seq}: {reason}.",
+        "zh": "哈希链在第 {seq} 条记录处断裂：{reason}。",
+    },
     "log.reason.missing": {"en": "an entry is missing", "zh": "缺少记录"},
-    "log.reason.prev_hash": {"en": "the link to the previous entry does not match", "zh": "与上一条记录的链接不符"},
+    "log.reason.prev_hash": {
+        "en": "the link to the previous entry does not match",
+        "zh": "与上一条记录的链接不符",
+    },
     "log.reason.hash": {"en": "the entry was altered", "zh": "记录内容被修改"},
     "action.login": {"en": "logged in", "zh": "登录"},
     "action.logout": {"en": "logged out", "zh": "退出登录"},
@@ -182,10 +226,17 @@ CATALOG: dict[str, dict[str, str]] = {
     "action.access_log.view": {"en": "viewed the access log", "zh": "查看访问日志"},
     "action.access_log.verify": {"en": "verified the access log", "zh": "校验访问日志"},
     "action.denied": {"en": "was refused a page", "zh": "访问被拒绝"},
-}  # fmt: skip
+}
 
 # Tier and direction names: the same words the workstation shows.
-for _key in ("tier.allowed", "tier.info", "tier.approval", "tier.forbidden", "direction.sent", "direction.received"):
+for _key in (
+    "tier.allowed",
+    "tier.info",
+    "tier.approval",
+    "tier.forbidden",
+    "direction.sent",
+    "direction.received",
+):
     CATALOG[_key] = COMPANION_CATALOG[_key]
 
 

@@ -30,18 +30,30 @@ def add_allow_phrase(collector: Collector, appeal_pk: int, phrase: str | None, u
         appeal = tx.get("appeals", {"id": appeal_pk})
         assert appeal is not None
         # A second click on the same appeal replaces its phrase (one allow id per appeal).
-        tx.conn.execute(sa.delete(policy_changes).where(policy_changes.c.appeal_pk == appeal_pk,
-                                                        policy_changes.c.published_version.is_(None)))  # fmt: skip
-        tx.conn.execute(sa.insert(policy_changes).values(appeal_pk=appeal_pk, rule=appeal["rule"],
-                                                         phrase=draft["phrase"], created_by=user,
-                                                         created_at=collector.now()))  # fmt: skip
+        tx.conn.execute(
+            sa.delete(policy_changes).where(
+                policy_changes.c.appeal_pk == appeal_pk, policy_changes.c.published_version.is_(None)
+            )
+        )
+        tx.conn.execute(
+            sa.insert(policy_changes).values(
+                appeal_pk=appeal_pk,
+                rule=appeal["rule"],
+                phrase=draft["phrase"],
+                created_by=user,
+                created_at=collector.now(),
+            )
+        )
     return draft["phrase"]
 
 
 def pending(collector: Collector) -> list[dict[str, Any]]:
     with collector.storage.read() as tx:
-        rows = tx.conn.execute(sa.select(policy_changes).where(policy_changes.c.published_version.is_(None))
-                               .order_by(policy_changes.c.id))  # fmt: skip
+        rows = tx.conn.execute(
+            sa.select(policy_changes)
+            .where(policy_changes.c.published_version.is_(None))
+            .order_by(policy_changes.c.id)
+        )
         return [dict(r._mapping) for r in rows]
 
 
@@ -66,7 +78,8 @@ def mark_published(collector: Collector, version: str, allowed_phrases: set[str]
     if not allowed_phrases:
         return 0
     with collector.storage.transaction() as tx:
-        return tx.conn.execute(sa.update(policy_changes)
-                               .where(policy_changes.c.published_version.is_(None),
-                                      policy_changes.c.phrase.in_(allowed_phrases))
-                               .values(published_version=version)).rowcount  # fmt: skip
+        return tx.conn.execute(
+            sa.update(policy_changes)
+            .where(policy_changes.c.published_version.is_(None), policy_changes.c.phrase.in_(allowed_phrases))
+            .values(published_version=version)
+        ).rowcount

@@ -16,6 +16,3 @@ def manager_snippet(snippet: str) -> str:
         return ""
     matches = _MATCH.findall(snippet)
     return "…" + "…".join(matches) + "…" if matches else "…"
-
-
-

@@ -37,10 +37,15 @@ def check(text: str, current_version: str | None, filename: str = "policy.toml")
     except CollectorError as exc:
         return Checked(False, exc.message)
     if current_version is not None and version_key(policy.version) <= version_key(current_version):
-        return Checked(False, f"{filename}: version {policy.version} is not newer than {current_version} "
-                              "(the version in force); raise [policy] version")  # fmt: skip
+        return Checked(
+            False,
+            f"{filename}: version {policy.version} is not newer than {current_version} "
+            "(the version in force); raise [policy] version",
+        )
     phrases = {p for a in policy.allow for p in a.phrases}
-    return Checked(True, "", policy.version, len(policy.rules) + len(policy.structural), len(policy.allow), phrases)
+    return Checked(
+        True, "", policy.version, len(policy.rules) + len(policy.structural), len(policy.allow), phrases
+    )
 
 
 @dataclass
@@ -51,8 +56,9 @@ class DiffLine:
 
 def diff(current: str, proposed: str, current_name: str, proposed_name: str) -> list[DiffLine]:
     out = []
-    for line in difflib.unified_diff(current.splitlines(), proposed.splitlines(), current_name, proposed_name,
-                                     lineterm=""):  # fmt: skip
+    for line in difflib.unified_diff(
+        current.splitlines(), proposed.splitlines(), current_name, proposed_name, lineterm=""
+    ):
         if line.startswith(("+++", "---")):
             kind = "file"
         elif line.startswith("@@"):

@@ -31,7 +31,9 @@ def previous_periods(today: date, period: str, count: int = PERIOD_COUNT) -> lis
     current = period_start(today, period)
     out = [current]
     for _ in range(count - 1):
-        current = current - timedelta(days=7) if period == "week" else (current - timedelta(days=1)).replace(day=1)
+        current = (
+            current - timedelta(days=7) if period == "week" else (current - timedelta(days=1)).replace(day=1)
+        )
         out.append(current)
     return out[::-1]
 
@@ -74,8 +76,11 @@ def trend(collector: Collector, period: str, dimension: str, department: str | N
     column = events.c[dimension]
     with collector.storage.read() as tx:
         bucket = _bucket(tx.conn, period).label("bucket")
-        query = (sa.select(bucket, column.label("label"), sa.func.count().label("n"))
-                 .where(events.c.at >= since).group_by(bucket, column))  # fmt: skip
+        query = (
+            sa.select(bucket, column.label("label"), sa.func.count().label("n"))
+            .where(events.c.at >= since)
+            .group_by(bucket, column)
+        )
         if department is not None:
             query = query.where(events.c.department == department)
         rows = tx.conn.execute(query).all()
@@ -89,8 +94,13 @@ def trend(collector: Collector, period: str, dimension: str, department: str | N
     return Trend(period, dimension, periods, ordered)
 
 
-def flag_events(collector: Collector, department: str | None = None, rule: str | None = None,
-                limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+def flag_events(
+    collector: Collector,
+    department: str | None = None,
+    rule: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     query = sa.select(events).order_by(events.c.at.desc(), events.c.id.desc()).limit(limit).offset(offset)
     if department is not None:
         query = query.where(events.c.department == department)
@@ -115,11 +125,15 @@ class RuleRate:
 
 def false_flag_rates(collector: Collector, department: str | None = None) -> list[RuleRate]:
     """Per rule, from `Collector.false_flag_rates` (flagged messages and appeals), worst first."""
-    return [RuleRate(r["rule"], r["flags"], r["appeals"], r["upheld"])
-            for r in collector.false_flag_rates(department=department)]  # fmt: skip
+    return [
+        RuleRate(r["rule"], r["flags"], r["appeals"], r["upheld"])
+        for r in collector.false_flag_rates(department=department)
+    ]
 
 
-def appeal_list(collector: Collector, department: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+def appeal_list(
+    collector: Collector, department: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
     query = sa.select(appeals).order_by(appeals.c.status != "pending", appeals.c.received_at.desc())
     if department is not None:
         query = query.where(appeals.c.department == department)
@@ -134,7 +148,8 @@ def appeal_list(collector: Collector, department: str | None = None, status: str
         snippets: dict[tuple[str, str, str], str] = {}
         if hashes:
             q = sa.select(events.c.device_id, events.c.message_hash, events.c.rule, events.c.snippet).where(
-                events.c.message_hash.in_(hashes))  # fmt: skip
+                events.c.message_hash.in_(hashes)
+            )
             for device, h, rule, snippet in tx.conn.execute(q):
                 snippets.setdefault((device, h, rule), snippet)
     for r in rows:
@@ -150,8 +165,9 @@ def appeal(collector: Collector, appeal_pk: int) -> dict[str, Any] | None:
 def device_list(collector: Collector) -> list[dict[str, Any]]:
     gap_n = sa.select(sa.func.count()).where(gaps.c.device_id == devices.c.id).scalar_subquery()
     alert_n = sa.select(sa.func.count()).where(alerts.c.device_id == devices.c.id).scalar_subquery()
-    query = sa.select(devices, gap_n.label("gaps"), alert_n.label("alerts")).order_by(devices.c.department,
-                                                                                      devices.c.hostname)  # fmt: skip
+    query = sa.select(devices, gap_n.label("gaps"), alert_n.label("alerts")).order_by(
+        devices.c.department, devices.c.hostname
+    )
     with collector.storage.read() as tx:
         rows = [dict(r._mapping) for r in tx.conn.execute(query)]
     for r in rows:

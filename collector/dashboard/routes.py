@@ -30,7 +30,7 @@ from collector.dashboard.web import (
     require_post,
     scope_department,
     set_cookie,
-)  # fmt: skip
+)
 from collector.service import ROLES, CollectorError
 from collector.storage import users
 
@@ -76,8 +76,16 @@ def login_page(request: Request, failed: bool = False, wait_minutes: int = 0) ->
     # Login forms are protected by a double-submit token (there is no session to bind one to yet).
     token = secrets.token_urlsafe(32)
     status = 429 if wait_minutes else 401 if failed else 200
-    response = render(request, "login.html", None, status, csrf=token, failed=failed, wait_minutes=wait_minutes,
-                      next=request.query_params.get("next", ""))  # fmt: skip
+    response = render(
+        request,
+        "login.html",
+        None,
+        status,
+        csrf=token,
+        failed=failed,
+        wait_minutes=wait_minutes,
+        next=request.query_params.get("next", ""),
+    )
     set_cookie(request, response, auth.LOGIN_CSRF_COOKIE, token)
     return response
 
@@ -85,8 +93,9 @@ def login_page(request: Request, failed: bool = False, wait_minutes: int = 0) ->
 @router.post("/login")
 def login(request: Request, form: FormData) -> Response:
     if not auth.same_token(request.cookies.get(auth.LOGIN_CSRF_COOKIE), form.get("csrf")):
-        return render(request, "error.html", None, 403, title_key="error.forbidden",
-                      message=_t(request, "error.csrf"))  # fmt: skip
+        return render(
+            request, "error.html", None, 403, title_key="error.forbidden", message=_t(request, "error.csrf")
+        )
     username, password = str(form.get("username", "")), str(form.get("password", ""))
     collector = collector_of(request)
     throttle = login_throttle(request)
@@ -143,8 +152,9 @@ def _category_labels(request: Request) -> dict[str, str]:
 
 
 @router.get("/trends")
-def trends(request: Request, user: Reviewer, period: str = "week", dimension: str = "category",
-           department: str = "") -> Response:  # fmt: skip
+def trends(
+    request: Request, user: Reviewer, period: str = "week", dimension: str = "category", department: str = ""
+) -> Response:
     collector = collector_of(request)
     scope = scope_department(user, department)
     if period not in reports.PERIODS or dimension not in reports.DIMENSIONS:
@@ -156,15 +166,26 @@ def trends(request: Request, user: Reviewer, period: str = "week", dimension: st
     chart = charts.stacked_bars(x_labels, series, _t(request, "trends.other"))
     rates = reports.false_flag_rates(collector, scope)
     log(request, user, "trends.view", f"period={period} dimension={dimension} department={scope or '*'}")
-    return render(request, "trends.html", user, chart=chart, trend=trend, series=series, x_labels=x_labels,
-                  period=period, dimension=dimension, department=scope if user.role != "manager" else user.department,
-                  departments=reports.departments(collector) if user.role != "manager" else [],
-                  rates=rates)  # fmt: skip
+    return render(
+        request,
+        "trends.html",
+        user,
+        chart=chart,
+        trend=trend,
+        series=series,
+        x_labels=x_labels,
+        period=period,
+        dimension=dimension,
+        department=scope if user.role != "manager" else user.department,
+        departments=reports.departments(collector) if user.role != "manager" else [],
+        rates=rates,
+    )
 
 
 @router.get("/events")
-def events(request: Request, user: Reviewer, department: str = "", rule: str = "",
-           page: str = "0") -> Response:  # fmt: skip
+def events(
+    request: Request, user: Reviewer, department: str = "", rule: str = "", page: str = "0"
+) -> Response:
     collector = collector_of(request)
     scope = scope_department(user, department)
     number = _int(page)
@@ -174,15 +195,29 @@ def events(request: Request, user: Reviewer, department: str = "", rule: str = "
         for r in rows:
             r["snippet"] = masking.manager_snippet(r["snippet"])
     ids = ",".join(str(r["id"]) for r in rows)
-    log(request, user, "events.view", f"department={scope or '*'} rule={rule or '*'} page={number} events={ids}")
-    return render(request, "events.html", user, rows=rows, when=_when, page=number, more=more, rule=rule,
-                  categories=_category_labels(request),
-                  department=scope if user.role != "manager" else user.department,
-                  departments=reports.departments(collector) if user.role != "manager" else [])  # fmt: skip
+    log(
+        request,
+        user,
+        "events.view",
+        f"department={scope or '*'} rule={rule or '*'} page={number} events={ids}",
+    )
+    return render(
+        request,
+        "events.html",
+        user,
+        rows=rows,
+        when=_when,
+        page=number,
+        more=more,
+        rule=rule,
+        categories=_category_labels(request),
+        department=scope if user.role != "manager" else user.department,
+        departments=reports.departments(collector) if user.role != "manager" else [],
+    )
 
 
 @router.get("/appeals")
-def appeals(request: Request, user: Reviewer, department: str = "", status: str = "") -> Response:  # fmt: skip
+def appeals(request: Request, user: Reviewer, department: str = "", status: str = "") -> Response:
     collector = collector_of(request)
     scope = scope_department(user, department)
     if status not in ("", "pending", "upheld", "rejected"):
@@ -192,12 +227,24 @@ def appeals(request: Request, user: Reviewer, department: str = "", status: str 
         r["phrase"] = learning.suggested_phrase(r["snippet"])
         if user.role == "manager":
             r["snippet"] = masking.manager_snippet(r["snippet"])
-    log(request, user, "appeals.view", f"department={scope or '*'} status={status or '*'} "
-                                       f"appeals={','.join(str(r['id']) for r in rows)}")  # fmt: skip
+    log(
+        request,
+        user,
+        "appeals.view",
+        f"department={scope or '*'} status={status or '*'} appeals={','.join(str(r['id']) for r in rows)}",
+    )
     message = request.query_params.get("done", "")
-    return render(request, "appeals.html", user, rows=rows, when=_when, status=status, message=message,
-                  department=scope if user.role != "manager" else user.department,
-                  departments=reports.departments(collector) if user.role != "manager" else [])  # fmt: skip
+    return render(
+        request,
+        "appeals.html",
+        user,
+        rows=rows,
+        when=_when,
+        status=status,
+        message=message,
+        department=scope if user.role != "manager" else user.department,
+        departments=reports.departments(collector) if user.role != "manager" else [],
+    )
 
 
 def _appeal_in_scope(request: Request, user: Auth, appeal_pk: int) -> dict[str, Any]:
@@ -217,7 +264,9 @@ def decide(request: Request, appeal_pk: int, posted: PostReviewer) -> Response:
     except CollectorError as exc:
         raise BadInput(exc.message) from None
     log(request, posted.user, "appeal.decide", f"appeal={appeal_pk} status={status}")
-    return redirect(f"{PREFIX}/appeals?done={_t(request, 'appeals.decided', id=appeal_pk, status=_t(request, 'status.' + status))}")
+    return redirect(
+        f"{PREFIX}/appeals?done={_t(request, 'appeals.decided', id=appeal_pk, status=_t(request, 'status.' + status))}"
+    )
 
 
 @router.post("/appeals/{appeal_pk}/learn")
@@ -225,30 +274,51 @@ def learn(request: Request, appeal_pk: int, posted: PostCompliance) -> Response:
     """One click: queue the appeal's allow-phrase and open the next version's draft in the editor."""
     collector = collector_of(request)
     try:
-        phrase = learning.add_allow_phrase(collector, appeal_pk, posted.text("phrase", 200) or None,
-                                           posted.user.username)  # fmt: skip
+        phrase = learning.add_allow_phrase(
+            collector, appeal_pk, posted.text("phrase", 200) or None, posted.user.username
+        )
         text = learning.draft(collector, posted.user.username)
     except CollectorError as exc:
         raise BadInput(exc.message) from None
     log(request, posted.user, "appeal.learn", f"appeal={appeal_pk} phrase={phrase}")
     current = collector.current_policy()
-    return _policy_page(request, posted.user, text, policy_editor.check(text, current["version"] if current else None),
-                        message=_t(request, "appeals.learned", phrase=phrase))  # fmt: skip
+    return _policy_page(
+        request,
+        posted.user,
+        text,
+        policy_editor.check(text, current["version"] if current else None),
+        message=_t(request, "appeals.learned", phrase=phrase),
+    )
 
 
 # -- policy editor -----------------------------------------------------------------------------------
 
 
-def _policy_page(request: Request, user: Auth, text: str = "", checked: Any = None, status: int = 200,
-                 message: str = "") -> Response:  # fmt: skip
+def _policy_page(
+    request: Request, user: Auth, text: str = "", checked: Any = None, status: int = 200, message: str = ""
+) -> Response:
     collector = collector_of(request)
     current = collector.current_policy()
     diff = None
     if checked is not None and checked.ok:
-        diff = policy_editor.diff(current["policy"] if current else "", text,
-                                  f"in force {current['version']}" if current else "(none)", f"new {checked.version}")
-    return render(request, "policy.html", user, status, current=current, text=text, checked=checked, diff=diff,
-                  pending=learning.pending(collector), message=message)  # fmt: skip
+        diff = policy_editor.diff(
+            current["policy"] if current else "",
+            text,
+            f"in force {current['version']}" if current else "(none)",
+            f"new {checked.version}",
+        )
+    return render(
+        request,
+        "policy.html",
+        user,
+        status,
+        current=current,
+        text=text,
+        checked=checked,
+        diff=diff,
+        pending=learning.pending(collector),
+        message=message,
+    )
 
 
 @router.get("/policy")
@@ -273,8 +343,9 @@ async def _policy_upload(request: Request) -> str:
 
 
 @router.post("/policy/validate")
-def policy_validate(request: Request, posted: PostCompliance,
-                    text: Annotated[str, Depends(_policy_upload)]) -> Response:  # fmt: skip
+def policy_validate(
+    request: Request, posted: PostCompliance, text: Annotated[str, Depends(_policy_upload)]
+) -> Response:
     current = collector_of(request).current_policy()
     checked = policy_editor.check(text, current["version"] if current else None)
     return _policy_page(request, posted.user, text, checked, 200 if checked.ok else 400)
@@ -295,15 +366,25 @@ def policy_draft(request: Request, posted: PostCompliance) -> Response:
 
 @router.post("/policy/publish")
 def policy_publish(request: Request, posted: PostCompliance) -> Response:
-    text = policy_editor.normalise(posted.text("text", 1024 * 1024, strip=False))  # published byte for byte as shown in the diff
+    text = policy_editor.normalise(
+        posted.text("text", 1024 * 1024, strip=False)
+    )  # published byte for byte as shown in the diff
     try:
         published = policy_editor.publish(collector_of(request), text, posted.user.username)
     except CollectorError as exc:
         current = collector_of(request).current_policy()
-        return _policy_page(request, posted.user, text, policy_editor.check(text, current["version"] if current
-                                                                              else None), 400, exc.message)
+        return _policy_page(
+            request,
+            posted.user,
+            text,
+            policy_editor.check(text, current["version"] if current else None),
+            400,
+            exc.message,
+        )
     log(request, posted.user, "policy.publish", f"version={published['version']}")
-    return _policy_page(request, posted.user, message=_t(request, "policy.published", version=published["version"]))
+    return _policy_page(
+        request, posted.user, message=_t(request, "policy.published", version=published["version"])
+    )
 
 
 # -- administration -----------------------------------------------------------------------------------
@@ -318,8 +399,9 @@ def _users(request: Request) -> list[dict[str, Any]]:
 
 
 def _users_page(request: Request, user: Auth, message: str = "", status: int = 200) -> Response:
-    return render(request, "users.html", user, status, users=_users(request), roles=ROLES, when=_when,
-                  message=message)  # fmt: skip
+    return render(
+        request, "users.html", user, status, users=_users(request), roles=ROLES, when=_when, message=message
+    )
 
 
 @router.get("/admin/users")
@@ -356,12 +438,22 @@ def user_update(request: Request, user_id: int, posted: PostAdmin) -> Response:
         target = tx.get("users", {"id": user_id})
         if target is None:
             raise BadInput(f"no user {user_id}")
-        tx.update("users", {"id": user_id}, {"role": role, "department": department,
-                                             "disabled_at": (target["disabled_at"] or collector.now()) if disabled
-                                             else None})  # fmt: skip
+        tx.update(
+            "users",
+            {"id": user_id},
+            {
+                "role": role,
+                "department": department,
+                "disabled_at": (target["disabled_at"] or collector.now()) if disabled else None,
+            },
+        )
     auth.end_sessions_of(collector, user_id)  # new rights take effect at once
-    log(request, posted.user, "user.update", f"user={target['username']} role={role} department={department or ''} "
-                                             f"disabled={disabled}")  # fmt: skip
+    log(
+        request,
+        posted.user,
+        "user.update",
+        f"user={target['username']} role={role} department={department or ''} disabled={disabled}",
+    )
     return redirect(f"{PREFIX}/admin/users?done={_t(request, 'users.updated', name=target['username'])}")
 
 
@@ -370,8 +462,13 @@ def _tokens(request: Request) -> list[dict[str, Any]]:
         rows = tx.select("tokens")
     now = collector_of(request).now()
     for r in rows:
-        r["state"] = ("revoked" if r["revoked_at"] else
-                      "expired" if r["expires_at"] and r["expires_at"] <= now else "active")  # fmt: skip
+        r["state"] = (
+            "revoked"
+            if r["revoked_at"]
+            else "expired"
+            if r["expires_at"] and r["expires_at"] <= now
+            else "active"
+        )
     return rows[::-1]
 
 
@@ -407,7 +504,9 @@ def token_revoke(request: Request, token_id: int, posted: PostAdmin) -> Response
 
 @router.get("/admin/devices")
 def devices_page(request: Request, user: Admin) -> Response:
-    return render(request, "devices.html", user, devices=reports.device_list(collector_of(request)), when=_when)
+    return render(
+        request, "devices.html", user, devices=reports.device_list(collector_of(request)), when=_when
+    )
 
 
 @router.post("/admin/devices/{device_id}/revoke")
@@ -425,15 +524,33 @@ def access_log_page(request: Request, user: Auditor, page: str = "0") -> Respons
     number = _int(page)
     log(request, user, "access_log.view", f"page={number}")
     rows = access_log.entries(collector_of(request), LOG_PAGE + 1, number * LOG_PAGE)
-    return render(request, "access_log.html", user, rows=rows[:LOG_PAGE], more=len(rows) > LOG_PAGE, page=number,
-                  when=_when, verification=None)  # fmt: skip
+    return render(
+        request,
+        "access_log.html",
+        user,
+        rows=rows[:LOG_PAGE],
+        more=len(rows) > LOG_PAGE,
+        page=number,
+        when=_when,
+        verification=None,
+    )
 
 
 @router.get("/access-log/verify")
 def access_log_verify(request: Request, user: Auditor) -> Response:
     collector = collector_of(request)
     verification = access_log.verify(collector)
-    log(request, user, "access_log.verify", "ok" if verification.ok else f"broken at {verification.broken_at}")
+    log(
+        request, user, "access_log.verify", "ok" if verification.ok else f"broken at {verification.broken_at}"
+    )
     rows = access_log.entries(collector, LOG_PAGE + 1, 0)
-    return render(request, "access_log.html", user, rows=rows[:LOG_PAGE], more=len(rows) > LOG_PAGE, page=0,
-                  when=_when, verification=verification)  # fmt: skip
+    return render(
+        request,
+        "access_log.html",
+        user,
+        rows=rows[:LOG_PAGE],
+        more=len(rows) > LOG_PAGE,
+        page=0,
+        when=_when,
+        verification=verification,
+    )

@@ -12,17 +12,19 @@ metadata = sa.MetaData()
 
 # Server-side sessions: the cookie holds a random token, the table only its SHA-256.
 sessions = sa.Table(
-    "dashboard_sessions", metadata,
+    "dashboard_sessions",
+    metadata,
     sa.Column("id", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.Integer, nullable=False),
     sa.Column("csrf", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("expires_at", sa.DateTime, nullable=False),
-)  # fmt: skip
+)
 
 # Append-only, hash-chained: each row carries the hash of the row before it (seq - 1).
 access_log = sa.Table(
-    "access_log", metadata,
+    "access_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("seq", sa.Integer, nullable=False, unique=True),
     sa.Column("at", sa.DateTime, nullable=False),
@@ -32,11 +34,12 @@ access_log = sa.Table(
     sa.Column("target", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("hash", sa.String(64), nullable=False),
-)  # fmt: skip
+)
 
 # Changes waiting for the next policy version (learning from upheld appeals).
 policy_changes = sa.Table(
-    "policy_changes", metadata,
+    "policy_changes",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("appeal_pk", sa.Integer, nullable=True),
     sa.Column("rule", sa.String(200), nullable=False),
@@ -44,4 +47,4 @@ policy_changes = sa.Table(
     sa.Column("created_by", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("published_version", sa.String(64), nullable=True),
-)  # fmt: skip
+)

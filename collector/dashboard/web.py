@@ -4,7 +4,6 @@ the refusals (as exceptions the app turns into HTML pages).
 No `from __future__ import annotations` here: FastAPI must see the dependency annotations built
 inside `require`/`require_post` as objects (as strings they could not reach the closure's roles)."""
 
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,12 @@ from collector.dashboard.throttle import LoginThrottle
 from collector.service import Collector
 
 PREFIX = "/dashboard"
-HOME = {"admin": f"{PREFIX}/admin/users", "compliance": f"{PREFIX}/trends", "manager": f"{PREFIX}/trends",
-        "auditor": f"{PREFIX}/access-log"}  # fmt: skip
+HOME = {
+    "admin": f"{PREFIX}/admin/users",
+    "compliance": f"{PREFIX}/trends",
+    "manager": f"{PREFIX}/trends",
+    "auditor": f"{PREFIX}/access-log",
+}
 NAV = (  # (catalogue key, path, roles that see it)
     ("nav.trends", "/trends", ("compliance", "manager")),
     ("nav.events", "/events", ("compliance", "manager")),
@@ -36,12 +39,12 @@ NAV = (  # (catalogue key, path, roles that see it)
 # No scripts at all, no framing, nothing from elsewhere; inline SVG needs none of these.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",  # pages hold snippets: keep them out of shared and disk caches
-}  # fmt: skip
+}
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
@@ -81,8 +84,11 @@ def login_throttle(request: Request) -> LoginThrottle:
 
 
 def language(request: Request) -> str:
-    return i18n.pick_language(request.query_params.get("lang"), request.cookies.get(i18n.LANG_COOKIE),
-                              request.headers.get("accept-language"))  # fmt: skip
+    return i18n.pick_language(
+        request.query_params.get("lang"),
+        request.cookies.get(i18n.LANG_COOKIE),
+        request.headers.get("accept-language"),
+    )
 
 
 def lang_url(request: Request, lang: str) -> str:
@@ -91,28 +97,53 @@ def lang_url(request: Request, lang: str) -> str:
     return f"{request.url.path}?{urlencode(query)}"
 
 
-def render(request: Request, template: str, user: auth.Auth | None = None, http_status: int = 200,
-           **context: Any) -> HTMLResponse:  # fmt: skip
+def render(
+    request: Request, template: str, user: auth.Auth | None = None, http_status: int = 200, **context: Any
+) -> HTMLResponse:
     lang = language(request)
 
     def t(key: str, **values: Any) -> str:
         return i18n.translate(lang, key, **values)
 
-    nav = [(t(key), PREFIX + path, request.url.path == PREFIX + path) for key, path, roles in NAV
-           if user is not None and user.role in roles]  # fmt: skip
+    nav = [
+        (t(key), PREFIX + path, request.url.path == PREFIX + path)
+        for key, path, roles in NAV
+        if user is not None and user.role in roles
+    ]
     html = _env.get_template(template).render(
-        t=t, lang=lang, user=user, nav=nav, prefix=PREFIX, request_path=request.url.path,
-        lang_urls={code: lang_url(request, code) for code in i18n.LANGS}, **context)  # fmt: skip
+        t=t,
+        lang=lang,
+        user=user,
+        nav=nav,
+        prefix=PREFIX,
+        request_path=request.url.path,
+        lang_urls={code: lang_url(request, code) for code in i18n.LANGS},
+        **context,
+    )
     response = HTMLResponse(html, status_code=http_status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in i18n.LANGS:
         set_cookie(request, response, i18n.LANG_COOKIE, lang, http_only=False, max_age=365 * 86400)
     return response
 
 
-def set_cookie(request: Request, response: Response, name: str, value: str, *, http_only: bool = True,
-               max_age: int | None = None) -> None:  # fmt: skip
-    response.set_cookie(name, value, max_age=max_age, path=PREFIX, httponly=http_only, samesite="lax",
-                        secure=auth.secure_cookie(request.url.scheme, request.url.hostname))  # fmt: skip
+def set_cookie(
+    request: Request,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    http_only: bool = True,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=PREFIX,
+        httponly=http_only,
+        samesite="lax",
+        secure=auth.secure_cookie(request.url.scheme, request.url.hostname),
+    )
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -162,8 +193,10 @@ class Posted:
 def require_post(*roles: str) -> Callable[..., Posted]:
     """Dependency for every POST: role as `require`, and the session's CSRF token in the form."""
 
-    def dependency(user: Annotated[auth.Auth, Depends(require(*roles))],
-                   form: Annotated[dict[str, Any], Depends(form_data)]) -> Posted:  # fmt: skip
+    def dependency(
+        user: Annotated[auth.Auth, Depends(require(*roles))],
+        form: Annotated[dict[str, Any], Depends(form_data)],
+    ) -> Posted:
         if not auth.same_token(user.csrf, form.get("csrf")):
             raise CsrfFailed()
         return Posted(user, form)
@@ -198,14 +231,32 @@ def install_handlers(app: Any) -> None:
     async def forbidden(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Forbidden)
         if exc.auth is not None:  # refusals are part of the audit trail too
-            await run_in_threadpool(access_log.append, collector_of(request), exc.auth.username, exc.auth.role,
-                                    "denied", f"{request.method} {request.url.path} {exc.what}")  # fmt: skip
-        return render(request, "error.html", exc.auth, 403, title_key="error.forbidden",
-                      message=i18n.translate(language(request), "error.forbidden_text"))  # fmt: skip
+            await run_in_threadpool(
+                access_log.append,
+                collector_of(request),
+                exc.auth.username,
+                exc.auth.role,
+                "denied",
+                f"{request.method} {request.url.path} {exc.what}",
+            )
+        return render(
+            request,
+            "error.html",
+            exc.auth,
+            403,
+            title_key="error.forbidden",
+            message=i18n.translate(language(request), "error.forbidden_text"),
+        )
 
     async def csrf_failed(request: Request, _exc: Exception) -> Response:
-        return render(request, "error.html", None, 403, title_key="error.forbidden",
-                      message=i18n.translate(language(request), "error.csrf"))  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            None,
+            403,
+            title_key="error.forbidden",
+            message=i18n.translate(language(request), "error.csrf"),
+        )
 
     async def bad_input(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadInput)

@@ -10,7 +10,8 @@ connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only the runner drives migrations
     raise RuntimeError("run migrations with `mailwarden-collector migrate --db URL`")
 
-context.configure(connection=connection, target_metadata=metadata,
-                  render_as_batch=connection.dialect.name == "sqlite")  # fmt: skip
+context.configure(
+    connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite"
+)
 with context.begin_transaction():
     context.run_migrations()

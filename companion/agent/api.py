@@ -63,25 +63,53 @@ def _explanation(en: str, zh: str) -> dict[str, str]:
 
 def _finding_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["id"], "rule": row["rule"], "tier": row["tier"], "category": row["category"],
-        "field": row["field"], "start": row["start"], "end": row["end"], "text": row["text"],
-        "quoted": bool(row["quoted"]), "explanation": _explanation(row["explanation_en"], row["explanation_zh"]),
-    }  # fmt: skip
+        "id": row["id"],
+        "rule": row["rule"],
+        "tier": row["tier"],
+        "category": row["category"],
+        "field": row["field"],
+        "start": row["start"],
+        "end": row["end"],
+        "text": row["text"],
+        "quoted": bool(row["quoted"]),
+        "explanation": _explanation(row["explanation_en"], row["explanation_zh"]),
+    }
 
 
 def _message_row(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["key"], "date": row["date"], "direction": row["direction"], "sender": row["sender"],
-        "recipients": json.loads(row["recipients"] or "[]"), "counterpart": row["counterpart"],
-        "subject": row["subject"], "verdict": row["verdict"], "policy_version": row["policy_version"],
-        "source": row["source"], "account": row["account"], "folder": row["folder"],
-        "scanned_at": row["scanned_at"], "seq": row.get("seq"),
-    }  # fmt: skip
+        "id": row["key"],
+        "date": row["date"],
+        "direction": row["direction"],
+        "sender": row["sender"],
+        "recipients": json.loads(row["recipients"] or "[]"),
+        "counterpart": row["counterpart"],
+        "subject": row["subject"],
+        "verdict": row["verdict"],
+        "policy_version": row["policy_version"],
+        "source": row["source"],
+        "account": row["account"],
+        "folder": row["folder"],
+        "scanned_at": row["scanned_at"],
+        "seq": row.get("seq"),
+    }
 
 
 def _appeal_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("id", "message_key", "rule", "reason", "comment", "status", "created_at",
-                                "updated_at", "reviewer_comment")}  # fmt: skip
+    return {
+        k: row[k]
+        for k in (
+            "id",
+            "message_key",
+            "rule",
+            "reason",
+            "comment",
+            "status",
+            "created_at",
+            "updated_at",
+            "reviewer_comment",
+        )
+    }
 
 
 def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, required: bool = False) -> str:
@@ -97,8 +125,20 @@ def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, re
     return value
 
 
-DECISION_KEYS = ("id", "at", "channel", "verdict", "policy_version", "choice", "justification", "error", "subject",
-                 "recipients", "counterpart", "findings")  # fmt: skip
+DECISION_KEYS = (
+    "id",
+    "at",
+    "channel",
+    "verdict",
+    "policy_version",
+    "choice",
+    "justification",
+    "error",
+    "subject",
+    "recipients",
+    "counterpart",
+    "findings",
+)
 
 
 def _decision_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -133,15 +173,23 @@ def _outbox_item(row: dict[str, Any]) -> dict[str, Any]:
     payload = envelope.get("payload") if isinstance(envelope, dict) else None
     payload = payload if isinstance(payload, dict) else {}
     return {
-        "id": row["id"], "kind": row["kind"], "status": row["status"], "created_at": row["created_at"],
-        "attempts": row["attempts"] or 0, "next_attempt_at": row["next_attempt_at"] or "",
-        "acked_at": row["acked_at"] or "", "last_error": row["last_error"] or "",
-        "raw": raw, "bytes": len(raw.encode("utf-8")),
+        "id": row["id"],
+        "kind": row["kind"],
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "attempts": row["attempts"] or 0,
+        "next_attempt_at": row["next_attempt_at"] or "",
+        "acked_at": row["acked_at"] or "",
+        "last_error": row["last_error"] or "",
+        "raw": raw,
+        "bytes": len(raw.encode("utf-8")),
         "sha256": hashlib.sha256(raw.encode("utf-8")).hexdigest(),
-        "payload": payload, "signature": envelope.get("signature", "") if isinstance(envelope, dict) else "",
+        "payload": payload,
+        "signature": envelope.get("signature", "") if isinstance(envelope, dict) else "",
         "device_id": envelope.get("device_id", "") if isinstance(envelope, dict) else "",
-        "seq": payload.get("seq"), "prev_hash": payload.get("prev_hash"),
-    }  # fmt: skip
+        "seq": payload.get("seq"),
+        "prev_hash": payload.get("prev_hash"),
+    }
 
 
 class MailwardenAPI:
@@ -186,15 +234,20 @@ class MailwardenAPI:
                 "messages": q("SELECT count(*) FROM messages").fetchone()[0],
                 "flagged": q("SELECT count(DISTINCT message_key) FROM findings").fetchone()[0],
                 "errors": q("SELECT count(*) FROM scan_errors").fetchone()[0],
-                "appeals": dict(q("SELECT status, count(*) FROM appeals GROUP BY status ORDER BY status").fetchall()),
+                "appeals": dict(
+                    q("SELECT status, count(*) FROM appeals GROUP BY status ORDER BY status").fetchall()
+                ),
                 "outbox_queued": q(f"SELECT count(*) FROM outbox WHERE {_WAITING}").fetchone()[0],
             }
             tray = self._tray_state(db)
             sync = self._sync_state(db)
-            new_flags = q("SELECT count(*) FROM messages WHERE rowid > ? AND key IN (SELECT message_key FROM findings)",
-                          (tray["flags_seen"],)).fetchone()[0]  # fmt: skip
-            last_flag = q("SELECT coalesce(max(rowid), 0) FROM messages WHERE key IN (SELECT message_key FROM findings)"
-                          ).fetchone()[0]  # fmt: skip
+            new_flags = q(
+                "SELECT count(*) FROM messages WHERE rowid > ? AND key IN (SELECT message_key FROM findings)",
+                (tray["flags_seen"],),
+            ).fetchone()[0]
+            last_flag = q(
+                "SELECT coalesce(max(rowid), 0) FROM messages WHERE key IN (SELECT message_key FROM findings)"
+            ).fetchone()[0]
         scan = self.watcher.scan_state() if self.watcher else {"state": "off"}
         if self.sync_loop is not None:
             schedule = self.sync_loop.state()
@@ -221,8 +274,17 @@ class MailwardenAPI:
     def stores_status(self) -> list[dict[str, Any]]:
         if self.watcher is not None:
             return self.watcher.stores_state()
-        return [{**s.to_dict(), "watching": False, "last_scan": None, "last_totals": None, "last_error": None,
-                 "last_error_at": None} for s in self.stores]  # fmt: skip
+        return [
+            {
+                **s.to_dict(),
+                "watching": False,
+                "last_scan": None,
+                "last_totals": None,
+                "last_error": None,
+                "last_error_at": None,
+            }
+            for s in self.stores
+        ]
 
     # -- flags and messages -------------------------------------------------------------------
 
@@ -246,10 +308,12 @@ class MailwardenAPI:
             order = "rowid"
         with self._db() as db:
             total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}", params).fetchone()[0]
-            rows = list(db.db.query(
-                f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            ))  # fmt: skip
+            rows = list(
+                db.db.query(
+                    f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [*params, limit, offset],
+                )
+            )
             items = []
             for row in rows:
                 findings = db.db.query(
@@ -282,15 +346,32 @@ class MailwardenAPI:
         findings' start/end index) and the appeals filed against it."""
         with self._db() as db:
             row = self._message(db, key)
-            findings = [_finding_row(f) for f in db.db.query(
-                "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [key])]  # fmt: skip
-            excerpts = {r["field"]: r["text"] for r in db.db.query(
-                "SELECT field, text FROM flagged_fields WHERE message_key = ? ORDER BY field", [key])}  # fmt: skip
-            appeals = [_appeal_row(a) for a in db.db.query(
-                "SELECT * FROM appeals WHERE message_key = ? ORDER BY id", [key])]  # fmt: skip
+            findings = [
+                _finding_row(f)
+                for f in db.db.query(
+                    "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [key]
+                )
+            ]
+            excerpts = {
+                r["field"]: r["text"]
+                for r in db.db.query(
+                    "SELECT field, text FROM flagged_fields WHERE message_key = ? ORDER BY field", [key]
+                )
+            }
+            appeals = [
+                _appeal_row(a)
+                for a in db.db.query("SELECT * FROM appeals WHERE message_key = ? ORDER BY id", [key])
+            ]
             decisions = _decisions_for(db, row) if row["direction"] == "sent" else []
-        return {"flag": {**_message_row(row), "findings": findings, "excerpts": excerpts, "appeals": appeals,
-                         "decisions": decisions}}  # fmt: skip
+        return {
+            "flag": {
+                **_message_row(row),
+                "findings": findings,
+                "excerpts": excerpts,
+                "appeals": appeals,
+                "decisions": decisions,
+            }
+        }
 
     @staticmethod
     def _message(db: Database, key: Any) -> dict[str, Any]:
@@ -303,7 +384,9 @@ class MailwardenAPI:
 
     # -- appeals and outbox ---------------------------------------------------------------------
 
-    def file_appeal(self, message_key: str, reason: str, comment: str = "", rule: str | None = None) -> dict[str, Any]:
+    def file_appeal(
+        self, message_key: str, reason: str, comment: str = "", rule: str | None = None
+    ) -> dict[str, Any]:
         """Appeal a flag. Stored at once as "pending"; the outbox takes it to the collector later."""
         fields = {"reason": reason, "comment": comment, "rule": rule or ""}
         reason = _text_field(fields, "reason", MAX_REASON, required=True).strip()
@@ -312,8 +395,12 @@ class MailwardenAPI:
         with self._write_lock, self._db() as db:
             self._message(db, message_key)
             if rule is not None:
-                rules = {r[0] for r in db.conn.execute(
-                    "SELECT DISTINCT rule FROM findings WHERE message_key = ?", (message_key,))}  # fmt: skip
+                rules = {
+                    r[0]
+                    for r in db.conn.execute(
+                        "SELECT DISTINCT rule FROM findings WHERE message_key = ?", (message_key,)
+                    )
+                }
                 if rule not in rules:
                     known = ", ".join(sorted(rules)) or "none"
                     raise BadRequest(f"the message has no finding of rule '{rule}' (its rules: {known})")
@@ -363,13 +450,17 @@ class MailwardenAPI:
         """Enrolment and delivery, read from the outbox: the collector counts as unreachable while the
         oldest waiting item has failed to go at least once (network error, 5xx, refused device)."""
         q = db.conn.execute
-        device = list(db.db.query(
-            "SELECT device_id, collector_url, department, enrolled_at FROM device WHERE id = 1"))  # fmt: skip
+        device = list(
+            db.db.query("SELECT device_id, collector_url, department, enrolled_at FROM device WHERE id = 1")
+        )
         queued = q("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[0]
         last_upload = q("SELECT max(acked_at) FROM outbox WHERE status = 'acked'").fetchone()[0]
-        failing = list(db.db.query(
-            "SELECT attempts, last_error, next_attempt_at FROM outbox WHERE status = 'queued' AND attempts > 0"
-            " ORDER BY id LIMIT 1"))  # fmt: skip
+        failing = list(
+            db.db.query(
+                "SELECT attempts, last_error, next_attempt_at FROM outbox WHERE status = 'queued' AND attempts > 0"
+                " ORDER BY id LIMIT 1"
+            )
+        )
         if failing:
             reachable: bool | None = False
         elif last_upload:
@@ -377,12 +468,18 @@ class MailwardenAPI:
         else:
             reachable = None  # nothing was tried yet
         return {
-            "enrolled": bool(device), **(device[0] if device else
-                                         {"device_id": "", "collector_url": "", "department": "", "enrolled_at": ""}),
-            "queued": queued, "last_upload": last_upload or "", "collector_reachable": reachable,
+            "enrolled": bool(device),
+            **(
+                device[0]
+                if device
+                else {"device_id": "", "collector_url": "", "department": "", "enrolled_at": ""}
+            ),
+            "queued": queued,
+            "last_upload": last_upload or "",
+            "collector_reachable": reachable,
             "last_error": failing[0]["last_error"] if failing else "",
             "next_attempt_at": failing[0]["next_attempt_at"] if failing else "",
-        }  # fmt: skip
+        }
 
     def mark_flags_seen(self, upto: Any = None) -> dict[str, Any]:
         """Remember that the user has looked at the flags up to message `upto` (a flag's "seq";
@@ -402,24 +499,33 @@ class MailwardenAPI:
         with self._db() as db:
             tray = self._tray_state(db)
             sync = self._sync_state(db)
-        return {"settings": {
-            "language": tray["language"], "languages": ["en", "zh"],
-            "policy_version": engine.version, "policy_source": "installed" if self.engines.installed else "default",
-            "collector_url": sync["collector_url"], "enrolled": sync["enrolled"], "device_id": sync["device_id"],
-            "department": sync["department"], "enrolled_at": sync["enrolled_at"],
-            "monitoring": "always on",
-        }}  # fmt: skip
+        return {
+            "settings": {
+                "language": tray["language"],
+                "languages": ["en", "zh"],
+                "policy_version": engine.version,
+                "policy_source": "installed" if self.engines.installed else "default",
+                "collector_url": sync["collector_url"],
+                "enrolled": sync["enrolled"],
+                "device_id": sync["device_id"],
+                "department": sync["department"],
+                "enrolled_at": sync["enrolled_at"],
+                "monitoring": "always on",
+            }
+        }
 
     def update_settings(self, changes: Any) -> dict[str, Any]:
         if not isinstance(changes, dict):
             raise BadRequest("the settings must be a JSON object")
         unknown = sorted(set(changes) - set(SETTINGS_KEYS))
         if unknown:
-            raise BadRequest(f"cannot change {', '.join(map(repr, unknown))} here (only: {', '.join(SETTINGS_KEYS)})")
+            raise BadRequest(
+                f"cannot change {', '.join(map(repr, unknown))} here (only: {', '.join(SETTINGS_KEYS)})"
+            )
         if "language" in changes:
             lang = changes["language"]
             if lang not in LANGUAGES:
-                raise BadRequest("'language' must be \"en\", \"zh\" or \"\" (follow the system)")
+                raise BadRequest('\'language\' must be "en", "zh" or "" (follow the system)')
             with self._write_lock, self._db() as db, db.transaction():
                 db.conn.execute("UPDATE tray_state SET language = ? WHERE id = 1", (lang,))
         return self.settings_view()
@@ -428,8 +534,11 @@ class MailwardenAPI:
         """Pre-send decisions, newest first: what the user did when a check found something."""
         limit, _ = _page(limit, 0)
         with self._db() as db:
-            rows = db.db.query("SELECT * FROM presend WHERE verdict != 'pass' OR findings != '[]'"
-                               " ORDER BY at DESC, id DESC LIMIT ?", [limit])  # fmt: skip
+            rows = db.db.query(
+                "SELECT * FROM presend WHERE verdict != 'pass' OR findings != '[]'"
+                " ORDER BY at DESC, id DESC LIMIT ?",
+                [limit],
+            )
             return {"decisions": [_decision_row(r) for r in rows]}
 
     def transparency(self, limit: Any = None) -> dict[str, Any]:
@@ -468,18 +577,31 @@ class MailwardenAPI:
             "verdict": verdict.verdict,
             "findings": [
                 {
-                    "rule": f.rule, "tier": f.tier, "category": f.category, "field": f.field, "start": f.start,
-                    "end": f.end, "text": f.text, "quoted": f.quoted, "approver": f.approver,
+                    "rule": f.rule,
+                    "tier": f.tier,
+                    "category": f.category,
+                    "field": f.field,
+                    "start": f.start,
+                    "end": f.end,
+                    "text": f.text,
+                    "quoted": f.quoted,
+                    "approver": f.approver,
                     "explanation": _explanation(f.explanation.en, f.explanation.zh),
-                }  # fmt: skip
+                }
                 for f in verdict.findings
             ],
             "policy_version": verdict.policy_version,
             "role": role,
             # Whom the sender may add to get a warned mail approved (from the policy).
-            "approvers": sorted({a for f in verdict.findings if f.tier == "approval" and not f.quoted
-                                 for a in engine.policy.approver_addresses(f.approver)}),
-        }  # fmt: skip
+            "approvers": sorted(
+                {
+                    a
+                    for f in verdict.findings
+                    if f.tier == "approval" and not f.quoted
+                    for a in engine.policy.approver_addresses(f.approver)
+                }
+            ),
+        }
 
     # -- control --------------------------------------------------------------------------------
 

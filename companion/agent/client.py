@@ -60,8 +60,14 @@ def write_agent_file(path: Path, info: AgentInfo) -> None:
 def read_agent_file(path: Path) -> AgentInfo:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return AgentInfo(int(data["pid"]), int(data["port"]), str(data["token"]), str(data.get("version", "")),
-                         str(data.get("started_at", "")), int(data.get("api", API_VERSION)))  # fmt: skip
+        return AgentInfo(
+            int(data["pid"]),
+            int(data["port"]),
+            str(data["token"]),
+            str(data.get("version", "")),
+            str(data.get("started_at", "")),
+            int(data.get("api", API_VERSION)),
+        )
     except FileNotFoundError:
         raise AgentNotRunning(NOT_RUNNING) from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -83,7 +89,9 @@ def pid_alive(pid: int) -> bool:
             return False
         try:
             code = ctypes.c_ulong()
-            return bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259  # STILL_ACTIVE
+            return (
+                bool(kernel32.GetExitCodeProcess(handle, ctypes.byref(code))) and code.value == 259
+            )  # STILL_ACTIVE
         finally:
             kernel32.CloseHandle(handle)
     try:
@@ -145,7 +153,9 @@ class AgentClient:
 
     # -- transport --------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> dict[str, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """One call; the JSON answer without its "api" key, or the agent's error raised as an AgentError."""
         params = {k: v for k, v in (query or {}).items() if v is not None}
         target = f"/v{API_VERSION}/{path}" + (f"?{urlencode(params)}" if params else "")
@@ -158,7 +168,9 @@ class AgentClient:
         except ConnectionRefusedError:
             raise AgentNotRunning(f"{NOT_RUNNING} (nothing answers on port {self.info.port})") from None
         except TimeoutError:
-            raise AgentError(f"the agent did not answer within {self.timeout:g} s", title="Agent busy") from None
+            raise AgentError(
+                f"the agent did not answer within {self.timeout:g} s", title="Agent busy"
+            ) from None
         except OSError as exc:
             raise AgentError(f"cannot talk to the agent: {exc}") from None
         try:
@@ -170,15 +182,24 @@ class AgentClient:
             cls = BY_STATUS.get(status, AgentError)
             raise cls(str(error.get("message", f"HTTP {status}")), title=error.get("title"))
         if answer.get("api") != API_VERSION:
-            raise AgentError(f"the agent speaks API version {answer.get('api')}, this program {API_VERSION}; "
-                             "restart the agent after updating Mailwarden")  # fmt: skip
+            raise AgentError(
+                f"the agent speaks API version {answer.get('api')}, this program {API_VERSION}; "
+                "restart the agent after updating Mailwarden"
+            )
         answer.pop("api")
         return answer
 
-    def _exchange(self, method: str, target: str, data: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
+    def _exchange(
+        self, method: str, target: str, data: bytes | None, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
         """One HTTP/1.1 request on its own connection ("Connection: close"); (status, body)."""
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {HOST}:{self.info.port}", "Connection: close",
-                 *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {len(data or b'')}"]  # fmt: skip
+        lines = [
+            f"{method} {target} HTTP/1.1",
+            f"Host: {HOST}:{self.info.port}",
+            "Connection: close",
+            *(f"{k}: {v}" for k, v in headers.items()),
+            f"Content-Length: {len(data or b'')}",
+        ]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + (data or b"")
         received = bytearray()
         length: int | None
@@ -222,7 +243,9 @@ class AgentClient:
     def flag(self, key: str) -> dict[str, Any]:
         return self.request("GET", f"flags/{quote(key, safe='')}")
 
-    def file_appeal(self, message_key: str, reason: str, comment: str = "", rule: str | None = None) -> dict[str, Any]:
+    def file_appeal(
+        self, message_key: str, reason: str, comment: str = "", rule: str | None = None
+    ) -> dict[str, Any]:
         body = {"message_key": message_key, "reason": reason, "comment": comment, "rule": rule}
         return self.request("POST", "appeals", body)
 

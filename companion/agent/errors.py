@@ -57,5 +57,6 @@ class AlreadyRunning(AgentError):
 
 
 BY_STATUS: dict[int, type[AgentError]] = {
-    cls.status: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, TooLarge, Unavailable)
+    cls.status: cls
+    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, TooLarge, Unavailable)
 }

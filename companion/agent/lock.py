@@ -69,8 +69,10 @@ class InstanceLock:
             os.close(fd)
             pid = holder_pid(path)
             who = f"pid {pid}" if pid else "pid unknown"
-            raise AlreadyRunning(f"a Mailwarden agent is already running for this user ({who}); "
-                                 "stop it first (mailwarden stop) or use that one")  # fmt: skip
+            raise AlreadyRunning(
+                f"a Mailwarden agent is already running for this user ({who}); "
+                "stop it first (mailwarden stop) or use that one"
+            )
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"{os.getpid():<{_PID_WIDTH - 1}}\n".encode("ascii"))
         return cls(path, fd)

@@ -37,7 +37,9 @@ MAX_BODY = 10 * 1024 * 1024  # a pre-send check carries extracted attachment tex
 
 Query = dict[str, str]
 # A route: (api, path groups, query, body) -> (HTTP status, answer, called after the answer is sent)
-Handler = Callable[[MailwardenAPI, tuple[str, ...], Query, Any], tuple[int, dict[str, Any], Callable[[], Any] | None]]
+Handler = Callable[
+    [MailwardenAPI, tuple[str, ...], Query, Any], tuple[int, dict[str, Any], Callable[[], Any] | None]
+]
 
 
 def _ok(result: dict[str, Any], status: int = 200) -> tuple[int, dict[str, Any], None]:
@@ -67,11 +69,22 @@ def _shutdown(api: MailwardenAPI, *_: Any):
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("GET", re.compile(r"status"), lambda api, g, q, b: _ok(api.status())),
     ("GET", re.compile(r"stores"), lambda api, g, q, b: _ok({"stores": api.stores_status()})),
-    ("GET", re.compile(r"flags"), lambda api, g, q, b: _ok(api.flags(q.get("limit"), q.get("offset"), q.get("after_seq")))),
-    ("POST", re.compile(r"flags/seen"), lambda api, g, q, b: _ok(api.mark_flags_seen(_object(b or {}).get("upto")))),
+    (
+        "GET",
+        re.compile(r"flags"),
+        lambda api, g, q, b: _ok(api.flags(q.get("limit"), q.get("offset"), q.get("after_seq"))),
+    ),
+    (
+        "POST",
+        re.compile(r"flags/seen"),
+        lambda api, g, q, b: _ok(api.mark_flags_seen(_object(b or {}).get("upto"))),
+    ),
     ("GET", re.compile(r"flags/([^/]+)"), lambda api, g, q, b: _ok(api.flag(g[0]))),
-    ("GET", re.compile(r"messages"),
-     lambda api, g, q, b: _ok(api.messages(q.get("limit"), q.get("offset"), q.get("verdict") or None))),
+    (
+        "GET",
+        re.compile(r"messages"),
+        lambda api, g, q, b: _ok(api.messages(q.get("limit"), q.get("offset"), q.get("verdict") or None)),
+    ),
     ("GET", re.compile(r"appeals"), lambda api, g, q, b: _ok(api.appeals(q.get("status") or None))),
     ("POST", re.compile(r"appeals"), _appeal),
     ("GET", re.compile(r"outbox"), lambda api, g, q, b: _ok(api.outbox(q.get("limit")))),
@@ -83,7 +96,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"scan"), lambda api, g, q, b: _ok(api.rescan(), 202)),
     ("POST", re.compile(r"sync"), lambda api, g, q, b: _ok(api.sync_now(), 202)),
     ("POST", re.compile(r"shutdown"), _shutdown),
-]  # fmt: skip
+]
 
 
 def _route(method: str, path: str) -> tuple[Handler, tuple[str, ...]]:
@@ -173,7 +186,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         scheme, _, token = (self.headers.get("Authorization") or "").strip().partition(" ")
         given = token.strip().encode("utf-8")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given, self.server.token):
-            raise Unauthorized("a valid 'Authorization: Bearer <token>' header is required (the token is in agent.json)")
+            raise Unauthorized(
+                "a valid 'Authorization: Bearer <token>' header is required (the token is in agent.json)"
+            )
 
     def _body(self) -> Any:
         if self.headers.get("Transfer-Encoding"):
@@ -234,8 +249,12 @@ class AgentServer:
         return self.httpd.server_address[1]
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="mailwarden-http", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="mailwarden-http",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -29,8 +29,9 @@ STOP_TIMEOUT = 10.0  # seconds a scan gets to reach the next message boundary at
 
 
 def _setup_logging(paths: Paths) -> logging.Handler:
-    handler = logging.handlers.RotatingFileHandler(paths.logs / LOG_FILE, maxBytes=1_000_000, backupCount=5,
-                                                   encoding="utf-8")  # fmt: skip
+    handler = logging.handlers.RotatingFileHandler(
+        paths.logs / LOG_FILE, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
+    )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     root = logging.getLogger("companion")
     root.addHandler(handler)
@@ -56,7 +57,9 @@ def _stores(settings: Settings) -> list:
         return discover_stores(settings.stores, discover=settings.discover)
     except Exception as exc:  # a broken profile list must not keep the configured stores from being watched
         log.exception("store discovery failed; watching the configured stores only")
-        sys.stderr.write(f"mailwarden agent: store discovery failed ({exc}); watching the configured stores only\n")
+        sys.stderr.write(
+            f"mailwarden agent: store discovery failed ({exc}); watching the configured stores only\n"
+        )
         return [StoreInfo(p, "configured", readable(p)) for p in settings.stores]
 
 
@@ -80,8 +83,13 @@ def _signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def run_agent(paths: Paths, settings: Settings | None = None, *, ready: threading.Event | None = None,
-              stop: threading.Event | None = None) -> int:  # fmt: skip
+def run_agent(
+    paths: Paths,
+    settings: Settings | None = None,
+    *,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Run the agent until stopped; 0 after a clean stop, 1 when it could not start, 2 when another
     agent already runs for this user. `ready` is set once the API answers and agent.json is written."""
     from companion.agent.lock import InstanceLock
@@ -106,7 +114,9 @@ def run_agent(paths: Paths, settings: Settings | None = None, *, ready: threadin
         lock.release()
 
 
-def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | None, stop: threading.Event) -> int:
+def _serve(
+    paths: Paths, settings: Settings | None, ready: threading.Event | None, stop: threading.Event
+) -> int:
     from companion.agent.api import MailwardenAPI
     from companion.agent.client import AgentInfo, write_agent_file
     from companion.agent.engines import EngineCache
@@ -122,17 +132,34 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
     engines = EngineCache(paths.policy)
     engines.get()  # build now: the first pre-send check must not pay for it
     stores = _stores(settings)
-    watcher = Watcher(paths.database, stores, engines.get, identities=frozenset(settings.identities),
-                      role=settings.role, debounce_seconds=settings.debounce_seconds,
-                      rescan_minutes=settings.rescan_minutes, ignore=paths.home)  # fmt: skip
-    sync = SyncLoop(paths, settings, store_health=lambda: (len(stores), sum(1 for s in stores if not s.readable)),
-                    enrol_from_machine=_machine_enrolment())  # fmt: skip
-    api = MailwardenAPI(paths, settings, stores=stores, watcher=watcher, engines=engines, on_shutdown=stop.set,
-                        sync=sync)  # fmt: skip
+    watcher = Watcher(
+        paths.database,
+        stores,
+        engines.get,
+        identities=frozenset(settings.identities),
+        role=settings.role,
+        debounce_seconds=settings.debounce_seconds,
+        rescan_minutes=settings.rescan_minutes,
+        ignore=paths.home,
+    )
+    sync = SyncLoop(
+        paths,
+        settings,
+        store_health=lambda: (len(stores), sum(1 for s in stores if not s.readable)),
+        enrol_from_machine=_machine_enrolment(),
+    )
+    api = MailwardenAPI(
+        paths, settings, stores=stores, watcher=watcher, engines=engines, on_shutdown=stop.set, sync=sync
+    )
     server = AgentServer(api, secrets.token_urlsafe(32))
     agent_file = paths.home / AGENT_FILE
-    info = AgentInfo(os.getpid(), server.port, server.httpd.token.decode(), __version__,
-                     datetime.now(UTC).isoformat(timespec="seconds"))  # fmt: skip
+    info = AgentInfo(
+        os.getpid(),
+        server.port,
+        server.httpd.token.decode(),
+        __version__,
+        datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     with _signals(stop):
         server.start()
         try:
@@ -140,11 +167,18 @@ def _serve(paths: Paths, settings: Settings | None, ready: threading.Event | Non
             watcher.rescan()  # the first scan: runs in the background, the API answers meanwhile
             sync.start()
             write_agent_file(agent_file, info)
-            log.info("agent %s (pid %d) listening on 127.0.0.1:%d; %d stores", __version__, info.pid, info.port,
-                     len(stores))  # fmt: skip
+            log.info(
+                "agent %s (pid %d) listening on 127.0.0.1:%d; %d stores",
+                __version__,
+                info.pid,
+                info.port,
+                len(stores),
+            )
             if ready is not None:
                 ready.set()
-            while not stop.wait(0.5):  # a timed wait: Ctrl-C is not delivered during an untimed one on Windows
+            while not stop.wait(
+                0.5
+            ):  # a timed wait: Ctrl-C is not delivered during an untimed one on Windows
                 pass
             log.info("stopping")
         finally:

@@ -26,9 +26,14 @@ MIN_TICK_SECONDS = 0.2
 
 
 class SyncLoop:
-    def __init__(self, paths: Paths, settings: Settings, *,
-                 store_health: Callable[[], tuple[int, int]] | None = None,
-                 enrol_from_machine: Callable[[Paths], Any] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings,
+        *,
+        store_health: Callable[[], tuple[int, int]] | None = None,
+        enrol_from_machine: Callable[[Paths], Any] | None = None,
+    ) -> None:
         self.paths = paths
         self.summary_interval = timedelta(minutes=settings.summary_minutes)
         self.pull_interval = timedelta(minutes=settings.pull_minutes)
@@ -111,7 +116,9 @@ class SyncLoop:
             if self.enrol_from_machine is None or not self.enrol_from_machine(self.paths):
                 last = getattr(self.enrol_from_machine, "last", None)  # FirstRunEnrolment's result
                 if isinstance(last, dict) and last.get("status") == "failed":
-                    self._record(now, None, f"enrolment from the machine configuration failed: {last['error']}")
+                    self._record(
+                        now, None, f"enrolment from the machine configuration failed: {last['error']}"
+                    )
                 return None
             log.info("enrolled from the machine configuration")
         plan = SyncPlan(
@@ -124,8 +131,11 @@ class SyncLoop:
         report = sync_round(db, self.paths, plan, stores=stores, now=now)
         if plan.pull:
             self._last_pull = now
-        errors = [f"{name}: {report[name]['reason']}" for name in ("policy", "decisions")
-                  if isinstance(report.get(name), dict) and report[name].get("status") == "error"]  # fmt: skip
+        errors = [
+            f"{name}: {report[name]['reason']}"
+            for name in ("policy", "decisions")
+            if isinstance(report.get(name), dict) and report[name].get("status") == "error"
+        ]
         self._record(now, report, "; ".join(errors))
         return report
 
@@ -146,10 +156,14 @@ def _outbox_due(db: Any, now: datetime) -> bool:
     if db.conn.execute("SELECT 1 FROM appeals WHERE status = 'pending' LIMIT 1").fetchone():
         return True
     due = now_iso(now)
-    oldest = db.conn.execute("SELECT next_attempt_at FROM outbox WHERE status = 'queued' AND kind = 'summary'"
-                             " ORDER BY id LIMIT 1").fetchone()  # fmt: skip
+    oldest = db.conn.execute(
+        "SELECT next_attempt_at FROM outbox WHERE status = 'queued' AND kind = 'summary' ORDER BY id LIMIT 1"
+    ).fetchone()
     if oldest is not None and (oldest[0] or "") <= due:
         return True
-    other = db.conn.execute("SELECT 1 FROM outbox WHERE status = 'queued' AND kind != 'summary' AND"
-                            " coalesce(next_attempt_at, '') <= ? LIMIT 1", (due,)).fetchone()  # fmt: skip
+    other = db.conn.execute(
+        "SELECT 1 FROM outbox WHERE status = 'queued' AND kind != 'summary' AND"
+        " coalesce(next_attempt_at, '') <= ? LIMIT 1",
+        (due,),
+    ).fetchone()
     return other is not None

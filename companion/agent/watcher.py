@@ -33,8 +33,24 @@ log = logging.getLogger(__name__)
 # out: the scan itself reads the stores and must not wake itself up.
 _CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed"})
 # Files that change all the time in a mail client's profile but never hold mail.
-_NOISY_SUFFIXES = (".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite-journal", ".db", ".db-wal", ".db-shm",
-                   ".db-journal", ".json", ".jsonlz4", ".baklz4", ".js", ".log", ".tmp", ".lock", ".msf")  # fmt: skip
+_NOISY_SUFFIXES = (
+    ".sqlite",
+    ".sqlite-wal",
+    ".sqlite-shm",
+    ".sqlite-journal",
+    ".db",
+    ".db-wal",
+    ".db-shm",
+    ".db-journal",
+    ".json",
+    ".jsonlz4",
+    ".baklz4",
+    ".js",
+    ".log",
+    ".tmp",
+    ".lock",
+    ".msf",
+)
 SETTLE_MARGIN = 0.2  # seconds past the quiet time before a follow-up scan
 MAX_DEFER = 60.0  # a store written to without pause is still scanned this often
 
@@ -75,9 +91,14 @@ class StoreState:
     last_error_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.info.to_dict(), "watching": self.watching, "last_scan": self.last_scan,
-                "last_totals": self.last_totals, "last_error": self.last_error,
-                "last_error_at": self.last_error_at}  # fmt: skip
+        return {
+            **self.info.to_dict(),
+            "watching": self.watching,
+            "last_scan": self.last_scan,
+            "last_totals": self.last_totals,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
 
     def error(self, message: str) -> None:
         self.last_error, self.last_error_at = message, _now()
@@ -90,10 +111,14 @@ def _norm(path: str | bytes) -> str:
 class _Handler:
     """Turns file events under one store into "this store changed" (watchdog calls dispatch())."""
 
-    def __init__(self, store: Path, on_change: Callable[[Path], None], only: Path | None, ignore: Path | None) -> None:
+    def __init__(
+        self, store: Path, on_change: Callable[[Path], None], only: Path | None, ignore: Path | None
+    ) -> None:
         self.store = store
         self.on_change = on_change
-        self.only = _norm(str(only)) if only is not None else None  # a single-file store: its parent is watched
+        self.only = (
+            _norm(str(only)) if only is not None else None
+        )  # a single-file store: its parent is watched
         self.ignore = _norm(str(ignore)) + os.sep if ignore is not None else None
 
     def dispatch(self, event: Any) -> None:
@@ -206,9 +231,17 @@ class Watcher:
             from watchdog.observers import Observer
 
             # Asked of the OS (inotify mask), so the scan's own reads never reach Python as events.
-            kinds = [ev.FileCreatedEvent, ev.FileModifiedEvent, ev.FileDeletedEvent, ev.FileMovedEvent,
-                     ev.FileClosedEvent, ev.DirCreatedEvent, ev.DirDeletedEvent, ev.DirMovedEvent,
-                     ev.DirModifiedEvent]  # fmt: skip
+            kinds = [
+                ev.FileCreatedEvent,
+                ev.FileModifiedEvent,
+                ev.FileDeletedEvent,
+                ev.FileMovedEvent,
+                ev.FileClosedEvent,
+                ev.DirCreatedEvent,
+                ev.DirDeletedEvent,
+                ev.DirMovedEvent,
+                ev.DirModifiedEvent,
+            ]
 
             observer = Observer()
             observer.start()  # start first, so each schedule() below fails alone (e.g. inotify limits)
@@ -313,6 +346,11 @@ class Watcher:
                 source, error = totals.error_list[-1]
                 state.error(f"{source}: {error}")
         if totals.messages or totals.errors:
-            log.info("scanned %s: %d new, %d flagged, %d errors", path, totals.messages, totals.flagged,
-                     totals.errors)  # fmt: skip
+            log.info(
+                "scanned %s: %d new, %d flagged, %d errors",
+                path,
+                totals.messages,
+                totals.flagged,
+                totals.errors,
+            )
         return result

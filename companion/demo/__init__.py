@@ -28,8 +28,8 @@ def demo_policy_text() -> str:
     from companion.policy.loader import default_policy_text
 
     text = default_policy_text()
-    text = text.replace('company_domains = []', 'company_domains = ["demo-trading.example"]', 1)
-    text = text.replace('finance_addresses = []', f'finance_addresses = ["{DEMO_FINANCE}"]', 1)
+    text = text.replace("company_domains = []", 'company_domains = ["demo-trading.example"]', 1)
+    text = text.replace("finance_addresses = []", f'finance_addresses = ["{DEMO_FINANCE}"]', 1)
     return text.replace('version = "', 'version = "demo-', 1)
 
 
@@ -58,8 +58,10 @@ def run_demo(home: Path | None, lang: str, color: bool, serve: bool = False) -> 
         click.echo(click.style(t("demo.flags", lang), bold=True))
         for item in db.flags():
             direction = t(f"direction.{item.direction}", lang)
-            click.echo(f"  {item.date[:10]}  {direction}  {item.counterpart}  «{item.subject}»  "
-                       f"{t('verdict.' + item.verdict, lang)}")  # fmt: skip
+            click.echo(
+                f"  {item.date[:10]}  {direction}  {item.counterpart}  «{item.subject}»  "
+                f"{t('verdict.' + item.verdict, lang)}"
+            )
             for f in item.findings:
                 quoted = f"  ({t('quoted', lang)})" if f["quoted"] else ""
                 click.echo(f"      [{t('tier.' + f['tier'], lang)}] {f['rule']}: {f['text']}{quoted}")
@@ -82,7 +84,9 @@ def run_central_part(home: Path, serve: bool) -> dict | None:
     click.echo(click.style("4. The central collector (summaries, appeals, dashboard)", bold=True))
     missing = collector_available()
     if missing is not None:
-        click.echo(f"  skipped: the collector is not installed (missing {missing}); install it with"
-                   " pip install 'mailwarden[collector]'. The local part above is complete.")  # fmt: skip
+        click.echo(
+            f"  skipped: the collector is not installed (missing {missing}); install it with"
+            " pip install 'mailwarden[collector]'. The local part above is complete."
+        )
         return None
     return run_collector_demo(home, demo_policy_text(), serve=serve)

@@ -67,12 +67,18 @@ def start_collector(home: Path, port: int = DEFAULT_PORT) -> DemoCollector:
     from collector.app import build_collector, create_app
 
     folder = home / "collector"
-    shutil.rmtree(folder, ignore_errors=True)  # a fresh collector per run: the login printed is the one that works
+    shutil.rmtree(
+        folder, ignore_errors=True
+    )  # a fresh collector per run: the login printed is the one that works
     folder.mkdir(parents=True)
     coll = build_collector(f"sqlite:///{folder / 'collector.db'}")
     sock = _listen(port)
-    server = uvicorn.Server(uvicorn.Config(create_app(coll), log_level="warning", access_log=False, lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="demo-collector", daemon=True)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(coll), log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="demo-collector", daemon=True
+    )
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
@@ -107,7 +113,9 @@ def _demo_keystore() -> Iterator[None]:
         quiet.setLevel(level)
 
 
-def run_collector_demo(home: Path, policy_text: str, serve: bool = False, port: int = DEFAULT_PORT) -> dict[str, Any]:
+def run_collector_demo(
+    home: Path, policy_text: str, serve: bool = False, port: int = DEFAULT_PORT
+) -> dict[str, Any]:
     """The loop on embedded defaults; returns what it did (also printed). With `serve`, the
     collector keeps running until Ctrl-C; otherwise it stops once the login is printed."""
     from companion.agent.api import MailwardenAPI
@@ -135,19 +143,29 @@ def run_collector_demo(home: Path, policy_text: str, serve: bool = False, port: 
                 if flags:  # one appeal, so that the dashboard has something to review
                     first = flags[0]
                     rule = first["findings"][0]["rule"] if first.get("findings") else None
-                    MailwardenAPI(paths).file_appeal(first["id"], "false_positive",
-                                                     "demo: a quoted price, not a promise", rule=rule)  # fmt: skip
+                    MailwardenAPI(paths).file_appeal(
+                        first["id"], "false_positive", "demo: a quoted price, not a promise", rule=rule
+                    )
                 report = sync_round(db, paths)  # what the agent's schedule does, at once
                 queued, sent = report["summaries_queued"], report["upload"]
-                out.update(device_id=device["device_id"], summaries=queued, upload=sent,
-                           policy=report["policy"], decisions=report["decisions"])  # fmt: skip
+                out.update(
+                    device_id=device["device_id"],
+                    summaries=queued,
+                    upload=sent,
+                    policy=report["policy"],
+                    decisions=report["decisions"],
+                )
             finally:
                 db.close()
         status = coll.device_status(out["device_id"])
-        click.echo(f"  uploaded, signed: summaries {queued}, appeals {sent['appeals_queued']} "
-                   f"(accepted {sent['accepted']}, failed {sent['failed']})")  # fmt: skip
-        click.echo(f"  the collector verified and stored summaries {status['summaries']} of this device "
-                   f"(chain at seq {status['last_seq']}, gaps {len(status['gaps'])}, alerts {len(status['alerts'])})")
+        click.echo(
+            f"  uploaded, signed: summaries {queued}, appeals {sent['appeals_queued']} "
+            f"(accepted {sent['accepted']}, failed {sent['failed']})"
+        )
+        click.echo(
+            f"  the collector verified and stored summaries {status['summaries']} of this device "
+            f"(chain at seq {status['last_seq']}, gaps {len(status['gaps'])}, alerts {len(status['alerts'])})"
+        )
         click.echo()
         click.echo(click.style(f"Dashboard: {demo.url}/", bold=True))
         click.echo(click.style(f"Login:     {ADMIN} / {password}", bold=True))

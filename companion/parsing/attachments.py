@@ -23,22 +23,30 @@ _DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.doc
 _XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 _BY_EXTENSION = {
-    ".txt": "text", ".csv": "text", ".log": "text", ".md": "text", ".tsv": "text",
-    ".htm": "html", ".html": "html",
+    ".txt": "text",
+    ".csv": "text",
+    ".log": "text",
+    ".md": "text",
+    ".tsv": "text",
+    ".htm": "html",
+    ".html": "html",
     ".eml": "eml",
     ".docx": "docx",
     ".xlsx": "xlsx",
     ".pdf": "pdf",
-}  # fmt: skip
+}
 _BY_TYPE = {
-    "text/plain": "text", "text/csv": "text", "text/markdown": "text", "text/x-log": "text",
+    "text/plain": "text",
+    "text/csv": "text",
+    "text/markdown": "text",
+    "text/x-log": "text",
     "text/tab-separated-values": "text",
     "text/html": "html",
     "message/rfc822": "eml",
     _DOCX_TYPE: "docx",
     _XLSX_TYPE: "xlsx",
     "application/pdf": "pdf",
-}  # fmt: skip
+}
 
 _CHARSET_PARAM = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 

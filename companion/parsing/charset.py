@@ -68,10 +68,24 @@ _SUPERSETS: dict[str, tuple[str, ...]] = {
 # Single-byte Latin-script labels: valid UTF-8 under these is UTF-8 (a chance match is implausible).
 _LATIN_FAMILY = frozenset(
     {
-        "ascii", "iso8859-1", "cp1252", "iso8859-2", "iso8859-3", "iso8859-4", "iso8859-9", "iso8859-10",
-        "iso8859-13", "iso8859-14", "iso8859-15", "iso8859-16", "cp1250", "cp1254", "cp1257", "mac-roman",
+        "ascii",
+        "iso8859-1",
+        "cp1252",
+        "iso8859-2",
+        "iso8859-3",
+        "iso8859-4",
+        "iso8859-9",
+        "iso8859-10",
+        "iso8859-13",
+        "iso8859-14",
+        "iso8859-15",
+        "iso8859-16",
+        "cp1250",
+        "cp1254",
+        "cp1257",
+        "mac-roman",
     }
-)  # fmt: skip
+)
 # The labels mailers put on text when they did not know better: checked before being trusted.
 _DEFAULT_LABELS = frozenset({"ascii", "iso8859-1", "cp1252", "iso8859-15"})
 
@@ -81,9 +95,25 @@ _SEVEN_BIT_PREFIXES = ("iso2022", "utf-7", "utf_7", "hz", "utf-16", "utf-32", "u
 # What the detector may choose from: the encodings mail actually uses. Unrestricted, charset-normalizer
 # happily reports UTF-16 or Thai for a few bytes of Chinese.
 _DETECT_CANDIDATES = [
-    "utf_8", "gb18030", "big5", "cp950", "big5hkscs", "cp932", "euc_jp", "cp949", "cp1252", "cp1250",
-    "cp1251", "koi8_r", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp874",
-]  # fmt: skip
+    "utf_8",
+    "gb18030",
+    "big5",
+    "cp950",
+    "big5hkscs",
+    "cp932",
+    "euc_jp",
+    "cp949",
+    "cp1252",
+    "cp1250",
+    "cp1251",
+    "koi8_r",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1256",
+    "cp1257",
+    "cp874",
+]
 
 # For short text the detector is unreliable; try these in order (our users mostly write Chinese).
 _SHORT_GUESSES = ("gb2312", "cp950", "cp932", "gb18030", "cp949")

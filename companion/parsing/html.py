@@ -9,11 +9,38 @@ _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "
 # Elements that end the current line when they open and close.
 _BLOCK = frozenset(
     {
-        "address", "article", "aside", "center", "dd", "details", "dialog", "div", "dl", "dt", "fieldset",
-        "figcaption", "figure", "footer", "form", "header", "hr", "li", "main", "nav", "ol", "section",
-        "summary", "table", "tbody", "thead", "tfoot", "tr", "ul", "caption",
+        "address",
+        "article",
+        "aside",
+        "center",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "thead",
+        "tfoot",
+        "tr",
+        "ul",
+        "caption",
     }
-)  # fmt: skip
+)
 # Blocks followed by an empty line, as a reader would see them.
 _PARAGRAPH = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote"})
 _CELL = frozenset({"td", "th"})

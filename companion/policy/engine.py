@@ -81,7 +81,9 @@ class _Entry:
 
 
 # "Re:", "Fw:", "回复：" ...: what follows was written by someone earlier, like quoted body text.
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|回复|答复|转发|回覆|轉寄)\s*[:：]\s*)+", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|回复|答复|转发|回覆|轉寄)\s*[:：]\s*)+", re.IGNORECASE
+)
 
 
 def _hint(hint: str) -> tuple[str, bool]:
@@ -165,7 +167,9 @@ class PolicyEngine:
                     found.append((index, *regex.original(m.start(), m.end())))
         return found
 
-    def _field_findings(self, message: Message, field: str, text: str, role_tiers: dict[str, str]) -> list[Finding]:
+    def _field_findings(
+        self, message: Message, field: str, text: str, role_tiers: dict[str, str]
+    ) -> list[Finding]:
         matches = self.match_text(text)
         if not matches:
             return []
@@ -188,8 +192,18 @@ class PolicyEngine:
             for start, end in _merge(rule_spans):
                 quoted = inherited or (field == "body" and message.is_quoted(start, end))
                 findings.append(
-                    Finding(rule.id, tier, rule.category, field, start, end, text[start:end], quoted,
-                            rule.explanation, rule.approver)
+                    Finding(
+                        rule.id,
+                        tier,
+                        rule.category,
+                        field,
+                        start,
+                        end,
+                        text[start:end],
+                        quoted,
+                        rule.explanation,
+                        rule.approver,
+                    )
                 )
         return findings
 
@@ -212,15 +226,35 @@ class PolicyEngine:
                 if hit:
                     field, start, end, text = hit
                     findings.append(
-                        Finding(rule.id, tier, rule.category, field, start, end, text, False,
-                                rule.explanation, rule.approver)
+                        Finding(
+                            rule.id,
+                            tier,
+                            rule.category,
+                            field,
+                            start,
+                            end,
+                            text,
+                            False,
+                            rule.explanation,
+                            rule.approver,
+                        )
                     )
             elif rule.kind == "mass_mailing":
                 external = {a for a in recipients if not self.policy.is_internal(a)}
                 if len(external) > rule.max_external:
                     findings.append(
-                        Finding(rule.id, tier, rule.category, "recipients", 0, 0,
-                                f"{len(external)} external recipients", False, rule.explanation, rule.approver)
+                        Finding(
+                            rule.id,
+                            tier,
+                            rule.category,
+                            "recipients",
+                            0,
+                            0,
+                            f"{len(external)} external recipients",
+                            False,
+                            rule.explanation,
+                            rule.approver,
+                        )
                     )
         return findings
 
@@ -248,7 +282,9 @@ class PolicyEngine:
         findings += self._field_findings(message, "body", message.body, role_tiers)
         for attachment in message.attachments:
             if attachment.text:
-                findings += self._field_findings(message, f"attachment:{attachment.name}", attachment.text, role_tiers)
+                findings += self._field_findings(
+                    message, f"attachment:{attachment.name}", attachment.text, role_tiers
+                )
         findings += self._structural_findings(message, role_tiers)
         findings = tuple(findings)
         return Verdict(verdict_of(findings), findings, self.policy.version)

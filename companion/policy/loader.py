@@ -87,7 +87,9 @@ def _text(value: Any, what: str, loc: _Locator, line: int | None) -> Text:
 def _check_keys(table: dict, allowed: set[str], what: str, loc: _Locator, line: int | None) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise loc.error(f"{what}: unknown key '{unknown[0]}' (expected one of {', '.join(sorted(allowed))})", line)
+        raise loc.error(
+            f"{what}: unknown key '{unknown[0]}' (expected one of {', '.join(sorted(allowed))})", line
+        )
 
 
 def _tier(value: Any, what: str, loc: _Locator, line: int | None, allowed: tuple[str, ...] = TIERS) -> str:
@@ -117,8 +119,14 @@ def _patterns(value: Any, what: str, loc: _Locator, line: int | None) -> tuple[P
     for item in value:
         if isinstance(item, str):
             item = {"regex": item}
-        if not isinstance(item, dict) or not isinstance(item.get("regex"), str) or set(item) - {"regex", "hints"}:
-            raise loc.error(f"{what}: each pattern is a string or a table with 'regex' and optional 'hints'", line)
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("regex"), str)
+            or set(item) - {"regex", "hints"}
+        ):
+            raise loc.error(
+                f"{what}: each pattern is a string or a table with 'regex' and optional 'hints'", line
+            )
         _compile_check(item["regex"], what, loc, line)
         hints = _as_str_list(item.get("hints", []), f"{what}: pattern hints", loc, line)
         patterns.append(Pattern(item["regex"], hints))
@@ -141,8 +149,12 @@ def _rule(i: int, table: Any, loc: _Locator, ids: set[str]) -> Rule:
     category = table.get("category")
     if not isinstance(category, str) or not category:
         raise loc.error(f"{what}: missing 'category'", line)
-    explanation = _text(table.get("explanation"), f"{what}: explanation", loc, loc.line_of("rule", i, "explanation"))
-    phrases = _as_str_list(table.get("phrases", []), f"{what}: phrases", loc, loc.line_of("rule", i, "phrases"))
+    explanation = _text(
+        table.get("explanation"), f"{what}: explanation", loc, loc.line_of("rule", i, "explanation")
+    )
+    phrases = _as_str_list(
+        table.get("phrases", []), f"{what}: phrases", loc, loc.line_of("rule", i, "phrases")
+    )
     patterns = _patterns(table.get("patterns", []), what, loc, loc.line_of("rule", i, "patterns"))
     if not phrases and not patterns:
         raise loc.error(f"{what}: needs 'phrases' or 'patterns'", line)
@@ -211,7 +223,12 @@ def _roles(value: Any, loc: _Locator, rule_ids: set[str]) -> dict[str, Role]:
     roles = {}
     for name, table in value.items():
         line = next(
-            (n + 1 for n, text in enumerate(loc.lines) if re.match(rf"^\s*\[roles\.{re.escape(name)}\]", text)), None
+            (
+                n + 1
+                for n, text in enumerate(loc.lines)
+                if re.match(rf"^\s*\[roles\.{re.escape(name)}\]", text)
+            ),
+            None,
         )
         if not isinstance(table, dict) or set(table) - {"tiers"}:
             raise loc.error(f"role '{name}': expected only a 'tiers' table", line)
@@ -259,10 +276,19 @@ def parse_policy(source: str, filename: str = "<policy>") -> Policy:
         structural=structural,
         roles=roles,
         categories=categories,
-        company_domains=tuple(d.lower() for d in _as_str_list(head.get("company_domains", []), "company_domains", loc, head_line)),
-        finance_addresses=tuple(a.lower() for a in _as_str_list(head.get("finance_addresses", []), "finance_addresses", loc, head_line)),
+        company_domains=tuple(
+            d.lower()
+            for d in _as_str_list(head.get("company_domains", []), "company_domains", loc, head_line)
+        ),
+        finance_addresses=tuple(
+            a.lower()
+            for a in _as_str_list(head.get("finance_addresses", []), "finance_addresses", loc, head_line)
+        ),
         supervisor_addresses=tuple(
-            a.lower() for a in _as_str_list(head.get("supervisor_addresses", []), "supervisor_addresses", loc, head_line)
+            a.lower()
+            for a in _as_str_list(
+                head.get("supervisor_addresses", []), "supervisor_addresses", loc, head_line
+            )
         ),
         source=filename,
     )

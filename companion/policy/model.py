@@ -64,7 +64,9 @@ class StructuralRule:
     tier: str
     category: str
     explanation: Text
-    pattern: str | None = None  # quotation_without_finance: what marks a quotation in subject/attachment names
+    pattern: str | None = (
+        None  # quotation_without_finance: what marks a quotation in subject/attachment names
+    )
     max_external: int = 20  # mass_mailing: more external recipients than this is flagged
     approver: str | None = None
 

@@ -25,13 +25,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 # Cyrillic and Greek letters that look like Latin ones (after case folding).
+# fmt: off
 _HOMOGLYPHS = {
     "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
     "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w",
     "ɡ": "g", "ı": "i",
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
     "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
-}  # fmt: skip
+}
+# fmt: on
 
 # Variants OpenCC's character table keeps that the policy does not use (账户 is the standard form).
 _CJK_OVERRIDES = {"帳": "账", "帐": "账"}
@@ -136,7 +138,9 @@ class Folded:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.pieces = [text] if len(text) <= _CHUNK else [text[s : s + _CHUNK] for s in range(0, len(text), _CHUNK)]
+        self.pieces = (
+            [text] if len(text) <= _CHUNK else [text[s : s + _CHUNK] for s in range(0, len(text), _CHUNK)]
+        )
         self.folded = [_fold(p) for p in self.pieces]
         self._views: dict[str, View] = {}
         self._joined: str | None = None

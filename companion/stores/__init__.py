@@ -11,7 +11,15 @@ from companion.stores.pst import PstFile
 from companion.stores.thunderbird import ThunderbirdHome, ThunderbirdProfile
 
 # Most specific first: a maildir or a Thunderbird profile is also a folder.
-ADAPTERS: tuple[type, ...] = (MailFile, PstFile, ThunderbirdHome, ThunderbirdProfile, MboxFile, Maildir, MailFolder)
+ADAPTERS: tuple[type, ...] = (
+    MailFile,
+    PstFile,
+    ThunderbirdHome,
+    ThunderbirdProfile,
+    MboxFile,
+    Maildir,
+    MailFolder,
+)
 
 
 def open_store(path: Path, nested: bool = False) -> Store | None:

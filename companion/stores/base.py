@@ -20,14 +20,40 @@ from companion.message import Message
 # Folder names (lower case) by role, in the languages our users' clients speak.
 FOLDER_ROLES: dict[str, frozenset[str]] = {
     "inbox": frozenset({"inbox", "收件箱", "收件匣"}),
-    "sent": frozenset({"sent", "sent items", "sent mail", "sent messages", "已发送", "已发送邮件", "已发邮件",
-                       "发件箱", "寄件備份", "寄件备份", "已傳送郵件", "已寄出郵件", "[gmail]/sent mail"}),
+    "sent": frozenset(
+        {
+            "sent",
+            "sent items",
+            "sent mail",
+            "sent messages",
+            "已发送",
+            "已发送邮件",
+            "已发邮件",
+            "发件箱",
+            "寄件備份",
+            "寄件备份",
+            "已傳送郵件",
+            "已寄出郵件",
+            "[gmail]/sent mail",
+        }
+    ),
     "drafts": frozenset({"drafts", "draft", "草稿", "草稿箱", "草稿夹"}),
-    "trash": frozenset({"trash", "deleted items", "deleted messages", "bin", "已删除", "已删除邮件", "垃圾桶",
-                        "廢紙簍", "回收站"}),
+    "trash": frozenset(
+        {
+            "trash",
+            "deleted items",
+            "deleted messages",
+            "bin",
+            "已删除",
+            "已删除邮件",
+            "垃圾桶",
+            "廢紙簍",
+            "回收站",
+        }
+    ),
     "junk": frozenset({"junk", "spam", "junk e-mail", "junk email", "垃圾邮件", "垃圾郵件"}),
     "outbox": frozenset({"outbox", "unsent messages", "待发邮件"}),
-}  # fmt: skip
+}
 OUTGOING_ROLES = frozenset({"sent", "drafts", "outbox"})
 
 # A file changed less than this long ago may still be being written: wait for the next scan.

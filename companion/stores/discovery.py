@@ -19,8 +19,13 @@ class StoreInfo:
     identities: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "kind": self.kind, "readable": self.readable, "account": self.account,
-                "identities": list(self.identities)}  # fmt: skip
+        return {
+            "path": str(self.path),
+            "kind": self.kind,
+            "readable": self.readable,
+            "account": self.account,
+            "identities": list(self.identities),
+        }
 
 
 def readable(path: Path) -> bool:
@@ -45,13 +50,22 @@ def discover_stores(
     found: list[StoreInfo] = []
     if discover:
         for profile in discover_profiles(env=env, home=home, platform=platform):
-            found.append(StoreInfo(profile.path, "thunderbird-profile", readable(profile.path), profile.name,
-                                   profile.identities))  # fmt: skip
+            found.append(
+                StoreInfo(
+                    profile.path,
+                    "thunderbird-profile",
+                    readable(profile.path),
+                    profile.name,
+                    profile.identities,
+                )
+            )
         for path in discover_outlook_stores(env=env, home=home, platform=platform):
             kind = "outlook-ost" if path.suffix.lower() == ".ost" else "outlook-pst"
             ok = readable(path)
             # The user's addresses, from the senders in the store's Sent Items
-            found.append(StoreInfo(path, kind, ok, identities=outlook_identities_from_pst(path) if ok else ()))
+            found.append(
+                StoreInfo(path, kind, ok, identities=outlook_identities_from_pst(path) if ok else ())
+            )
     for path in configured:
         found.append(StoreInfo(path, "configured", readable(path)))
     unique: dict[Path, StoreInfo] = {}

@@ -12,8 +12,9 @@ from companion.stores.base import FileStamp, Item, StoreState, direction_for, is
 MAIL_SUFFIXES = (".eml", ".msg")
 
 
-def read_mail_file(path: Path, state: StoreState, folder: str = "", direction: str | None = None,
-                   account: str = "") -> Iterator[Item]:  # fmt: skip
+def read_mail_file(
+    path: Path, state: StoreState, folder: str = "", direction: str | None = None, account: str = ""
+) -> Iterator[Item]:
     """One .eml/.msg file, unless it was read whole before and has not changed since."""
     from companion.parsing import parse_file  # lazy: the parsers pull in extract-msg
 
@@ -31,7 +32,9 @@ def read_mail_file(path: Path, state: StoreState, folder: str = "", direction: s
         return  # may still be being written (a half-saved .msg): the next scan picks it up
     read = {"size": stamp.size, "mtime_ns": stamp.mtime_ns, "messages": 0}
     try:
-        message = parse_file(path, direction=direction or direction_for(folder), folder=folder, account=account)
+        message = parse_file(
+            path, direction=direction or direction_for(folder), folder=folder, account=account
+        )
     except NotAMailError:
         yield Item(source, checkpoint=(source, read))  # a contact, a note: skipped cleanly
         return

@@ -82,7 +82,9 @@ def split_mbox(path: Path, start: int = 0, *, last_complete: bool = True) -> Ite
 class MboxFile:
     name: ClassVar[str] = "mbox"
 
-    def __init__(self, path: Path, folder: str | None = None, direction: str | None = None, account: str = "") -> None:
+    def __init__(
+        self, path: Path, folder: str | None = None, direction: str | None = None, account: str = ""
+    ) -> None:
         self.path = path
         self.folder = folder if folder is not None else path.name
         self.direction = direction or direction_for(self.folder)
@@ -90,7 +92,9 @@ class MboxFile:
 
     @classmethod
     def claims(cls, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() not in (".msf", ".eml", ".msg") and looks_like_mbox(path)
+        return (
+            path.is_file() and path.suffix.lower() not in (".msf", ".eml", ".msg") and looks_like_mbox(path)
+        )
 
     def _resume(self, state: dict[str, Any] | None, size: int) -> tuple[int, int]:
         """(offset to read from, messages already counted before it)."""
@@ -133,8 +137,13 @@ class MboxFile:
                 item = Item(f"{source}#{begin}")
             else:
                 try:
-                    message = parse_eml_bytes(raw, source=f"{source}#{begin}", direction=self.direction,
-                                              folder=self.folder, account=self.account)  # fmt: skip
+                    message = parse_eml_bytes(
+                        raw,
+                        source=f"{source}#{begin}",
+                        direction=self.direction,
+                        folder=self.folder,
+                        account=self.account,
+                    )
                     item = Item(f"{source}#{begin}", message=message)
                 except MailwardenError as exc:
                     item = Item(f"{source}#{begin}", error=exc.message)
@@ -148,8 +157,14 @@ class MboxFile:
         done = read_to == stamp.size  # everything read: next time an unchanged file is skipped outright
         yield Item(source, checkpoint=self._checkpoint(read_to, counted, stamp if done else None))
 
-    def _checkpoint(self, offset: int, messages: int, stamp: FileStamp | None = None) -> tuple[str, dict[str, Any]]:
-        state: dict[str, Any] = {"offset": offset, "tail": tail_checksum(self.path, offset), "messages": messages}
+    def _checkpoint(
+        self, offset: int, messages: int, stamp: FileStamp | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        state: dict[str, Any] = {
+            "offset": offset,
+            "tail": tail_checksum(self.path, offset),
+            "messages": messages,
+        }
         if stamp is not None:
             state.update(size=stamp.size, mtime_ns=stamp.mtime_ns)
         return str(self.path), state
@@ -161,7 +176,9 @@ class Maildir:
 
     name: ClassVar[str] = "maildir"
 
-    def __init__(self, path: Path, folder: str | None = None, direction: str | None = None, account: str = "") -> None:
+    def __init__(
+        self, path: Path, folder: str | None = None, direction: str | None = None, account: str = ""
+    ) -> None:
         self.path = path
         self.folder = folder if folder is not None else path.name.lstrip(".")
         self.direction = direction or direction_for(self.folder)

@@ -382,8 +382,9 @@ def _attachments(message: Any, props: Props) -> tuple[Attachment, ...]:
     return tuple(result)
 
 
-def convert_message(message: Any, props: Props, *, source: str, folder: str, direction: str,
-                    account: str = "") -> Message:  # fmt: skip
+def convert_message(
+    message: Any, props: Props, *, source: str, folder: str, direction: str, account: str = ""
+) -> Message:
     """A pypff message (already known to be mail) to a Message."""
     from companion.parsing.msg import mapi_date, sender_address, transport_headers
     from companion.parsing.quoted import find_quoted_spans

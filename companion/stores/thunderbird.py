@@ -29,15 +29,38 @@ PrefValue = str | int | bool
 
 # Thunderbird's own names for its special folders (base.folder_role knows most, in more languages).
 SPECIAL_FOLDERS = {
-    "inbox": "inbox", "sent": "sent", "drafts": "drafts", "trash": "trash", "junk": "junk",
-    "templates": "templates", "archives": "archives", "unsent messages": "outbox",
-}  # fmt: skip
+    "inbox": "inbox",
+    "sent": "sent",
+    "drafts": "drafts",
+    "trash": "trash",
+    "junk": "junk",
+    "templates": "templates",
+    "archives": "archives",
+    "unsent messages": "outbox",
+}
 # Per-identity prefs naming the folder Thunderbird really uses for a role.
-IDENTITY_FOLDER_PREFS = {"fcc_folder": "sent", "draft_folder": "drafts", "archive_folder": "archives",
-                         "stationery_folder": "templates"}  # fmt: skip
+IDENTITY_FOLDER_PREFS = {
+    "fcc_folder": "sent",
+    "draft_folder": "drafts",
+    "archive_folder": "archives",
+    "stationery_folder": "templates",
+}
 # Files in a server directory that are never folders (indexes, filters, logs, caches).
-SKIP_SUFFIXES = frozenset({".msf", ".dat", ".json", ".html", ".sqlite", ".sqlite-wal", ".sqlite-shm",
-                           ".sqlite-journal", ".log", ".tmp", ".mab"})  # fmt: skip
+SKIP_SUFFIXES = frozenset(
+    {
+        ".msf",
+        ".dat",
+        ".json",
+        ".html",
+        ".sqlite",
+        ".sqlite-wal",
+        ".sqlite-shm",
+        ".sqlite-journal",
+        ".log",
+        ".tmp",
+        ".mab",
+    }
+)
 SKIP_PREFIXES = ("nstmp",)  # compaction writes nstmp, then renames it over the folder
 MAILDIR_CONTRACT = "@mozilla.org/msgstore/maildirstore;1"
 SERVER_ROOTS = ("Mail", "ImapMail")
@@ -266,10 +289,15 @@ def _server(values: Mapping[str, PrefValue], key: str, profile: Path, identities
         return str(values.get(f"mail.server.{key}.{name}", ""))
 
     return Server(
-        key=key, type=pref("type"), hostname=pref("hostname"), username=pref("userName"),
-        name=pref("name"), directory=_server_directory(pref("directory-rel"), pref("directory"), profile),
-        maildir=pref("storeContractID") == MAILDIR_CONTRACT, identities=identities,
-    )  # fmt: skip
+        key=key,
+        type=pref("type"),
+        hostname=pref("hostname"),
+        username=pref("userName"),
+        name=pref("name"),
+        directory=_server_directory(pref("directory-rel"), pref("directory"), profile),
+        maildir=pref("storeContractID") == MAILDIR_CONTRACT,
+        identities=identities,
+    )
 
 
 def _server_directory(rel: str, absolute: str, profile: Path) -> Path | None:

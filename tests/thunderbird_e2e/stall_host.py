@@ -1,6 +1,6 @@
 """Test-only native host that reads everything and never answers (a hung companion).
 
-    stall_host.py STATE_DIR [manifest path] [extension id]
+stall_host.py STATE_DIR [manifest path] [extension id]
 """
 
 import os

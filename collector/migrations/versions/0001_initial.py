@@ -61,7 +61,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("summary_id", sa.Integer, sa.ForeignKey("summaries.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "summary_id", sa.Integer, sa.ForeignKey("summaries.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("device_id", sa.String(64), nullable=False),
         sa.Column("department", sa.String(200), nullable=False),
         sa.Column("rule", sa.String(200), nullable=False),
@@ -147,6 +149,17 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("users", "policies", "decisions", "appeals", "alerts", "gaps", "events", "summaries",
-                  "devices", "tokens", "meta"):  # fmt: skip
+    for table in (
+        "users",
+        "policies",
+        "decisions",
+        "appeals",
+        "alerts",
+        "gaps",
+        "events",
+        "summaries",
+        "devices",
+        "tokens",
+        "meta",
+    ):
         op.drop_table(table)
