@@ -302,7 +302,7 @@ class Database:
                     f.rule,
                     f.tier,
                     f.category,
-                    f.field,
+                    str(f.field),
                     f.start,
                     f.end,
                     f.text,
@@ -313,7 +313,8 @@ class Database:
             )
             if f.field in fields:
                 self.conn.execute(
-                    "INSERT OR IGNORE INTO flagged_fields VALUES (?,?,?)", (key, f.field, fields[f.field])
+                    "INSERT OR IGNORE INTO flagged_fields VALUES (?,?,?)",
+                    (key, str(f.field), fields[f.field]),
                 )
         return True
 

@@ -87,12 +87,12 @@ class FindingLine:
     explanation: str
 
 
-def _field_label(field: str, lang: str) -> str:
-    kind, _, name = field.partition(":")
+def _field_label(field: dict[str, str], lang: str) -> str:
+    kind, name = field.get("kind", ""), field.get("name", "")
     if kind in ("attachment", "attachment_name"):
         return text(f"field.{kind}", lang, name=name)
     key = f"field.{kind}"
-    return text(key, lang) if key in STRINGS["en"] else field
+    return text(key, lang) if key in STRINGS["en"] else kind
 
 
 def _flat(s: str) -> str:

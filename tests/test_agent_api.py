@@ -229,7 +229,7 @@ def test_check_verdicts_and_offsets(filled):
         assert result["verdict"] == verdict, body
         assert result["policy_version"] == DEFAULT_VERSION
         for f in result["findings"]:
-            assert body[f["start"] : f["end"]] == f["text"] and f["field"] == "body"
+            assert body[f["start"] : f["end"]] == f["text"] and f["field"] == {"kind": "body", "name": ""}
             assert f["explanation"]["en"] and f["explanation"]["zh"]
     quoted = api.check({**base, "body": cases[-1][0]})
     assert quoted["findings"] and all(f["quoted"] for f in quoted["findings"])
@@ -243,7 +243,7 @@ def test_check_verdicts_and_offsets(filled):
         }
     )
     assert with_attachment["verdict"] == "warn"
-    assert [f["field"] for f in with_attachment["findings"]] == ["attachment:terms.txt"]
+    assert [f["field"] for f in with_attachment["findings"]] == [{"kind": "attachment", "name": "terms.txt"}]
     # A role can lower a tier: the sales manager may promise the lowest price.
     assert api.check({**base, "body": "the lowest price", "role": "sales-manager"})["verdict"] == "pass"
     with pytest.raises(BadRequest, match="unknown role 'ceo'"):

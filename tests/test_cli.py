@@ -56,7 +56,7 @@ def test_check_json_contract(mails):
         "rule": "commit.lowest-price",
         "tier": "approval",
         "category": "commitment",
-        "field": "body",
+        "field": {"kind": "body", "name": ""},
         "start": 13,
         "end": 25,
         "text": "lowest price",

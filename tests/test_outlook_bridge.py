@@ -420,7 +420,9 @@ def test_forbidden_text_in_an_attachment_blocks(policy_in_force):
     dialog = FakeDialog()
     item = MailItem(attachments=[Attachment("bank.txt", "新账户，请打到我个人账户，别告诉公司".encode())])
     assert make_guard(dialog).on_item_send(item, False) is True
-    assert any(f["field"] == "attachment:bank.txt" for f in dialog.blocked[0]["findings"])
+    assert any(
+        f["field"] == {"kind": "attachment", "name": "bank.txt"} for f in dialog.blocked[0]["findings"]
+    )
 
 
 def test_pass_sends_and_is_recorded_for_the_summary_counts(policy_in_force):

@@ -580,7 +580,7 @@ class MailwardenAPI:
                     "rule": f.rule,
                     "tier": f.tier,
                     "category": f.category,
-                    "field": f.field,
+                    "field": f.field.to_dict(),
                     "start": f.start,
                     "end": f.end,
                     "text": f.text,

@@ -24,8 +24,8 @@ async function answer(choice, justification = "") {
 }
 
 function fieldLabel(field) {
-  const [kind, ...rest] = String(field || "").split(":");
-  const name = rest.join(":");
+  const kind = field && typeof field === "object" ? String(field.kind || "") : "";
+  const name = field && typeof field === "object" ? String(field.name || "") : "";
   switch (kind) {
     case "subject":
       return msg("fieldSubject");
@@ -38,7 +38,7 @@ function fieldLabel(field) {
     case "attachment_name":
       return msg("fieldAttachmentName", [name]);
     default:
-      return field || "";
+      return kind;
   }
 }
 
