@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import requests
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from companion.database import Database
+    from companion.records import Database
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +71,10 @@ def now_iso(now: datetime | None = None) -> str:
 
 
 def load_device(db: Database) -> Device | None:
-    rows = list(db.db.query("SELECT * FROM device WHERE id = 1"))
-    if not rows:
-        return None
-    return Device(**{k: rows[0][k] or "" for k in Device.__dataclass_fields__})
+    from companion.records import state
+
+    row = state.device(db)
+    return None if row is None else Device(**row)
 
 
 def require_device(db: Database) -> Device:
@@ -131,7 +131,7 @@ def enroll(
     """Make the device key, register it with the collector, store the enrolment; return it as plain data."""
     import requests
 
-    from companion.database import Database
+    from companion.records import Database, state
 
     url = normalize_url(collector_url)
     if not token.strip():
@@ -190,14 +190,7 @@ def enroll(
         )
         try:
             with db.transaction():
-                db.conn.execute(
-                    "INSERT OR REPLACE INTO device (id, "
-                    + ", ".join(device.to_dict())
-                    + ") VALUES (1, "
-                    + ", ".join("?" * len(device.to_dict()))
-                    + ")",
-                    tuple(device.to_dict().values()),
-                )
+                state.save_device(db, device.to_dict())
                 if old is not None:
                     _forget_old_identity(db)
         except Exception:
@@ -223,18 +216,10 @@ def _old_key(paths: Paths, old: Device | None) -> bytes | None:
 
 
 def _forget_old_identity(db: Database) -> None:
-    """A new identity starts a new chain; what the old one queued can no longer be sent."""
-    # The decision cursor too: the new collector numbers its decisions from the start.
-    db.conn.execute(
-        "UPDATE sync_state SET summary_seq = 0, summary_hash = '', decisions_cursor = 0 WHERE id = 1"
-    )
-    db.conn.execute(
-        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-        " WHERE status = 'queued' AND kind = 'summary'"
-    )
-    # Appeals are re-queued under the new identity.
-    db.conn.execute("UPDATE appeals SET status = 'pending' WHERE status = 'queued'")
-    db.conn.execute(
-        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-        " WHERE status = 'queued' AND kind = 'appeal'"
-    )
+    """A new identity starts a new chain; what the old one queued can no longer be sent (appeals
+    are queued again under the new identity)."""
+    from companion.records import appeals, outbox, state
+
+    state.restart_chain(db)
+    outbox.supersede(db, "superseded by a new enrolment")
+    appeals.requeue(db)

@@ -10,6 +10,8 @@ import locale
 import os
 import sys
 
+from companion.policy.model import TIER_LABELS
+
 LANGS = ("en", "zh")
 
 CATALOG: dict[str, dict[str, str]] = {
@@ -25,10 +27,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "choice.unchecked_sent": {"en": "sent without a check", "zh": "未经检查即发送"},
     "choice.unchecked_cancelled": {"en": "not sent (no check)", "zh": "未发送（未能检查）"},
     "justification": {"en": "justification", "zh": "理由"},
-    "tier.allowed": {"en": "allowed", "zh": "可承诺"},
-    "tier.info": {"en": "info", "zh": "记录"},
-    "tier.approval": {"en": "needs approval", "zh": "需审批"},
-    "tier.forbidden": {"en": "forbidden", "zh": "绝对禁止"},
+    **{f"tier.{tier}": labels for tier, labels in TIER_LABELS.items()},  # the policy model's: one set
     "quoted": {"en": "in quoted text, does not count", "zh": "位于引用内容中，不计入结论"},
     "error": {"en": "error", "zh": "错误"},
     "approver": {"en": "approver", "zh": "审批人"},

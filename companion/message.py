@@ -66,7 +66,7 @@ class Field:
         return self.kind in ("body", "attachment")
 
     def __str__(self) -> str:  # for people (logs, the terminal report); never parsed back
-        return f"{self.kind}:{self.name}" if self.name else self.kind
+        return f"{self.kind}:{self.name}" if self.kind.startswith("attachment") else self.kind
 
 
 SUBJECT = Field("subject")
@@ -105,6 +105,8 @@ class Message:
     source: str = ""
     # Problems met while parsing that did not stop it (bad charset, truncated MIME, ...).
     defects: tuple[str, ...] = field(default=())
+    # The pre-send decision key stamped in the X-Mailwarden header when the mail was sent ("" if none).
+    decision_key: str = ""
 
     @property
     def recipients(self) -> tuple[Address, ...]:

@@ -168,18 +168,23 @@ def test_flags_json_newest_first(tmp_path):
     assert rows[0]["findings"][0]["text"] == "keep this between us"
     text = run("flags").output
     assert "keep this between us" in text and text.index("newer") < text.index("Offer")
+    # the same read as the local API's GET /v1/flags, row for row
+    from companion.agent.api import MailwardenAPI
+    from companion.config import paths
+
+    assert [{k: v for k, v in r.items() if k != "kind"} for r in rows] == MailwardenAPI(paths()).flags()[
+        "flags"
+    ]
+    assert [r["subject"] for r in json_lines(run("flags", "--json", "--limit", "1").output)] == ["newer"]
 
 
 def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
-    from companion.database import Database
-    from companion.policy import PolicyEngine, load_policy
-    from companion.presend import check_outgoing, record_decision
+    from companion.records import Database
+    from tests.presend_fixtures import record
 
     db = Database(isolated_home / "mailwarden.db")
-    check = check_outgoing(
-        PolicyEngine(load_policy()), {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}
-    )
-    record_decision(db, "thunderbird", check, "justified", justification="CEO agreed")
+    details = {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}
+    record(db, "thunderbird", details, "justified", justification="CEO agreed")
     db.close()
     (row,) = json_lines(run("flags", "--json").output)
     assert (row["kind"], row["subject"], row["verdict"], row["choice"]) == (

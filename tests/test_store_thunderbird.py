@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from companion.database import Database
+from companion.records import Database
 from companion.scan import scan_paths
 from companion.stores.thunderbird import (
     Prefs,

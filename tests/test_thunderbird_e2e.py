@@ -39,8 +39,8 @@ from typing import Any
 
 import pytest
 
-from companion.database import Database
 from companion.policy.loader import default_policy_text
+from companion.records import Database, decisions
 from companion.thunderbird_install import EXTENSION_ID, install_extension, install_native_manifest
 from tests.conftest import REPO
 from tests.mailfactory import pdf_bytes
@@ -468,7 +468,7 @@ def _decisions(mw_home: Path) -> list[dict[str, Any]]:
         return []
     db = Database(mw_home / "mailwarden.db")
     try:
-        return db.presend_decisions(flagged_only=False)
+        return decisions.newest(db, None, noteworthy_only=False)
     finally:
         db.close()
 

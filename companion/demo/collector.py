@@ -120,8 +120,8 @@ def run_collector_demo(
     collector keeps running until Ctrl-C; otherwise it stops once the login is printed."""
     from companion.agent.api import MailwardenAPI
     from companion.config import Paths
-    from companion.database import Database
     from companion.enroll import enroll
+    from companion.records import Database
     from companion.sync import sync_round
 
     paths = Paths(home).ensure()
