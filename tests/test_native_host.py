@@ -602,14 +602,18 @@ def test_extension_manifest_and_locales_agree_with_the_companion():
     assert (gecko["id"], gecko["strict_min_version"]) == (EXTENSION_ID, "128.0")
     assert manifest["version"] == __version__
     assert {"compose", "nativeMessaging", "storage"} <= set(manifest["permissions"])
-    background = "".join((EXT / s).read_text() for s in manifest["background"]["scripts"])
-    assert f'MW_HOST_NAME = "{HOST_NAME}"' in background
+    assert manifest["background"] == {"scripts": ["background/main.js"], "type": "module", "persistent": True}
+    assert f'HOST_NAME = "{HOST_NAME}"' in (EXT / "background/vocabulary.js").read_text()
     en = json.loads((EXT / "_locales/en/messages.json").read_text())
     zh = json.loads((EXT / "_locales/zh_CN/messages.json").read_text(encoding="utf-8"))
     assert en.keys() == zh.keys()
-    for page in ("popup/prompt.js", "options/options.js"):
-        for key in set(__import__("re").findall(r'msg\("(\w+)"', (EXT / page).read_text())):
-            assert key in en, f"{page} uses the missing message {key}"
+    for page in [*EXT.glob("popup/*.js"), *EXT.glob("options/*.js")]:
+        for key in set(__import__("re").findall(r'msg\("(\w+)"', page.read_text())):
+            assert key in en, f"{page.name} uses the missing message {key}"
+    from companion.machine_config import FAIL_MODES
+
+    for mode in FAIL_MODES:  # the options page offers the companion's fail modes, each in both languages
+        assert f"failMode{mode.capitalize()}" in en
     for template in ("linux", "macos", "windows"):
         data = json.loads((EXT / "native-host" / template / "mailwarden.json").read_text())
         assert {k: v for k, v in data.items() if k != "path"} == {
