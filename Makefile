@@ -25,6 +25,7 @@ demo-serve: install
 screenshots: install
 	$(BIN)/python scripts/dashboard_screenshots.py docs/screenshots
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/extension_screenshots.py
 
 system-deps:
 	bash scripts/system-deps.sh test
