@@ -99,24 +99,24 @@ def of_message(db: Database, message_key: str) -> list[dict[str, Any]]:
     return [stored_finding(r) for r in rows]
 
 
-def of_messages(db: Database, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """The findings of several messages in one query (a page of flags)."""
-    out: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
-    if keys:
-        marks = ",".join("?" * len(keys))
-        for row in db.query(f"SELECT * FROM findings WHERE message_key IN ({marks}) ORDER BY {_ORDER}", keys):
-            out[row["message_key"]].append(stored_finding(row))
+def _grouped(db: Database, owner: str, ids: list[Any], order: str) -> dict[Any, list[dict[str, Any]]]:
+    """The findings of several messages or decisions in one query, by owner."""
+    out: dict[Any, list[dict[str, Any]]] = {i: [] for i in ids}
+    if ids:
+        marks = ",".join("?" * len(ids))
+        for row in db.query(f"SELECT * FROM findings WHERE {owner} IN ({marks}) ORDER BY {order}", ids):
+            out[row[owner]].append(stored_finding(row))
     return out
+
+
+def of_messages(db: Database, keys: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The findings of a page of messages, in reading order."""
+    return _grouped(db, "message_key", keys, _ORDER)
 
 
 def of_decisions(db: Database, ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The findings of several pre-send decisions, in the order the check found them."""
-    out: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
-    if ids:
-        marks = ",".join("?" * len(ids))
-        for row in db.query(f"SELECT * FROM findings WHERE decision_id IN ({marks}) ORDER BY id", ids):
-            out[row["decision_id"]].append(stored_finding(row))
-    return out
+    return _grouped(db, "decision_id", ids, "id")
 
 
 def rules_of_message(db: Database, message_key: str) -> set[str]:
