@@ -315,7 +315,7 @@ def test_only_the_oldest_summary_decides_whether_the_outbox_is_due(isolated_home
     """Summaries go in order: while the oldest waits out its backoff, the newer ones are not due
     (no round every tick); an appeal item is due on its own time."""
     from companion.agent.sync_loop import _outbox_due
-    from companion.enroll import now_iso
+    from companion.clock import now_iso
 
     now = datetime.now(UTC)
     db = Database(Paths(isolated_home).ensure().database)

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from companion import machine_config as mc
+from companion.collector_client import EnrollError
 from companion.config import Paths
-from companion.enroll import EnrollError
 
 
 class FakeRegistry:
@@ -150,9 +150,9 @@ def test_a_failed_enrolment_keeps_the_token_for_the_next_start(paths):
 
 
 def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, monkeypatch):
-    from companion import enroll as enroll_module
+    from companion import device as device_module
 
-    monkeypatch.setattr(enroll_module, "load_device", lambda db: object())
+    monkeypatch.setattr(device_module, "load_device", lambda db: object())
     registry = FakeRegistry(MSI_VALUES)
     result = mc.enroll_from_machine_config(
         paths, registry=registry, enroll=lambda *a, **k: pytest.fail("enrolled")

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from companion.collector_client import EnrollError
 from companion.config import Paths
 from companion.database import Database
-from companion.enroll import EnrollError, load_device
+from companion.device import load_device
 from companion.outbox import upload_pending
 from companion.policy import PolicyEngine, load_policy
 from companion.policy.loader import default_policy_text
@@ -624,7 +625,7 @@ def test_a_failed_re_enrolment_leaves_the_old_identity_whole(db, paths, collecto
     """The new key replaces the old one in the credential store only once the database has the new
     identity: a failure in between must not leave the old device row with the new key."""
     from companion import enroll as enroll_module
-    from companion.enroll import device_private_key
+    from companion.device import device_private_key
     from companion.signing import sign, verify
 
     before = load_device(db)
