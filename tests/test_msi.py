@@ -19,26 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from installer.common import project_version
+from installer.runtime import WINPYTHON
+from installer.wix import TOKEN_KEY_SDDL
 from outlook_bridge import registration
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load_build_script():
-    """installer/build.py under its own name (a plain `import build` could find pypa's build)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mailwarden_msi_build", REPO / "installer" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-msi_build = _load_build_script()
-
 pytestmark = pytest.mark.timeout(1800)
 
-VERSION = msi_build.project_version()
+VERSION = project_version()
 _major, _minor, _patch = (int(x) for x in VERSION.split("."))
 UPGRADE_VERSION = f"{_major}.{_minor}.{_patch + 1}"
 UPGRADE_CODE = "{6F0B9C56-4A1E-4C36-9E0B-6D1C3A7E2B41}"
@@ -264,7 +255,7 @@ def test_users_may_delete_the_token_and_nothing_else(msi):
         and registry_ids[lock_object] == (TOKEN_KEY, "EnrollToken")
         and condition == ""
     )
-    assert sddl == msi_build.TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
+    assert sddl == TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
     summary = subprocess.run(
         ["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True
     ).stdout
@@ -675,15 +666,13 @@ def test_uninstall_entry(wine_story):
 
 def test_installed_runtime_runs_the_companion(wine_story):
     p = wine_story["version_cmd"]
-    assert p.returncode == 0 and p.stdout.decode().strip().endswith(
-        f"version {msi_build.project_version()}"
-    ), p.stderr
+    assert p.returncode == 0 and p.stdout.decode().strip().endswith(f"version {project_version()}"), p.stderr
     check = wine_story["check"]
     result = json.loads(check.stdout.decode("utf-8"))
     assert result["verdict"] == "block"
     assert "offbook.private-deal" in {f["rule"] for f in result["findings"]}
     engine = json.loads(wine_story["engine"].stdout.decode("utf-8"))
-    assert engine["exe"] == PY + r"\python.exe" and engine["version"] == msi_build.WINPYTHON["python_version"]
+    assert engine["exe"] == PY + r"\python.exe" and engine["version"] == WINPYTHON["python_version"]
     assert engine["machine"] == {
         "collector_url": COLLECTOR,
         "enroll_token": TOKEN,
