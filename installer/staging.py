@@ -54,10 +54,17 @@ def copy_project(site: Path, version: str) -> None:
         f"Summary: {meta['description']}\nLicense: {meta['license']}\n",
         encoding="utf-8",
     )
-    scripts = "\n".join(
-        f"{k} = {v}" for k, v in meta.get("scripts", {}).items() if not k.endswith("collector")
+    # The console scripts (never the collector's) and every entry point group: companion.cli finds
+    # the commands other packages add (install-outlook) in this file.
+    groups = {
+        "console_scripts": {k: v for k, v in meta.get("scripts", {}).items() if not k.endswith("collector")},
+        **meta.get("entry-points", {}),
+    }
+    text = "".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) + "\n"
+        for group, entries in groups.items()
     )
-    (info / "entry_points.txt").write_text(f"[console_scripts]\n{scripts}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(text, encoding="utf-8")
     (info / "INSTALLER").write_text("mailwarden-msi\n", encoding="utf-8")
 
 

@@ -8,6 +8,7 @@ makes reruns fast.
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import re
@@ -358,9 +359,17 @@ def test_components_files_and_payload(msi):
     ):
         assert not any(unwanted in "/" + r for r in rel), unwanted
     assert not any(r.endswith((".so", ".pyi")) for r in rel)
-    assert (
-        stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info" / "METADATA"
-    ).exists()
+    info = stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info"
+    assert (info / "METADATA").exists()
+    entry_points = configparser.ConfigParser()
+    entry_points.read(info / "entry_points.txt", encoding="utf-8")
+    assert dict(entry_points["console_scripts"]) == {
+        "mailwarden": "companion.cli:main",
+        "mailwarden-tray": "ui.app:main",
+    }
+    assert dict(entry_points["mailwarden.commands"]) == {
+        "install-outlook": "outlook_bridge.cli:install_outlook"
+    }
 
 
 def test_lock_file_is_for_windows():
@@ -519,6 +528,10 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     }
     story["tb_policies"] = wine.drive_c(TB_DEFAULT + r"\distribution\policies.json").read_text()
     story["version_cmd"] = wine.run("cmd", "/c", INSTALL + r"\bin\mailwarden.cmd", "--version", timeout=300)
+    # install-outlook comes from outlook_bridge through the dist-info's entry points
+    story["outlook_cmd"] = wine.python(
+        "import sys; from companion.cli import main; sys.exit(main())", "install-outlook", "--help"
+    )
     demo = PY + r"\Lib\site-packages\companion\demo\data\outgoing\02-off-book.eml"
     story["check"] = wine.python(
         "import sys; from companion.cli import main; sys.exit(main())", "check", "--json", demo
@@ -671,6 +684,8 @@ def test_installed_runtime_runs_the_companion(wine_story):
     result = json.loads(check.stdout.decode("utf-8"))
     assert result["verdict"] == "block"
     assert "offbook.private-deal" in {f["rule"] for f in result["findings"]}
+    outlook = wine_story["outlook_cmd"]
+    assert outlook.returncode == 0 and "HKEY_CURRENT_USER" in outlook.stdout.decode(), outlook.stderr
     engine = json.loads(wine_story["engine"].stdout.decode("utf-8"))
     assert engine["exe"] == PY + r"\python.exe" and engine["version"] == WINPYTHON["python_version"]
     assert engine["machine"] == {
