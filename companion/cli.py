@@ -551,16 +551,24 @@ def policy_show() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory for the demo (default: a new temporary one).",
 )
-@click.option(
-    "--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C."
-)
-def demo(home: Path | None, serve: bool) -> None:
+@click.option("--collector", "collector_url", help="Then enrol with this collector and upload to it.")
+@click.option("--token", help="The enrolment token for --collector.")
+@click.option("--color/--no-color", default=None, help="Colours (default: when printing to a terminal).")
+@click.pass_context
+def demo(
+    ctx: click.Context, home: Path | None, collector_url: str | None, token: str | None, color: bool | None
+) -> None:
     """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
-    separate data directory (your own data is never touched); with the collector installed, also
-    upload the signed summary to a demo collector on 127.0.0.1 and print the dashboard login."""
+    separate data directory (your own data is never touched); with --collector and --token, also
+    enrol, file an appeal and upload the signed summary. `mailwarden-collector demo` runs a demo
+    collector and this command against it (make demo)."""
     from companion.demo import run_demo
 
-    run_demo(home, _lang(), sys.stdout.isatty(), serve=serve)
+    if (collector_url is None) != (token is None):
+        raise click.UsageError("--collector and --token go together")
+    if color is not None:
+        ctx.color = color  # (when the collector's demo reads this output through a pipe)
+    run_demo(home, _lang(), sys.stdout.isatty() if color is None else color, collector_url, token)
 
 
 def _setup_logging() -> None:
