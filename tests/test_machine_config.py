@@ -9,42 +9,7 @@ import pytest
 
 from companion import machine_config as mc
 from companion.collector_client import EnrollError
-from companion.config import Paths
-
-
-class FakeRegistry:
-    """HKLM as a dict of key -> {name: data}; deletions can be made to fail like Windows does."""
-
-    def __init__(
-        self, values: dict[str, object] | None = None, *, delete_error: OSError | None = None
-    ) -> None:
-        self.keys: dict[str, dict[str, object]] = {}
-        if values is not None:  # laid out as the MSI writes them: the token in a key of its own
-            self.keys[mc.KEY] = {k: v for k, v in values.items() if k != mc.TOKEN_VALUE}
-            if mc.TOKEN_VALUE in values:
-                self.keys[mc.TOKEN_KEY] = {mc.TOKEN_VALUE: values[mc.TOKEN_VALUE]}
-        self.delete_error = delete_error
-        self.deleted: list[tuple[str, str]] = []
-
-    def read_values(self, key: str):
-        return None if key not in self.keys else dict(self.keys[key])
-
-    def delete_value(self, key: str, name: str) -> None:
-        if self.delete_error is not None:
-            raise self.delete_error
-        self.keys.get(key, {}).pop(name, None)
-        self.deleted.append((key, name))
-
-
-MSI_VALUES = {
-    "CollectorUrl": "https://collector.corp",
-    "EnrollToken": "tok-123",
-    "Department": "Sales",
-    "PolicyFailMode": "",
-    "InstallDir": "C:\\Program Files\\Mailwarden\\",
-    "Version": "0.1.0",
-    "RemoveDataOnUninstall": "0",
-}
+from tests.fixtures import MSI_VALUES, FakeRegistry
 
 
 def test_reads_the_msi_values_as_plain_data():
@@ -89,11 +54,6 @@ def test_policy_fail_mode_is_checked(caplog):
     assert "PolicyFailMode is 'sometimes' (expected one of: ask, open, closed): ignored" in caplog.text
     with pytest.raises(mc.MachineConfigError, match="not a string"):
         mc.read_machine_config(FakeRegistry({**MSI_VALUES, "CollectorUrl": 3}))
-
-
-@pytest.fixture()
-def paths(tmp_path):
-    return Paths(tmp_path / "home")
 
 
 def test_enrols_once_with_the_token_then_deletes_it(paths):

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from companion.collector_client import EnrollError
-from companion.config import Paths
 from companion.database import Database
 from companion.device import load_device
 from companion.outbox import upload_pending
@@ -28,7 +27,7 @@ from companion.signing import obj_hash, public_key_b64, verify
 from companion.summary import build_next_summary, queue_summary
 from tests.conftest import REPO, build_eml
 from tests.fake_collector import FakeCollector
-from tests.test_signing import MemoryKeyring
+from tests.fixtures import wait_until
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LATER = T0 + timedelta(days=1)  # past any backoff
@@ -64,14 +63,7 @@ SUBJECTS = [m[2] for m in MAILS]
 ADDRESSES = ["li.wei@buyer.example", "sales@corp.example", "acc@supplier.example", "li.wei"]
 
 
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # tests/fixtures.py
 
 
 @pytest.fixture
@@ -79,11 +71,6 @@ def collector():
     fc = FakeCollector().up()
     yield fc
     fc.down()
-
-
-@pytest.fixture
-def paths(isolated_home) -> Paths:
-    return Paths(isolated_home).ensure()
 
 
 @pytest.fixture
@@ -391,7 +378,7 @@ def test_a_slow_collector_times_out_and_the_resend_is_a_duplicate(
     queue_summary(db, paths, now=T0)
     collector.state.delay = 0.6
     assert upload_pending(db, paths, now=T0)["retry"] == 1
-    time.sleep(0.6)  # the collector stored it after all
+    wait_until("the slow collector to store it after all", lambda: collector.seqs("dev_0001") == [1], 5)
     collector.state.delay = 0
     assert upload_pending(db, paths, now=LATER)["duplicate"] == 1
     assert collector.seqs("dev_0001") == [1]
