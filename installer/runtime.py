@@ -273,9 +273,9 @@ def strip_tree(py: Path) -> None:
 
 
 # -- 3. bytecode under wine ------------------------------------------------------------------------
-def wine_env(cache: Path) -> dict[str, str]:
-    prefix = cache / "wineprefix-build"
-    env = dict(
+def wine_environment(prefix: Path) -> dict[str, str]:
+    """A quiet, headless 64-bit wine in `prefix`, which never offers to install Mono or Gecko."""
+    return dict(
         os.environ,
         WINEPREFIX=str(prefix),
         WINEDEBUG="-all",
@@ -283,6 +283,12 @@ def wine_env(cache: Path) -> dict[str, str]:
         DISPLAY="",
         WINEARCH="win64",
     )
+
+
+def wine_env(cache: Path) -> dict[str, str]:
+    """The build-time wine prefix, initialised on first use."""
+    prefix = cache / "wineprefix-build"
+    env = wine_environment(prefix)
     if not (prefix / "system.reg").exists():
         if not shutil.which("wine"):
             raise SystemExit(
@@ -295,6 +301,7 @@ def wine_env(cache: Path) -> dict[str, str]:
 
 
 def wine_path(path: Path) -> str:
+    """A Linux path as wine's Windows programs see it (drive Z: is /)."""
     return "Z:" + str(path).replace("/", "\\")
 
 

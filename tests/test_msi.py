@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from installer.common import project_version
-from installer.runtime import WINPYTHON
+from installer.runtime import WINPYTHON, wine_environment, wine_path
 from installer.wix import TOKEN_KEY_SDDL
 from outlook_bridge import registration
 
@@ -442,14 +441,7 @@ def parse_reg(path: Path) -> dict[str, dict[str, object]]:
 class Wine:
     def __init__(self, prefix: Path) -> None:
         self.prefix = prefix
-        self.env = dict(
-            os.environ,
-            WINEPREFIX=str(prefix),
-            WINEDEBUG="-all",
-            WINEDLLOVERRIDES="mscoree,mshtml=",
-            DISPLAY="",
-            WINEARCH="win64",
-        )
+        self.env = wine_environment(prefix)  # the one the build uses too
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         p = subprocess.run(["wine", *args], env=self.env, capture_output=True, timeout=timeout)
@@ -458,7 +450,7 @@ class Wine:
 
     def msiexec(self, *args: str, log: str) -> tuple[int, str, float]:
         t0 = time.monotonic()
-        p = self.run("msiexec", *args, "/qn", "/l*v", "Z:" + str(self.prefix.parent / log).replace("/", "\\"))
+        p = self.run("msiexec", *args, "/qn", "/l*v", wine_path(self.prefix.parent / log))
         elapsed = time.monotonic() - t0
         raw = (self.prefix.parent / log).read_bytes()
         text = (
@@ -496,12 +488,15 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     story: dict[str, object] = {}
     p = wine.run("wineboot", "--init")
     assert p.returncode == 0, p.stderr[-2000:]
-    win = lambda path: "Z:" + str(path).replace("/", "\\")  # noqa: E731
 
-    story["no_url"] = wine.msiexec("/i", win(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
+    story["no_url"] = wine.msiexec("/i", wine_path(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
     story["no_url_installed"] = wine.drive_c(INSTALL).exists()
     story["bad_fail_mode"] = wine.msiexec(
-        "/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", "POLICY_FAIL_MODE=sometimes", log="bad-fail-mode.log"
+        "/i",
+        wine_path(msi),
+        f"COLLECTOR_URL={COLLECTOR}",
+        "POLICY_FAIL_MODE=sometimes",
+        log="bad-fail-mode.log",
     )
     story["bad_fail_mode_installed"] = wine.drive_c(INSTALL).exists()
 
@@ -510,7 +505,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     assert p.returncode == 0, p.stderr[-2000:]
     story["install"] = wine.msiexec(
         "/i",
-        win(msi),
+        wine_path(msi),
         f"COLLECTOR_URL={COLLECTOR}",
         f"ENROLL_TOKEN={TOKEN}",
         "DEPARTMENT=Sales",
@@ -547,21 +542,21 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     (data / "mailwarden.db").write_bytes(b"user data")
     story["data_dir"] = data
 
-    story["upgrade"] = wine.msiexec("/i", win(msi_upgrade), log="upgrade.log")
+    story["upgrade"] = wine.msiexec("/i", wine_path(msi_upgrade), log="upgrade.log")
     story["upgraded_hklm"] = wine.hklm()
     story["upgraded_tb_policies"] = [
         path
         for path in (TB_DEFAULT, TB_ELSEWHERE)
         if wine.drive_c(path + r"\distribution\policies.json").exists()
     ]
-    story["downgrade"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
+    story["downgrade"] = wine.msiexec("/i", wine_path(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
     story["after_downgrade_hklm"] = wine.hklm()
     story["delete_token"] = wine.python(
         "import json, companion.machine_config as mc; r = mc.WindowsRegistry(); r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE);"
         " r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))"
     )
 
-    story["uninstall"] = wine.msiexec("/x", win(msi_upgrade), log="uninstall.log")
+    story["uninstall"] = wine.msiexec("/x", wine_path(msi_upgrade), log="uninstall.log")
     story["uninstalled_hklm"] = wine.hklm()
     story["left_files"] = (
         [p for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()] if wine.drive_c(INSTALL).exists() else []
@@ -578,7 +573,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     script.write_text(
         (REPO / "installer" / "remove_user_data.js").read_text() + "\nWScript.Echo(RemoveUserData());\n"
     )
-    story["remove_data"] = wine.run("cscript", "//nologo", win(script), timeout=300)
+    story["remove_data"] = wine.run("cscript", "//nologo", wine_path(script), timeout=300)
     story["data_after_remove"] = data.parent.exists()
     for step in ("install", "upgrade", "uninstall"):
         print(f"wine {step}: {story[step][2]:.0f} s")

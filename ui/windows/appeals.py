@@ -23,7 +23,7 @@ from ui.agent_link import AgentLink
 from ui.i18n import tr, tr_or, translator
 from ui.qtcompat import emit
 from ui.windows.format import short_time
-from ui.windows.widgets import Column, RowsModel, Window, table_view
+from ui.windows.widgets import Column, RowsModel, Window, tab_order, table_view
 
 
 class AppealDialog(QDialog):
@@ -75,13 +75,7 @@ class AppealDialog(QDialog):
         layout.addWidget(self.message)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        for a, b in [
-            (self.rule, self.reason),
-            (self.reason, self.comment),
-            (self.comment, self.submit),
-            (self.submit, self.cancel),
-        ]:
-            QWidget.setTabOrder(a, b)
+        tab_order(self.rule, self.reason, self.comment, self.submit, self.cancel)
         self.reason.setFocus()
         self.resize(560, 360)
         translator().changed.connect(self._language_changed)
@@ -171,8 +165,7 @@ class AppealsWindow(Window):
         row.addWidget(self.refresh_button)
         row.addWidget(self.close_button)
         layout.addLayout(row)
-        QWidget.setTabOrder(self.view, self.refresh_button)
-        QWidget.setTabOrder(self.refresh_button, self.close_button)
+        tab_order(self.view, self.refresh_button, self.close_button)
         self.resize(900, 420)
         self.retranslate()
 

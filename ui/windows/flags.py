@@ -26,7 +26,7 @@ from ui.i18n import explanation, tr, tr_or
 from ui.qtcompat import emit
 from ui.windows.appeals import AppealDialog
 from ui.windows.format import TIER_COLOR, TIER_RANK, escape, field_label, short_time, top_tier
-from ui.windows.widgets import Column, RowsModel, Window, table_view
+from ui.windows.widgets import Column, RowsModel, Window, tab_order, table_view
 
 
 def utf16_offset(text: str, index: int) -> int:
@@ -151,16 +151,16 @@ class FlagsWindow(Window):
         layout.addWidget(self.intro)
         layout.addWidget(self.error)
         layout.addWidget(split, 1)
-        for a, b in [
-            (self.filter, self.refresh_button),
-            (self.refresh_button, self.view),
-            (self.view, self.field),
-            (self.field, self.excerpt),
-            (self.excerpt, self.why),
-            (self.why, self.appeal_button),
-            (self.appeal_button, self.close_button),
-        ]:
-            QWidget.setTabOrder(a, b)
+        tab_order(
+            self.filter,
+            self.refresh_button,
+            self.view,
+            self.field,
+            self.excerpt,
+            self.why,
+            self.appeal_button,
+            self.close_button,
+        )
         self.resize(1100, 620)
         self.retranslate()
 

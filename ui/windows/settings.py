@@ -19,7 +19,7 @@ from ui.agent_link import AgentLink
 from ui.i18n import tr
 from ui.qtcompat import emit
 from ui.windows.format import short_time
-from ui.windows.widgets import Window
+from ui.windows.widgets import Window, tab_order
 
 
 class SettingsWindow(Window):
@@ -57,7 +57,7 @@ class SettingsWindow(Window):
         row.addStretch(1)
         row.addWidget(self.close_button)
         layout.addLayout(row)
-        QWidget.setTabOrder(self.language, self.close_button)
+        tab_order(self.language, self.close_button)
         self.resize(620, 300)
         self.retranslate()
 

@@ -22,7 +22,7 @@ from ui.agent_link import AgentLink
 from ui.i18n import tr, tr_or
 from ui.qtcompat import emit
 from ui.windows.format import short_time
-from ui.windows.widgets import Column, RowsModel, Window, table_view
+from ui.windows.widgets import Column, RowsModel, Window, tab_order, table_view
 
 
 class TransparencyWindow(Window):
@@ -96,14 +96,7 @@ class TransparencyWindow(Window):
         row.addWidget(self.refresh_button)
         row.addWidget(self.close_button)
         layout.addLayout(row)
-        for a, b in [
-            (self.view, self.tabs),
-            (self.tabs, self.pretty),
-            (self.pretty, self.raw),
-            (self.raw, self.refresh_button),
-            (self.refresh_button, self.close_button),
-        ]:
-            QWidget.setTabOrder(a, b)
+        tab_order(self.view, self.tabs, self.pretty, self.raw, self.refresh_button, self.close_button)
         self.resize(960, 680)
         self.retranslate()
 

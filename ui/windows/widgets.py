@@ -25,6 +25,12 @@ from ui.qtcompat import emit
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def tab_order(*widgets: QWidget) -> None:
+    """Tab goes through `widgets` in this order (keyboard users reach every control)."""
+    for a, b in zip(widgets, widgets[1:], strict=False):
+        QWidget.setTabOrder(a, b)
+
+
 class Column:
     def __init__(
         self, header: str, show: Callable[[dict], str], sort: Callable[[dict], Any] | None = None
