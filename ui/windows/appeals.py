@@ -149,7 +149,6 @@ class AppealsWindow(Window):
             self,
         )
         self.view, self.proxy = table_view(self.model)
-        self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.intro = QLabel()
         self.count = QLabel()
         self.refresh_button = QPushButton()

@@ -79,7 +79,6 @@ class FlagsWindow(Window):
             self,
         )
         self.view, self.proxy = table_view(self.model)
-        self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.view.selectionModel().currentRowChanged.connect(self._selected)
 
         self.intro = QLabel()

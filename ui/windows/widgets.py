@@ -85,6 +85,7 @@ class RowsModel(QAbstractTableModel):
 
 
 def table_view(model: RowsModel) -> tuple[QTableView, QSortFilterProxyModel]:
+    """The rows in a sortable, filterable table, newest first (the first column, descending)."""
     proxy = QSortFilterProxyModel()
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
@@ -100,6 +101,7 @@ def table_view(model: RowsModel) -> tuple[QTableView, QSortFilterProxyModel]:
     view.verticalHeader().hide()
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
     return view, proxy
 
 
