@@ -183,7 +183,13 @@ def run_demo(
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory for the demo (default: a new temporary one).",
 )
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, help="(a free one if taken)")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    help="Port on 127.0.0.1 (a free one when it is taken).",
+)
 @click.option(
     "--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C."
 )
