@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
+from companion.policy.model import TIER_LABELS
 from ui.qtcompat import emit
 
 LANGS = ("en", "zh")
@@ -89,10 +90,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "field.attachment": ("attachment {name}", "附件 {name}"),
     "direction.sent": ("sent", "已发送"),
     "direction.received": ("received", "已接收"),
-    "tier.allowed": ("allowed", "可承诺"),
-    "tier.info": ("info", "记录"),
-    "tier.approval": ("needs approval", "需审批"),
-    "tier.forbidden": ("forbidden", "绝对禁止"),
+    **{f"tier.{tier}": (labels["en"], labels["zh"]) for tier, labels in TIER_LABELS.items()},  # the policy's
     "choice.sent": ("sent", "已发送"),
     "choice.edited": ("went back to edit", "返回修改"),
     "choice.added_approver": ("sent with the approver in Cc", "抄送审批人后发送"),
