@@ -44,7 +44,7 @@ def prepare(root: Path):
     from companion.records import Database
     from companion.summary import queue_summary
     from tests.fake_collector import FakeCollector
-    from tests.presend_fixtures import record
+    from tests.fixtures import record_presend as record
     from tests.ui_fixtures import make_agent
 
     companion.keystore._usable_keyring = lambda: None  # the device key goes to the temporary directory

@@ -370,7 +370,7 @@ def test_settings_language_only_and_monitoring_stays_on(filled):
 def test_flag_detail_has_the_decision_its_x_mailwarden_key_names(filled):
     """The scan ties a sent mail to the pre-send decision by the key in its X-Mailwarden header;
     another decision about a mail with the same subject and recipient is not taken for it."""
-    from tests.presend_fixtures import record
+    from tests.fixtures import record_presend as record
 
     api, paths, _ = filled
     key = _key(api, "Offer 1")

@@ -180,7 +180,7 @@ def test_flags_json_newest_first(tmp_path):
 
 def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
     from companion.records import Database
-    from tests.presend_fixtures import record
+    from tests.fixtures import record_presend as record
 
     db = Database(isolated_home / "mailwarden.db")
     details = {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}

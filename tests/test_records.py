@@ -84,7 +84,7 @@ def test_an_existing_database_upgrades_in_place_and_keeps_everything(upgraded):
 
 def test_the_upgraded_database_serves_the_api_the_summary_and_new_writes(upgraded):
     from companion.summary import build_next_summary
-    from tests.presend_fixtures import record
+    from tests.fixtures import record_presend as record
 
     api = MailwardenAPI(upgraded)
     key = next(f["id"] for f in api.flags()["flags"] if f["subject"] == "Re: order 4471")

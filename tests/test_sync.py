@@ -26,8 +26,8 @@ from companion.signing import obj_hash, public_key_b64, verify
 from companion.summary import build_next_summary, queue_summary
 from tests.conftest import REPO, build_eml
 from tests.fake_collector import FakeCollector
+from tests.fixtures import record_presend as record
 from tests.fixtures import wait_until
-from tests.presend_fixtures import record
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LATER = T0 + timedelta(days=1)  # past any backoff

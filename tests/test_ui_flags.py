@@ -136,7 +136,7 @@ def test_every_match_is_highlighted_at_its_offsets(qtbot, real_agent, link_facto
 
 def test_the_decision_taken_at_send_time_is_shown(qtbot, real_agent, link_factory):
     from companion.records import Database
-    from tests.presend_fixtures import record
+    from tests.fixtures import record_presend as record
 
     flag = next(
         f for f in real_agent.client().flags()["flags"] if f["subject"] == "回复：询价：不锈钢阀门 500 件"
