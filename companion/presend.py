@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import getaddresses
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -187,15 +188,18 @@ class Check:
     role: str | None
     notes: tuple[str, ...] = ()  # what could not be read (an attachment judged by name...)
 
-    def shown(self) -> list[Finding]:
+    @cached_property  # frozen dataclass: cached in the instance __dict__, fields stay immutable
+    def shown(self) -> tuple[Finding, ...]:
         """The findings a window shows, most severe first: never info, never quoted text."""
         shown = [f for f in self.verdict.findings if f.tier in SHOWN_TIERS and not f.quoted]
-        return sorted(shown, key=lambda f: -TIERS.index(f.tier))  # stable: the mail's order within a tier
+        return tuple(
+            sorted(shown, key=lambda f: -TIERS.index(f.tier))
+        )  # stable: the mail's order within a tier
 
     def approvers(self) -> list[str]:
         """Whom the sender may add in Cc to get the mail approved: the approvers of what is shown."""
         policy = self.engine.policy
-        return sorted({a.lower() for f in self.shown() for a in policy.approver_addresses(f.approver)})
+        return sorted({a.lower() for f in self.shown for a in policy.approver_addresses(f.approver)})
 
     def stamp(self, choice: Choice) -> str:
         """The X-Mailwarden value of this mail when it goes with `choice`."""
@@ -275,7 +279,7 @@ def view(check: Check) -> dict[str, Any]:
     and the X-Mailwarden value for each way the mail may go."""
     from companion.records.findings import finding_data
 
-    shown = check.shown()
+    shown = check.shown
     texts = check.message.field_texts()
     policy = check.engine.policy
     verdict = check.verdict.verdict
