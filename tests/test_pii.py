@@ -106,7 +106,15 @@ def test_helpers_produce_expected_numbers() -> None:
         ("add me on WeChat: tony_sh2020", "handle", "add me on WeChat: [messaging ID]"),
         ("wxid_k2j3h4g5f6", "handle", "[messaging ID]"),
         # Order numbers.
-        ("Subject: Price check PO-2026-0412", "order", "Subject: Price check [order no.]"),
+        ("Price check PO-2026-0412", "order", "Price check [order no.]"),
+        ("HSNB-2026-031 and KS/IMP/2026/09, BW-10492", "order", "[order no.] and [order no.], [order no.]"),
+        ("运单号 4418 2290 36", "order", "运单号 [单号]"),
+        # Subjects of quoted and attached mails; dates of birth; number plates; Taiwan IDs.
+        ("> Subject: Price check for Mr Wang", "subject", "> Subject: [subject]"),
+        ("主旨: HS-K2308 報價與獨家價格", "subject", "主旨: [主题]"),
+        ("DOB 12/07/1979", "birth_date", "DOB [date of birth]"),
+        ("车牌 浙B·7K21X", "vehicle", "车牌 [车牌]"),
+        ("身分證 A123456789", "id_number", "身分證 [证件号]"),
         ("订单号：SO20241124001", "order", "订单号：[单号]"),
         ("invoice no. 2024-INV-0093", "order", "invoice no. [order no.]"),
         ("合同号 HT-2024-0815", "order", "合同号 [单号]"),

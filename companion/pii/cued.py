@@ -27,8 +27,8 @@ def _cue(chinese: str, latin: str) -> re.Pattern[str]:
 # --- bank accounts ------------------------------------------------------------------------------------
 
 _ACCOUNT_CUE = _cue(
-    r"账号|帐号|账户|帐户|卡号|银行卡|开户行|收款行|户号",
-    r"account(?:\s+(?:no\.?|number|#))?|acct\.?|a/c(?:\s+no\.?)?|iban|beneficiary",
+    r"账号|帐号|账户|帐户|卡号|银行卡|开户行|收款行|户号|银行|汇丰|中行|工行|建行|农行|交行|招行",
+    r"account(?:\s+(?:no\.?|number|#))?|acct\.?|a/c(?:\s+no\.?)?|iban|beneficiary|bank|hsbc",
 )
 # 8 to 30 digits, spaces or dashes allowed between them; not an amount (no decimal part).
 _ACCOUNT_VALUE = re.compile(r"(?<![0-9A-Za-z.,])[0-9](?:[ \-]?[0-9]){7,29}(?![0-9]|[.,][0-9])")
@@ -85,8 +85,8 @@ def find_passports(norm: str, text: str) -> Iterator[PiiMatch]:
 # --- messaging handles --------------------------------------------------------------------------------
 
 _HANDLE_CUE = _cue(
-    r"微信号?|微信|薇信|威信|V信|QQ号?",
-    r"we\s?chat(?:\s+id)?|weixin|wx|vx|qq|whats\s?app|skype|telegram|line\s+id|signal",
+    r"微信号?|微信|薇信|威信|V信|QQ号?|(?<![A-Za-z])LINE(?:\s*ID)?(?![A-Za-z])",
+    r"we\s?chat(?:\s+id)?|weixin|wx|vx|qq|whats\s?app|skype|telegram|line\s+id|signal|viber|kakao(?:talk)?",
 )
 # What people put between the label and the handle: "：", "号", "是", "is", "me at", "on" …
 _HANDLE_VALUE = re.compile(
@@ -107,6 +107,33 @@ def find_handles(norm: str, text: str) -> Iterator[PiiMatch]:
         yield PiiMatch("handle", m.start(), m.end(), text[m.start() : m.end()])
 
 
+# --- dates of birth and number plates -------------------------------------------------------------------
+
+_BIRTH_CUE = _cue(
+    r"出生日期|出生年月日?|生日|出生于|出生",
+    r"date\s+of\s+birth|birth\s*date|d\.?o\.?b\.?|born(?:\s+on)?|birthday",
+)
+_DATE_VALUE = re.compile(
+    r"[0-9]{1,4}\s*[\-/.年]\s*[0-9]{1,2}\s*[\-/.月]\s*[0-9]{1,4}日?"
+    r"|[0-9]{1,2}\s+(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{4}"
+    r"|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+[0-9]{1,2},?\s+[0-9]{4}"
+)
+# Chinese number plates: a province's character, a letter, five or six letters and digits.
+_CN_PLATE = re.compile(
+    r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Z][·•.\s\-]?[A-HJ-NP-Z0-9]{5,6}(?![A-Za-z0-9])"
+)
+
+
+def find_birth_dates(norm: str, text: str) -> Iterator[PiiMatch]:
+    for m in _values_after(_BIRTH_CUE, _DATE_VALUE, 12, norm):
+        yield PiiMatch("birth_date", m.start(), m.end(), text[m.start() : m.end()])
+
+
+def find_plates(norm: str, text: str) -> Iterator[PiiMatch]:
+    for m in _CN_PLATE.finditer(norm):
+        yield PiiMatch("vehicle", m.start(), m.end(), text[m.start() : m.end()])
+
+
 # --- phones by their label ----------------------------------------------------------------------------
 
 # Glued to the label or not, with any separators: a label says it is a phone even where the
@@ -120,6 +147,24 @@ _PHONE_VALUE = re.compile(
     r"(?P<v>\+?\(?[0-9][0-9 ()\-./]{5,22}[0-9])"
     r"(?![0-9A-Za-z])"
 )
+
+
+# Phone shapes no numbering plan vouches for (fictional ranges, national formats of other
+# countries): "+" and at least 8 digits, or a trunk "0" / an area code in brackets and groups.
+_PHONE_SHAPES = re.compile(
+    r"(?<![0-9A-Za-z+])(?:"
+    r"\+[0-9]{1,3}[ \-.]?(?:\(0?[0-9]{1,4}\)[ \-.]?)?[0-9]{2,6}(?:[ \-.][0-9]{2,8}){1,4}"
+    r"|\(0?[0-9]{1,4}\)[ \-.]?[0-9]{3,4}[ \-.][0-9]{3,4}"
+    r"|0[0-9]{1,4}[ \-][0-9]{3,4}[ \-][0-9]{3,4}"
+    r")(?![0-9A-Za-z])"
+)
+
+
+def find_phone_shapes(norm: str, text: str) -> Iterator[PiiMatch]:
+    for m in _PHONE_SHAPES.finditer(norm):
+        digits = sum(ch.isdigit() for ch in m.group())
+        if 8 <= digits <= 15 and not _DATE_RE.search(m.group()):
+            yield PiiMatch("phone", m.start(), m.end(), text[m.start() : m.end()])
 
 
 def find_cued_phones(norm: str, text: str) -> Iterator[PiiMatch]:
@@ -145,8 +190,28 @@ _ORDER_VALUE = re.compile(
     r"(?P<v>[A-Za-z0-9][A-Za-z0-9/_\-]*[0-9][A-Za-z0-9/_\-]*)(?![A-Za-z0-9])"
 )
 _ORDER_CODE = re.compile(
-    r"(?<![A-Za-z0-9])(?:PO|SO|INV|PI|HT|ORD|CT|QT|DN|CI|PL)[\-_#/]?[0-9][A-Za-z0-9\-_/]{3,}(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9/\-])(?:PO|SO|INV|PI|HT|ORD|CT|QT|DN|CI|PL)[\-_#/]?[0-9][A-Za-z0-9\-_/]{3,}(?![A-Za-z0-9])"
 )
+# Any code of capitals and digits that carries a year (20xx) or a run of five digits or more:
+# "HSNB-2026-031", "KS/IMP/2026/09", "BW-10492". Model numbers ("HS-K2308", "SUS304") carry
+# neither; container numbers (ISO 6346: MSCU1234567) are not about anyone.
+_CODE = re.compile(
+    r"(?<![A-Za-z0-9\-/])[A-Z]{2,5}(?:[\-/][A-Z]{2,5})*[\-/]?[0-9][A-Z0-9]*(?:[\-/][A-Z0-9]+)*(?![A-Za-z0-9])"
+)
+_CONTAINER = re.compile(r"[A-Z]{3}U[0-9]{7}")
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+_COURIER_CUE = _cue(
+    r"运单号?|快递单号?|物流单号|顺丰|单号",
+    r"awb|air\s*waybill|waybill|tracking(?:\s+(?:no\.?|number|#))?|dhl|fedex|ups|tnt|ems|courier",
+)
+_COURIER_VALUE = re.compile(r"(?<![0-9A-Za-z])[0-9](?:[ \-]?[0-9]){7,21}(?![0-9A-Za-z])")
+
+
+def _coded(code: str) -> bool:
+    if _CONTAINER.fullmatch(code):
+        return False
+    runs = _DIGIT_RUNS.findall(code)
+    return len(runs) >= 2 or any(len(r) >= 5 or (len(r) == 4 and r.startswith("20")) for r in runs)
 
 
 def _order_like(value: str) -> bool:
@@ -164,6 +229,22 @@ def find_orders(norm: str, text: str) -> Iterator[PiiMatch]:
             yield PiiMatch("order", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
     for m in _ORDER_CODE.finditer(norm):
         yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
+    for m in _CODE.finditer(norm):
+        if _coded(m.group()):
+            yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
+    for m in _values_after(_COURIER_CUE, _COURIER_VALUE, 24, norm):
+        if not _DATE_RE.fullmatch(m.group()):
+            yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
 
 
-FINDERS = (find_accounts, find_id_numbers, find_passports, find_handles, find_cued_phones, find_orders)
+FINDERS = (
+    find_accounts,
+    find_id_numbers,
+    find_passports,
+    find_handles,
+    find_birth_dates,
+    find_plates,
+    find_phone_shapes,
+    find_cued_phones,
+    find_orders,
+)

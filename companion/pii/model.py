@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: Every kind `find_pii` reports, in overlap priority order: when matches overlap they are merged
 #: into one, and the merged match takes the kind that comes first here.
@@ -20,7 +21,10 @@ PII_KINDS: tuple[str, ...] = (
     "cn_mobile",
     "phone",
     "handle",
+    "birth_date",
+    "vehicle",
     "order",
+    "subject",
     "address",
     "company",
     "name",
@@ -38,7 +42,10 @@ PLACEHOLDERS: dict[str, tuple[str, str]] = {
     "cn_mobile": ("[phone]", "[电话]"),
     "phone": ("[phone]", "[电话]"),
     "handle": ("[messaging ID]", "[社交账号]"),
+    "birth_date": ("[date of birth]", "[出生日期]"),
+    "vehicle": ("[plate no.]", "[车牌]"),
     "order": ("[order no.]", "[单号]"),
+    "subject": ("[subject]", "[主题]"),
     "address": ("[address]", "[地址]"),
     "company": ("[company]", "[公司]"),
     "name": ("[name]", "[姓名]"),
@@ -46,7 +53,7 @@ PLACEHOLDERS: dict[str, tuple[str, str]] = {
 
 #: Kinds found from the words around them rather than from a checksum or a numbering plan: inside a
 #: flagged phrase they give way, so the phrase a reviewer must judge stays readable.
-SOFT_KINDS = frozenset({"address", "company", "name"})
+SOFT_KINDS = frozenset({"address", "company", "name", "subject"})
 
 
 @dataclass(frozen=True)
@@ -100,9 +107,21 @@ _NORMALIZE.update(dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u
 _NORMALIZE.update({0xA0: 0x20, 0x202F: 0x20, 0x2007: 0x20})  # no-break spaces
 
 
+@lru_cache(maxsize=1)
+def _table() -> dict[int, int]:
+    """_NORMALIZE plus traditional -> simplified Chinese, character for character (the policy's own
+    table), so one set of patterns reads 陳/陈, 號/号, 區/区."""
+    from companion.policy.normalize import t2s_table
+
+    table = {ord(t): ord(s) for t, s in t2s_table().items() if len(t) == 1 and len(s) == 1}
+    table.update(_NORMALIZE)
+    return table
+
+
 def normalize(text: str) -> str:
-    """`text` with full-width forms folded to ASCII and dashes unified; the same length."""
-    return text.translate(_NORMALIZE)
+    """`text` with full-width forms folded to ASCII, dashes unified and traditional Chinese
+    simplified; the same length, so offsets index the original."""
+    return text.translate(_table())
 
 
 _HAN_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")

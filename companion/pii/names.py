@@ -42,12 +42,16 @@ _SHORT_TITLE = (
 )
 _TITLE = rf"(?:{_LONG_TITLE}|{_SHORT_TITLE})"
 _CN_TITLED = re.compile(rf"{_SURNAME}(?:[{_HAN}]{{0,2}}?{_LONG_TITLE}|{_SHORT_TITLE})")
+# A full name before its titled short form, as people write it: "梁永强梁总", "王伟王经理".
+_CN_FULL_THEN_TITLED = re.compile(
+    rf"(?P<s>[{_SURNAMES}])[{_HAN}]{{1,2}}(?P=s)(?:{_LONG_TITLE}|{_SHORT_TITLE})"
+)
 # 老王, 小李: a surname after 老/小, then a break in the sentence (not "小时", "老板").
 _CN_OLD_YOUNG = re.compile(
-    rf"(?:老|小){_SURNAME}(?=[的说讲是也都在和跟给您你吧呢啊呀了们，。！？、,.!?\s:：]|$)"
+    rf"(?:老|小){_SURNAME}(?=[的说讲话是也都在和跟给您你吧呢啊呀了们，。！？、,.!?\s:：]|$)|阿[{_HAN}](?=[话[的说讲是也都在和跟给您你吧呢啊呀了们，。！？、,.!?\s:：]|$)"
 )
 # 芳姐, 强哥: a given-name character and 姐/哥, not 小姐/大哥/师姐 and the like.
-_CN_SIBLING = re.compile(rf"(?<![{_HAN}])(?![小大表堂师空帅靓老学])[{_HAN}](?:姐|哥)(?![姐哥们夫])")
+_CN_SIBLING = re.compile(rf"(?![小大表堂师空帅靓老学姐哥阿])[{_HAN}](?:姐|哥)(?![姐哥们夫])")
 
 _CN_NOT_NAMES = frozenset(
     "大家 各位 您 你 你们 早上 上午 中午 下午 晚上 老师 领导 同事 同事们 亲 亲们 朋友 朋友们 老板 客户 用户 "
@@ -59,11 +63,48 @@ _LATIN_NOT_NAMES = frozenset(
     "Gentlemen Ladies Folks Guys Both Again Thanks Thank Regards Best Hello Hi Dear Yes No Please Client "
     "Clients Mr Mrs Ms Miss Dr Prof Good Morning Afternoon Evening The This That We Our Your You I It "
     "Finance Accounts Account Accounting Support Service Admin Office Info Director Boss Sender Recipient "
-    "Team Department Dept Company Co Ltd Inc Group Trading Global International Purchase Procurement".split()
+    "Team Department Dept Company Co Ltd Inc Group Trading Global International Purchase Procurement "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April May June July "
+    "August September October November December Christmas Easter".split()
 )
 
 _CAPWORD = r"[A-Z][a-zA-Z'’\-]+"
 _CAPNAME = rf"{_CAPWORD}(?:[ \t]+{_CAPWORD}){{0,2}}"
+# "Jonas Becker 说": two or three capitalised Latin words right next to Chinese text are a name (or a
+# company, masked just the same): Chinese writers leave foreign names in Latin letters.
+# A single word is taken only between Chinese on both sides ("客户 Okafor 要").
+_NAMEWORD = r"[A-ZÀ-Þ][a-zß-ÿ][a-zA-Zß-ÿÀ-Þ'’\-]*"  # a capital and small letters: not FOB, ETD, DHL
+_LATIN_IN_CHINESE = re.compile(
+    rf"(?:(?<=[{_HAN}])|(?<=[{_HAN}][ \t]))(?P<a>{_NAMEWORD}(?:[ \t]{_NAMEWORD}){{1,2}})"
+    rf"|(?P<b>{_NAMEWORD}(?:[ \t]{_NAMEWORD}){{1,2}})(?=[ \t]?[{_HAN}])"
+    rf"|(?:^|(?<=\n)|(?<=\n>)|(?<=\n> )|(?<=[{_HAN}])|(?<=[{_HAN}][ \t]))(?P<c>{_NAMEWORD})(?=[ \t]?[{_HAN}“「『]|[ \t][0-9]+[ \t]?[{_HAN}])"
+)
+# "my boss Karen Whitfield wants": two or three capitalised words inside a sentence (after a small
+# word, before a small word or a comma) are a person's or a company's name.
+_LATIN_FULL_NAME = re.compile(
+    rf"(?<=[a-z,][ \t])(?P<n>{_NAMEWORD}[ \t]{_NAMEWORD}(?:[ \t]{_NAMEWORD})?)(?=[ \t]+[a-z]|[,.;:!?)]|[ \t]*$)",
+    re.M,
+)
+# A first name told apart by the words around it: "my colleague Anna", "tell Karen", "Vikram will".
+_ROLE_BEFORE = (
+    r"(?i:colleague|boss|agent|manager|driver|forwarder|assistant|partner|wife|husband|son|daughter|brother|"
+    r"sister|friend|director|accountant|contact|engineer|cousin|father|mother|tell|ask|told|asked|cc)"
+)
+_ROLE_AFTER = (
+    r"(?:says|said|will|would|can|could|told|asked|wants|wanted|called|thinks|agreed|confirmed|is\s+(?:in|on|out|away|back)|"
+    r"from\s+(?:our|your|the)|in\s+(?:finance|accounting|accounts|purchasing|sales|logistics))"
+)
+_FIRST_NAME = re.compile(
+    rf"(?<![A-Za-z])(?:{_ROLE_BEFORE}[ \t]+(?P<a>{_NAMEWORD})(?![A-Za-z])(?![ \t]+{_NAMEWORD})"
+    rf"|(?P<b>{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z]))"
+)
+# The last line of a mail or of a reply, alone between blank lines: a name signing off ("Chinedu").
+_LONE_SIGNATURE = re.compile(
+    rf"(?:^|(?<=\n))[ \t]*\n[ \t>]*(?P<n>{_NAMEWORD}(?:[ \t]{_NAMEWORD})?|[{_HAN}]{{2,3}})[ \t]*"
+    rf"(?=\n[ \t>]*(?:\n|--|__|$)|$)"
+    # or a full name alone on its line after a blank one, whatever follows (the signature block).
+    rf"|(?:^|(?<=\n))[ \t]*\n[ \t>]*(?P<full>{_NAMEWORD}[ \t]{_NAMEWORD}|{_SURNAME}[{_HAN}]{{1,2}})[ \t]*(?=\n)"
+)
 _HONORIFIC = re.compile(
     rf"(?<![A-Za-z])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Mme|Herr|Frau|Madam)\.?[ \t]+(?P<n>{_CAPNAME})"
 )
@@ -82,11 +123,12 @@ CLOSING = (
     r"(?:此致|此致敬礼|敬礼|祝好|祝商祺|顺祝商祺|顺颂商祺|顺颂时祺|商祺|谢谢|多谢|感谢|祝工作顺利|"
     r"(?i:best\s+regards|kind\s+regards|warm\s+regards|warmest\s+regards|regards|best\s+wishes|best|thanks|"
     r"thank\s+you|many\s+thanks|thanks\s+and\s+regards|thanks\s*&\s*regards|br|cheers|sincerely|"
-    r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|yours|respectfully))"
+    r"yours\s+sincerely|yours\s+faithfully|yours\s+truly|yours|respectfully|mit\s+freundlichen\s+grüßen|"
+    r"freundliche\s+grüße|viele\s+grüße|cordialement|saludos|atentamente|cordiali\s+saluti|met\s+vriendelijke\s+groet))"
 )
 # The sign-off: the first non-blank line after a closing line; or "Best regards, John" on one line.
 _SIGNED_LINE = re.compile(
-    rf"^(?:[ \t>]*{CLOSING}[ \t]*[,，!！。.]*[ \t]*\n(?:[ \t>]*\n){{0,2}})+[ \t>]*(?:[-—–_~]+[ \t]*)?"
+    rf"^(?:[ \t>]*{CLOSING}(?:[ \t]*/[ \t]*{CLOSING})?[ \t]*[,，!！。.]*[ \t]*\n(?:[ \t>]*\n){{0,2}})+[ \t>]*(?:[-—–_~]+[ \t]*)?"
     rf"(?P<n>[{_HAN}]{{2,4}}(?![{_HAN}])|{_CAPNAME})",
     re.M,
 )
@@ -100,16 +142,37 @@ _LIST_LABEL = re.compile(
     r"[ \t*]*[:：][ \t]*(?P<v>[^\n]+)",
     re.M,
 )
+# What may follow a Chinese name whose end the text does not mark (Chinese has no spaces).
+_AFTER_CN_NAME = (
+    r"[ \t，,。.;；:：（(、]|$|说|讲|会|要|在|已|的|也|和|跟|来|去|负责|确认|查|先生|女士|小姐|经理|总|"
+    r"手机|电话|今天|明天|昨天|那边|这边|吗|呢|吧|了|收|签"
+)
 _NAME_LABEL = re.compile(
-    rf"(?:联系人|姓名|收货人|收款人|户名|开户名|账户名称?|经办人|负责人|签收人|申请人|业务员|对接人|"
+    rf"(?:联系人|姓名|收货人|收件人|寄件人|收款人|户名|开户名|账户名称?|经办人|负责人|签收人|申请人|业务员|对接人|法人|"
     rf"(?:^|(?<=\n))[ \t>*]*(?i:contact(?:\s+person)?|name|attn|attention|beneficiary(?:\s+name)?|"
-    rf"account\s+(?:name|holder)|consignee|signed\s+by|prepared\s+by|approved\s+by|sales\s*rep))"
+    rf"account\s+(?:name|holder)|consignee|signed\s+by|prepared\s+by|approved\s+by|sales\s*rep)"
+    rf"|(?i:geschäftsführer|managing\s+director|general\s+manager|director|ceo|owner|inhaber|gérant))"
     rf"(?:[ \t]*[:：][ \t]*(?P<n>[{_HAN}]{{2,4}}(?![{_HAN}])|{_CAPNAME})"
-    rf"|[ \t]*(?P<bare>{_SURNAME}[{_HAN}]{{1,2}}(?![{_HAN}])))"  # "收货人陈建国": no colon, a surname
+    rf"|[ \t]*(?:写|是|为|叫|填)?[ \t]*(?P<bare>{_SURNAME}[{_HAN}]{{1,2}}?)(?={_AFTER_CN_NAME}))"
+)
+# A person named by their role ("拖车司机 王建军", "我们客户吴宗翰先生"): role, surname, one or two more.
+_CN_ROLE_NAME = re.compile(
+    rf"(?:司机|师傅|客户|同事|老板|助理|会计|出纳|财务|业务员|跟单|采购|老公|老婆|太太|先生|朋友|联系人|收件人|"
+    rf"寄件人|经理|主管|员工|代理|货代|报关员)[ \t]*(?P<n>{_SURNAME}[{_HAN}]{{1,2}}?)(?={_AFTER_CN_NAME})"
 )
 
 
-def _name(m: re.Match[str], text: str, group: str = "n") -> PiiMatch | None:
+_TO_PLACE = set("到至往从经发运抵离在飞")
+
+
+def _is_place(norm: str, start: int, end: int) -> bool:
+    """A Latin word after 到/至/从 … or before 港 is a port or a town ("到 Felixstowe", "Hamburg 港")."""
+    before = norm[:start].rstrip(" \t")[-1:]
+    after = norm[end:].lstrip(" \t")[:1]
+    return before in _TO_PLACE or after == "港"
+
+
+def _name(m: re.Match[str], text: str, group: str | int = "n") -> PiiMatch | None:
     value = m.group(group)
     if not value:
         return None
@@ -125,6 +188,16 @@ def _structural(norm: str, text: str) -> Iterator[PiiMatch | None]:
     for regex in (_CN_OLD_YOUNG, _CN_SIBLING):
         for m in regex.finditer(norm):
             yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+    for m in _LATIN_IN_CHINESE.finditer(norm):
+        if not _is_place(norm, m.start(), m.end()):
+            yield _name(m, text, next(g for g in "abc" if m.group(g)))
+    for m in _FIRST_NAME.finditer(norm):
+        yield _name(m, text, "a" if m.group("a") else "b")
+    for regex in (_LATIN_FULL_NAME, _CN_ROLE_NAME, _CN_FULL_THEN_TITLED):
+        for m in regex.finditer(norm):
+            yield _name(m, text, "n" if "n" in regex.groupindex else 0)
+    for m in _LONE_SIGNATURE.finditer(norm):
+        yield _name(m, text, "n" if m.group("n") else "full")
     for m in _HONORIFIC.finditer(norm):
         if m.group("n").split()[0] not in _LATIN_NOT_NAMES:
             yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
@@ -147,6 +220,17 @@ def _structural(norm: str, text: str) -> Iterator[PiiMatch | None]:
         yield _name(m, text, "cn" if m.group("cn") else "en")
     for m in _LIST_LABEL.finditer(norm):
         yield from _list_names(m, text)
+
+
+# The subject line of a quoted or attached mail's header block: it names the deal and often a person.
+_SUBJECT_LINE = re.compile(
+    r"^[ \t>*]*(?:主题|主旨|标题|(?i:subject|betreff|objet|asunto))[ \t*]*[:：][ \t]*(?P<v>[^\n]*[^\s])", re.M
+)
+
+
+def find_subjects(norm: str, text: str) -> Iterator[PiiMatch]:
+    for m in _SUBJECT_LINE.finditer(norm):
+        yield PiiMatch("subject", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
 
 
 _LIST_ITEM = re.compile(r"[^;,，；<>]+?(?=[ \t]*(?:<|[;,，；]|$))")
@@ -233,6 +317,7 @@ def people_pattern(people: People) -> re.Pattern[str] | None:
 
 def find_names(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
     yield from (m for m in _structural(norm, text) if m is not None)
+    yield from find_subjects(norm, text)
     pattern = people_pattern(people)
     if pattern is not None:
         for m in pattern.finditer(norm):

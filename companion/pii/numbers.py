@@ -106,6 +106,30 @@ def valid_cn_id(compact: str) -> bool:
     return date(1900, 1, 1) <= born <= date.today()
 
 
+_TW_LETTERS = "ABCDEFGHJKLMNPQRSTUVXYWZIO"  # Taiwan ID letters in the order of their codes 10..35
+
+
+def valid_tw_id(value: str) -> bool:
+    """Taiwan national ID: a letter, 1 or 2 (or 8/9 for residents), eight digits, weighted mod 10."""
+    code = 10 + _TW_LETTERS.index(value[0])
+    digits = [int(d) for d in value[1:]]
+    total = (
+        code // 10
+        + (code % 10) * 9
+        + sum(d * w for d, w in zip(digits, (8, 7, 6, 5, 4, 3, 2, 1, 1), strict=True))
+    )
+    return total % 10 == 0
+
+
+def valid_hkid(value: str) -> bool:
+    """Hong Kong identity card: one or two letters, six digits, a check digit or A (mod 11)."""
+    letters, digits, check = value[:-7], value[-7:-1], value[-1]
+    values = [36] * (2 - len(letters)) + [ord(c) - 55 for c in letters] + [int(d) for d in digits]
+    total = sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True))
+    expected = (11 - total % 11) % 11
+    return check == ("A" if expected == 10 else str(expected))
+
+
 def _valid_card(digits: str) -> bool:
     from stdnum import luhn
 
@@ -151,6 +175,20 @@ def find_cn_ids(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _CN_ID_RE.finditer(norm):
         if valid_cn_id(m.group().replace(" ", "").upper()):
             yield _match("cn_id", m.start(), m.end(), text)
+
+
+_TW_ID_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z][12890][0-9]{8}(?![0-9A-Za-z])")
+_HKID_RE = re.compile(r"(?<![0-9A-Za-z])(?P<l>[A-Z]{1,2})(?P<d>[0-9]{6}) ?\((?P<c>[0-9A])\)")
+
+
+def find_other_ids(norm: str, text: str) -> Iterator[PiiMatch]:
+    """Taiwan and Hong Kong identity numbers, by their check digits."""
+    for m in _TW_ID_RE.finditer(norm):
+        if valid_tw_id(m.group()):
+            yield _match("id_number", m.start(), m.end(), text)
+    for m in _HKID_RE.finditer(norm):
+        if valid_hkid(m.group("l") + m.group("d") + m.group("c")):
+            yield _match("id_number", m.start(), m.end(), text)
 
 
 def find_cards(norm: str, text: str) -> Iterator[PiiMatch]:
@@ -209,4 +247,4 @@ def find_phones(norm: str, text: str) -> Iterator[PiiMatch]:
             yield _match("phone", w_start + pm.start, w_start + pm.end, text)
 
 
-FINDERS = (find_emails, find_ibans, find_cn_ids, find_cards, find_cn_mobiles, find_phones)
+FINDERS = (find_emails, find_ibans, find_cn_ids, find_other_ids, find_cards, find_cn_mobiles, find_phones)

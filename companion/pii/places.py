@@ -41,7 +41,7 @@ def _walk_back(norm: str, end: int, limit: int) -> int:
 _ADMIN = r"(?:省|自治区|特别行政区|市|自治州|地区|区|县|旗|镇|乡|街道)"
 _ROAD = r"(?:大道|路|街|巷|弄|胡同)"  # not 道 alone: "知道3号" is a date
 _NUMBER = r"[0-9一二三四五六七八九十百零〇]+(?:-[0-9]+)?"
-_UNIT = r"(?:号楼|号院|号|弄|栋|幢|座|楼|层|室|单元|房|铺|仓|库|门|期|区)"
+_UNIT = r"(?:号楼|号院|号|弄|巷|段|栋|幢|座|楼|层|室|单元|房|铺|仓|库|门|期|区)"
 # The tail: "…路1388号", then "5号楼1203室", "B座12层" … Built on the normalised text (ASCII digits).
 _CN_STREET = re.compile(
     rf"[{_HAN}A-Za-z0-9]{{1,12}}?(?P<road>{_ROAD})(?:[{_HAN}]{{0,3}})?{_NUMBER}{_UNIT}"
@@ -77,9 +77,9 @@ def _trim_lead(norm: str, start: int, end: int) -> int:
 _STREET_TYPES = (
     "Road|Rd|Street|St|Avenue|Ave|Av|Lane|Ln|Drive|Dr|Way|Boulevard|Blvd|Court|Ct|Place|Pl|Square|Sq|"
     "Terrace|Close|Crescent|Cres|Highway|Hwy|Parkway|Pkwy|Row|Walk|Gardens|Grove|Hill|Wharf|Quay|Parade|"
-    "Circle|Plaza|Mews|Green|Rise|Broadway|Strasse|Straße|Str|Weg|Allee|Platz|Gasse|Rue|Via|Calle|Avenida"
+    "Circle|Plaza|Mews|Green|Rise|Broadway|Wall|Embankment|Chase|Reach|Strasse|Straße|Str|Weg|Allee|Platz|Gasse|Rue|Via|Calle|Avenida"
 )
-_CAP = r"[A-Z][A-Za-z'’\-]*\.?"
+_CAP = r"(?:[A-Z][A-Za-z'’\-]*\.?|[0-9]+(?:st|nd|rd|th))"
 _POSTCODE = (
     r"[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}"  # UK
     r"|[A-Z]{2}\s[0-9]{5}(?:-[0-9]{4})?"  # US state + ZIP
@@ -89,7 +89,7 @@ _UNIT_PREFIX = r"(?:(?:Flat|Unit|Suite|Ste|Apt|Apartment|Room|Rm|Floor|Fl|Level|
 _WESTERN = re.compile(
     rf"(?<![A-Za-z0-9]){_UNIT_PREFIX}{{0,3}}(?:No\.?\s*)?[0-9]{{1,5}}[A-Za-z]?(?:[\-/][0-9]{{1,5}})?,?\s+"
     rf"(?:{_CAP}\s+){{0,4}}(?:{_STREET_TYPES})\b\.?"
-    rf"(?:,?\s*(?:{_POSTCODE})(?![A-Za-z0-9])|,\s*{_CAP}(?:\s+{_CAP}){{0,2}}|\s+{_CAP}(?=,))*"
+    rf"(?:,?\s*(?:{_POSTCODE})(?![A-Za-z0-9])|,\s*(?:Suite|Ste|Unit|Floor|Fl|Room|Rm|Apt)\.?\s*[0-9A-Za-z\-]+|,\s*{_CAP}(?:\s+{_CAP}){{0,2}}|\s+{_CAP}(?=,))*"
     rf"(?:,?\s+(?:{_POSTCODE})(?![A-Za-z0-9]))?"
 )
 # "Hauptstraße 12, 10115 Berlin": the street first, then the number.
@@ -97,17 +97,42 @@ _WESTERN_NAME_FIRST = re.compile(
     r"(?<![A-Za-z])[A-Z][a-zäöüß]+(?:straße|strasse|str\.|weg|allee|platz|gasse|laan|straat|vej|gatan)"
     r"\s+[0-9]{1,4}[a-z]?(?:,\s*[0-9]{4,5}\s+[A-Z][a-zäöü]+)?"
 )
-# A UK postcode after a town, on its own ("London E14 9QR").
+# A UK postcode after a town, on its own ("London E14 9QR"); a US town, state and ZIP ("Denver, CO
+# 80204"); a postcode before a town at the start of a line or after a comma ("40599 Düsseldorf").
 _UK_TOWN_POSTCODE = re.compile(
     r"(?<![A-Za-z])[A-Z][a-z]+,?\s+[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}(?![A-Za-z0-9])"
+)
+_US_TOWN_ZIP = re.compile(
+    r"(?<![A-Za-z])[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,\s[A-Z]{2}\s[0-9]{5}(?:-[0-9]{4})?(?![0-9])"
+)
+_POSTCODE_TOWN = re.compile(
+    r"(?:^|(?<=\n)|(?<=[,·|]\s))[ \t]*(?:[A-Z]{1,2}-)?[0-9]{4,5}\s+"
+    r"(?!(?i:pcs|pieces|units|sets|cartons|ctns|pairs|boxes|meters|tons|usd|rmb|eur)\b)"
+    r"[A-ZÄÖÜÀ-Ý][a-zäöüßà-ÿ]+(?:[\s\-][A-Z][a-zäöüß]+)?(?![A-Za-z])"
+)
+# Comma-separated capitalised segments ending in a town and a long postcode ("Shop No. 7, Lohar
+# Chawl, Kalbadevi, Mumbai 400002"): the shape of an address in most countries without a street type.
+_SEGMENT = r"(?:[A-Z][A-Za-z'’.\-]*|No\.?|[0-9]+[A-Za-z]?)"
+_SEGMENTS_POSTCODE = re.compile(
+    rf"(?<![A-Za-z0-9])(?:{_SEGMENT}(?:[ \t]+{_SEGMENT})*,[ \t]*){{2,6}}"
+    r"[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t\-]+[0-9]{5,6}(?![0-9])"
 )
 
 
 def _find_western_addresses(norm: str, text: str) -> Iterator[PiiMatch]:
-    for regex in (_WESTERN, _WESTERN_NAME_FIRST, _UK_TOWN_POSTCODE):
+    regexes = (
+        _WESTERN,
+        _WESTERN_NAME_FIRST,
+        _UK_TOWN_POSTCODE,
+        _US_TOWN_ZIP,
+        _POSTCODE_TOWN,
+        _SEGMENTS_POSTCODE,
+    )
+    for regex in regexes:
         for m in regex.finditer(norm):
+            start = m.start() + len(m.group()) - len(m.group().lstrip())
             end = len(m.group().rstrip(" ,")) + m.start()
-            yield PiiMatch("address", m.start(), end, text[m.start() : end])
+            yield PiiMatch("address", start, end, text[start:end])
 
 
 # --- an address after its label -----------------------------------------------------------------------------
@@ -132,9 +157,17 @@ def _find_labelled_addresses(norm: str, text: str) -> Iterator[PiiMatch]:
 
 _CN_COMPANY = re.compile(r"(?:有限责任公司|股份有限公司|集团有限公司|有限公司|集团公司)")
 _LATIN_COMPANY = re.compile(
-    r"(?<![A-Za-z])(?:[A-Z][A-Za-z0-9&'’\-]*\.?\s+){1,5}"
-    r"(?:Co\.,?\s*Ltd\.?|Co\.?\s*Limited|Company\s+Limited|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|GmbH|AG|S\.A\.|"
-    r"S\.r\.l\.|B\.V\.|Corp\.?|Corporation|PLC|Pty\.?\s+Ltd\.?|Trading\s+Co\.?)(?![A-Za-z])"
+    r"(?<![\w])(?:(?:[A-ZÀ-Þ][\w&'’\-]*\.?|\([A-Z]{2,3}\)|&|and|of|de)\s+){1,6}"
+    r"(?:Co\.,?\s*Ltd\.?|Co\.?\s*Limited|Company\s+Limited|Ltd\.?|Limited|Inc\.?|LLC|L\.L\.C\.|LLP|"
+    r"GmbH(?:\s*&\s*Co\.?\s*KG)?|AG|KG|S\.A\.(?:\s*de\s*C\.V\.)?|SA|SAC|S\.A\.C\.|SRL|S\.r\.l\.|SARL|SAS|"
+    r"SpA|S\.p\.A\.|B\.V\.|BV|N\.V\.|NV|Oy|AB|A/S|Sdn\.?\s*Bhd\.?|Bhd|Pvt\.?\s*Ltd\.?|Private\s+Limited|"
+    r"Corp\.?|Corporation|PLC|Pty\.?\s+Ltd\.?|Trading\s+Co\.?)(?![\w])"
+)
+# Chinese trade names without their legal form: two characters and the trade (锦华厨具, 港恒物流,
+# 宗翰厨具行), where the two characters start a word.
+_CN_TRADE_NAME = re.compile(
+    rf"(?<![{_HAN}])[{_HAN}]{{2}}(?:厨具|物流|货代|船务|贸易|电器|五金|卫浴|照明|科技|实业|制造|机械|电子|服饰|纺织|"
+    rf"化工|建材|家居|进出口|国际|陶瓷|塑胶|包装|印刷|家具|灯饰|商贸|工贸)(?:行|厂|店|公司)?"
 )
 #: Free-mail providers: their domain names no company, and stay visible (a deal moving to a personal
 #: 163.com address is the very thing a reviewer must see).
@@ -168,17 +201,26 @@ def company_words(domain: str) -> tuple[str, ...]:
     return tuple(w for w in words if len(w) >= 4 and w not in _GENERIC)
 
 
+_TRANSLITERATED = {"ue": "(?:ue|ü)", "oe": "(?:oe|ö)", "ae": "(?:ae|ä)", "ss": "(?:ss|ß)"}
+
+
+def _spelled(word: str) -> str:
+    """A domain word as a pattern that also reads its umlauts ("kuechenwelt" finds "Küchenwelt")."""
+    return re.sub("ue|oe|ae|ss", lambda m: _TRANSLITERATED[m.group()], re.escape(word))
+
+
 def _find_companies(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
     for m in _CN_COMPANY.finditer(norm):
         start = _trim_lead(norm, _walk_back(norm, m.start(), 16), m.start())
         if m.start() - start >= 2:
             yield PiiMatch("company", start, m.end(), text[start : m.end()])
-    for m in _LATIN_COMPANY.finditer(norm):
-        yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+    for regex in (_LATIN_COMPANY, _CN_TRADE_NAME):
+        for m in regex.finditer(norm):
+            yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
     words = {w for address in people.addresses for w in company_words(address.rpartition("@")[2])}
     if words:
         regex = re.compile(
-            r"(?<![A-Za-z])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![A-Za-z])", re.I
+            r"(?<![^\W\d_])(?:" + "|".join(map(_spelled, sorted(words))) + r")(?![^\W\d_])", re.I
         )
         for m in regex.finditer(norm):
             yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
