@@ -90,10 +90,12 @@ def _edge(text: str, pos: int, step: int, rules: SnippetRules, pii: list[PiiMatc
         if not 0 <= i < n or text[i] in _BOUNDARY or (text[i] == "." and _sentence_end(text, i)):
             return pos
         covering = next((m for m in pii if m.start <= i < m.end), None)
-        if covering is not None:  # a placeholder counts as one word
-            if words <= 0 and chars <= 0:
+        if covering is not None:  # a placeholder counts as one word, or one character among Chinese
+            beyond = covering.start - 1 if step < 0 else covering.end
+            cjk = 0 <= beyond < n and _is_cjk(text[beyond])
+            if (chars if cjk else words) <= 0:
                 return pos
-            words, chars = (words - 1, chars) if words > 0 else (words, chars - 1)
+            chars, words = (chars - 1, words) if cjk else (chars, words - 1)
             pos = covering.start if step < 0 else covering.end
         elif _is_cjk(text[i]):
             if chars <= 0:
@@ -155,7 +157,7 @@ def snippet(
     end: int,
     match: str,
     *,
-    people: People | None = None,
+    people: People | tuple[People, ...] | None = None,
     rules: SnippetRules | None = None,
 ) -> str:
     """The snippet of one finding: "" when snippets are off, the masked match alone in »« when the

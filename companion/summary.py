@@ -140,7 +140,9 @@ def _build(
         _one(db, "SELECT coalesce(max(id), 0) FROM appeals"),
         _one(db, "SELECT coalesce(max(id), 0) FROM scan_errors"),
     )
-    context = _EventContext(_snippet_rules(paths), _own_names(db))
+    context = _EventContext(
+        _snippet_rules(paths), _directory(db, state["cursor_message"], top.message, _own_names(db))
+    )
     scan_events, counts, message_top, more = _scan_events(
         db, state["cursor_message"], top.message, max_events, context
     )
@@ -194,14 +196,15 @@ def _build(
 
 @dataclass(frozen=True)
 class _EventContext:
-    """What every event's snippet is built with: the policy's snippet rules and the user's names."""
+    """What every event's snippet is built with: the policy's snippet rules and the directory of
+    everyone this summary's mail is with (and the user's own names), masked in every snippet."""
 
     rules: SnippetRules
-    own_names: tuple[str, ...]
+    directory: People
 
-    def people(self, pairs_json: str | None) -> People:
+    def people(self, pairs_json: str | None) -> tuple[People, ...]:
         pairs = json.loads(pairs_json) if pairs_json else []
-        return People.of(((a, n) for a, n in pairs), self.own_names)
+        return (People.of((a, n) for a, n in pairs), self.directory)
 
 
 def _snippet_rules(paths: Paths) -> SnippetRules:
@@ -211,6 +214,17 @@ def _snippet_rules(paths: Paths) -> SnippetRules:
         return load_policy(paths.policy if paths.policy.is_file() else None).snippets
     except Exception:  # an unreadable policy must not stop reporting: the default rules apply
         return SnippetRules()
+
+
+def _directory(db: Database, after: int, top: int, own_names: tuple[str, ...]) -> People:
+    """The senders and recipients of the messages (after, top], as one People."""
+    pairs: list[tuple[str, str]] = []
+    rows = db.conn.execute(
+        "SELECT DISTINCT people FROM messages WHERE rowid > ? AND rowid <= ?", (after, top)
+    )
+    for (people,) in rows:
+        pairs.extend((a, n) for a, n in (json.loads(people) if people else []))
+    return People.of(pairs, own_names)
 
 
 def _own_names(db: Database) -> tuple[str, ...]:

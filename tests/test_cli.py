@@ -211,7 +211,7 @@ def test_mask_a_mail_file_uses_its_people_and_prints_its_snippets(tmp_path):
         "[name],\nas discussed, [name] can give you the lowest price; call [phone].\n\nBest regards,\n[name]\n"
     )
     shown = run("mask", "--snippets", str(tmp_path / "m.eml"))
-    assert shown.output == "commit.lowest-price\t…[name] can give you the »lowest price«…\n"
+    assert shown.output == "commit.lowest-price\t…can give you the »lowest price«…\n"
     missing = run("mask", str(tmp_path / "nope.eml"))
     assert missing.exit_code != 0 and "nope.eml" in missing.output
     assert run("mask", "--snippets").exit_code != 0

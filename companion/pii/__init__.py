@@ -51,7 +51,16 @@ __all__ = [
 _PRIORITY = {kind: rank for rank, kind in enumerate(PII_KINDS)}
 
 
-def _all_matches(text: str, people: People) -> list[PiiMatch]:
+Peoples = People | tuple[People, ...] | None
+
+
+def _groups(people: Peoples) -> tuple[People, ...]:
+    if people is None:
+        return ()
+    return people if isinstance(people, tuple) else (people,)
+
+
+def _all_matches(text: str, people: tuple[People, ...]) -> list[PiiMatch]:
     norm = normalize(text)
     found: list[PiiMatch] = []
     for finder in numbers.FINDERS + cued.FINDERS:
@@ -92,15 +101,14 @@ def _merge(matches: Iterable[PiiMatch], text: str) -> list[PiiMatch]:
     return out
 
 
-def find_pii(
-    text: str, people: People | None = None, *, protect: tuple[int, int] | None = None
-) -> list[PiiMatch]:
+def find_pii(text: str, people: Peoples = None, *, protect: tuple[int, int] | None = None) -> list[PiiMatch]:
     """Personal data in `text`, sorted by start and never overlapping; offsets index `text`.
 
-    `people` are the mail's own people (their names are masked wherever they occur); `protect` is
+    `people` are the mail's own people, or several groups of them (the mail's, the whole mailbox's):
+    their names are masked wherever they occur. `protect` is
     the range of a flagged phrase, which names, places and companies never cover (numbers still do).
     """
-    found: Iterable[PiiMatch] = _all_matches(text, people or People())
+    found: Iterable[PiiMatch] = _all_matches(text, _groups(people))
     if protect is not None:
         found = [part for m in found for part in _clip(m, protect, text)]
     return _merge(found, text)
@@ -146,7 +154,7 @@ def _check_kinds(kinds: Iterable[str]) -> frozenset[str]:
 
 
 def mask_with_matches(
-    text: str, people: People | None = None, lang: str | None = None
+    text: str, people: Peoples = None, lang: str | None = None
 ) -> tuple[str, list[PiiMatch]]:
     """Mask every kind of personal data in `text`; return the masked text and the matches."""
     matches = find_pii(text, people)
@@ -154,7 +162,7 @@ def mask_with_matches(
 
 
 def mask_text(
-    text: str, kinds: Iterable[str] | None = None, *, people: People | None = None, lang: str | None = None
+    text: str, kinds: Iterable[str] | None = None, *, people: Peoples = None, lang: str | None = None
 ) -> str:
     """`text` with personal data replaced by typed placeholders.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from companion.pii.model import People, PiiMatch
 
@@ -77,7 +78,7 @@ _NAMEWORD = r"[A-ZÀ-Þ][a-zß-ÿ][a-zA-Zß-ÿÀ-Þ'’\-]*"  # a capital and sm
 _LATIN_IN_CHINESE = re.compile(
     rf"(?:(?<=[{_HAN}])|(?<=[{_HAN}][ \t]))(?P<a>{_NAMEWORD}(?:[ \t]{_NAMEWORD}){{1,2}})"
     rf"|(?P<b>{_NAMEWORD}(?:[ \t]{_NAMEWORD}){{1,2}})(?=[ \t]?[{_HAN}])"
-    rf"|(?:^|(?<=\n)|(?<=\n>)|(?<=\n> )|(?<=[{_HAN}])|(?<=[{_HAN}][ \t]))(?P<c>{_NAMEWORD})(?=[ \t]?[{_HAN}“「『]|[ \t][0-9]+[ \t]?[{_HAN}])"
+    rf"|(?:^|(?<=\n)|(?<=\n>)|(?<=\n> )|(?<=[{_HAN}。，！？；：、“”])|(?<=[{_HAN}][ \t]))(?P<c>{_NAMEWORD})(?=[ \t]?[{_HAN}“「『]|[ \t][0-9]+[ \t]?[{_HAN}])"
 )
 # "my boss Karen Whitfield wants": two or three capitalised words inside a sentence (after a small
 # word, before a small word or a comma) are a person's or a company's name.
@@ -96,7 +97,7 @@ _ROLE_AFTER = (
 )
 _FIRST_NAME = re.compile(
     rf"(?<![A-Za-z])(?:{_ROLE_BEFORE}[ \t]+(?P<a>{_NAMEWORD})(?![A-Za-z])(?![ \t]+{_NAMEWORD})"
-    rf"|(?P<b>{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z]))"
+    rf"|(?<=[a-z,][ \t])(?P<b>{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z]))"  # not "As agreed" at a sentence's start
 )
 # The last line of a mail or of a reply, alone between blank lines: a name signing off ("Chinedu").
 _LONE_SIGNATURE = re.compile(
@@ -289,6 +290,7 @@ def _local_part_forms(address: str) -> set[str]:
     return forms
 
 
+@lru_cache(maxsize=64)
 def people_pattern(people: People) -> re.Pattern[str] | None:
     """One regex for every written form of the mail's people, longest first."""
     latin: set[str] = set()
@@ -315,13 +317,14 @@ def people_pattern(people: People) -> re.Pattern[str] | None:
     return re.compile("|".join(parts))
 
 
-def find_names(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
+def find_names(norm: str, text: str, people: tuple[People, ...]) -> Iterator[PiiMatch]:
     yield from (m for m in _structural(norm, text) if m is not None)
     yield from find_subjects(norm, text)
-    pattern = people_pattern(people)
-    if pattern is not None:
-        for m in pattern.finditer(norm):
-            yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+    for group in people:
+        pattern = people_pattern(group)
+        if pattern is not None:
+            for m in pattern.finditer(norm):
+                yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
 
 
 _TITLE_AT_END = re.compile(rf"{_TITLE}$")

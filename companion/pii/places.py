@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from companion.pii.model import People, PiiMatch
 
@@ -209,7 +210,7 @@ def _spelled(word: str) -> str:
     return re.sub("ue|oe|ae|ss", lambda m: _TRANSLITERATED[m.group()], re.escape(word))
 
 
-def _find_companies(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
+def _find_companies(norm: str, text: str, people: tuple[People, ...]) -> Iterator[PiiMatch]:
     for m in _CN_COMPANY.finditer(norm):
         start = _trim_lead(norm, _walk_back(norm, m.start(), 16), m.start())
         if m.start() - start >= 2:
@@ -217,16 +218,22 @@ def _find_companies(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
     for regex in (_LATIN_COMPANY, _CN_TRADE_NAME):
         for m in regex.finditer(norm):
             yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+    for group in people:
+        regex = _company_pattern(group)
+        if regex is not None:
+            for m in regex.finditer(norm):
+                yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+
+
+@lru_cache(maxsize=64)
+def _company_pattern(people: People) -> re.Pattern[str] | None:
     words = {w for address in people.addresses for w in company_words(address.rpartition("@")[2])}
-    if words:
-        regex = re.compile(
-            r"(?<![^\W\d_])(?:" + "|".join(map(_spelled, sorted(words))) + r")(?![^\W\d_])", re.I
-        )
-        for m in regex.finditer(norm):
-            yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+    if not words:
+        return None
+    return re.compile(r"(?<![^\W\d_])(?:" + "|".join(map(_spelled, sorted(words))) + r")(?![^\W\d_])", re.I)
 
 
-def find_places(norm: str, text: str, people: People) -> Iterator[PiiMatch]:
+def find_places(norm: str, text: str, people: tuple[People, ...]) -> Iterator[PiiMatch]:
     yield from _find_cn_addresses(norm, text)
     yield from _find_western_addresses(norm, text)
     yield from _find_labelled_addresses(norm, text)
