@@ -98,3 +98,15 @@ def test_snippet_rules_in_the_policy() -> None:
         with pytest.raises(PolicyError, match=message) as err:
             parse_policy(broken, "p.toml")
         assert "p.toml, line" in str(err.value)
+
+
+def test_the_managers_view_reads_the_new_snippets() -> None:
+    from collector.dashboard.masking import manager_snippet
+
+    zh = snip("芳姐说我们给全网最低价。", "全网最低价", people=People.of([("f@acme.cn", "李芳")]))
+    assert manager_snippet(zh) == "…»全网最低价«…"
+    assert (
+        manager_snippet(snip("请打到我个人账户6222021234567890123。", "打到我个人账户"))
+        == "…»打到我个人账户«…"
+    )
+    assert manager_snippet("") == ""  # a quoted event
