@@ -175,9 +175,13 @@ def snippet(
         text = field_text[start:end] if field_text and 0 <= start < end <= len(field_text) else match
         pii = find_pii(text, people, protect=(0, len(text)))
         return _marked(text, (0, len(text)), (0, len(text)), pii)
-    lo = max(0, field_text.rfind("\n", 0, max(0, start - _REGION)) + 1)
-    hi = field_text.find("\n", min(len(field_text), end + _REGION))
-    hi = len(field_text) if hi < 0 else hi
+    # The region examined: about _REGION characters each side, trimmed to whole lines where it has
+    # line breaks (a body converted from HTML may be one long line: never the whole of it).
+    lo, hi = max(0, start - _REGION), min(len(field_text), end + _REGION)
+    if lo > 0 and (cut := field_text.find("\n", lo, start)) >= 0:
+        lo = cut + 1
+    if hi < len(field_text) and (cut := field_text.rfind("\n", end, hi)) >= 0:
+        hi = cut
     text = field_text[lo:hi]
     s, e = start - lo, end - lo
     pii = find_pii(text, people, protect=(s, e))

@@ -145,11 +145,17 @@ _ADDRESS_LABEL = re.compile(
 )
 
 
+# Where a labelled address ends: the line's or the sentence's end, and never past _LABELLED_MAX.
+_ADDRESS_END = re.compile(r"\n|[。；;！!？?]|\.\s+[A-Z]|\s{3,}")
+_LABELLED_MAX = 120
+
+
 def _find_labelled_addresses(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _ADDRESS_LABEL.finditer(norm):
-        end = norm.find("\n", m.end())
-        end = len(norm) if end < 0 else end
-        value_end = len(norm[m.end() : end].rstrip()) + m.end()
+        stop = min(len(norm), m.end() + _LABELLED_MAX)
+        found = _ADDRESS_END.search(norm, m.end(), stop)
+        end = found.start() if found else stop
+        value_end = len(norm[m.end() : end].rstrip(" \t.,，")) + m.end()
         if value_end - m.end() >= 4:
             yield PiiMatch("address", m.end(), value_end, text[m.end() : value_end])
 
