@@ -83,7 +83,7 @@ _LATIN_IN_CHINESE = re.compile(
 # "my boss Karen Whitfield wants": two or three capitalised words inside a sentence (after a small
 # word, before a small word or a comma) are a person's or a company's name.
 _LATIN_FULL_NAME = re.compile(
-    rf"(?<=[a-z,][ \t])(?P<n>{_NAMEWORD}[ \t]{_NAMEWORD}(?:[ \t]{_NAMEWORD})?)(?=[ \t]+[a-z]|[,.;:!?)]|[ \t]*$)",
+    rf"(?<=[a-z,][ \t])(?P<n>{_NAMEWORD}[ \t]{_NAMEWORD}(?:[ \t]{_NAMEWORD})?)(?=[ \t]+[a-z]|[ \t]*[(（]|[,.;:!?)]|[ \t]*$)",
     re.M,
 )
 # A first name told apart by the words around it: "my colleague Anna", "tell Karen", "Vikram will".
@@ -97,7 +97,8 @@ _ROLE_AFTER = (
 )
 _FIRST_NAME = re.compile(
     rf"(?<![A-Za-z])(?:{_ROLE_BEFORE}[ \t]+(?P<a>{_NAMEWORD})(?![A-Za-z])(?![ \t]+{_NAMEWORD})"
-    rf"|(?<=[a-z,][ \t])(?P<b>{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z]))"  # not "As agreed" at a sentence's start
+    rf"|(?<=[a-z,][ \t])(?P<b>{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z])"  # not "As agreed" at a sentence's start
+    rf"|(?<![A-Za-z])(?P<c>{_NAMEWORD}[ \t]{_NAMEWORD})[ \t]+{_ROLE_AFTER}(?![A-Za-z]))"  # "Anh Nguyen said"
 )
 # The last line of a mail or of a reply, alone between blank lines: a name signing off ("Chinedu").
 _LONE_SIGNATURE = re.compile(
@@ -156,6 +157,11 @@ _NAME_LABEL = re.compile(
     rf"(?:[ \t]*[:：][ \t]*(?P<n>[{_HAN}]{{2,4}}(?![{_HAN}])|{_CAPNAME})"
     rf"|[ \t]*(?:写|是|为|叫|填)?[ \t]*(?P<bare>{_SURNAME}[{_HAN}]{{1,2}}?)(?={_AFTER_CN_NAME}))"
 )
+# "…的林晓东说": a surname and one or two characters between a particle and a verb of speech.
+_CN_SPEAKER = re.compile(
+    rf"(?<=[的和跟与给让叫请找问向把被是])(?P<n>{_SURNAME}[{_HAN}]{{1,2}}?)"
+    rf"(?=说|讲|表示|认为|告诉|问|回复|同意|确认|要求|负责|打电话|答应|已经|刚才)"
+)
 # A person named by their role ("拖车司机 王建军", "我们客户吴宗翰先生"): role, surname, one or two more.
 _CN_ROLE_NAME = re.compile(
     rf"(?:司机|师傅|客户|同事|老板|助理|会计|出纳|财务|业务员|跟单|采购|老公|老婆|太太|先生|朋友|联系人|收件人|"
@@ -193,8 +199,8 @@ def _structural(norm: str, text: str) -> Iterator[PiiMatch | None]:
         if not _is_place(norm, m.start(), m.end()):
             yield _name(m, text, next(g for g in "abc" if m.group(g)))
     for m in _FIRST_NAME.finditer(norm):
-        yield _name(m, text, "a" if m.group("a") else "b")
-    for regex in (_LATIN_FULL_NAME, _CN_ROLE_NAME, _CN_FULL_THEN_TITLED):
+        yield _name(m, text, next(g for g in "abc" if m.group(g)))
+    for regex in (_LATIN_FULL_NAME, _CN_ROLE_NAME, _CN_FULL_THEN_TITLED, _CN_SPEAKER):
         for m in regex.finditer(norm):
             yield _name(m, text, "n" if "n" in regex.groupindex else 0)
     for m in _LONE_SIGNATURE.finditer(norm):

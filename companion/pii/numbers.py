@@ -181,8 +181,23 @@ _TW_ID_RE = re.compile(r"(?<![0-9A-Za-z])[A-Z][12890][0-9]{8}(?![0-9A-Za-z])")
 _HKID_RE = re.compile(r"(?<![0-9A-Za-z])(?P<l>[A-Z]{1,2})(?P<d>[0-9]{6}) ?\((?P<c>[0-9A])\)")
 
 
+# Brazil's CPF (123.456.789-09) and Malaysia's MyKad (850101-14-5678), checked by python-stdnum.
+_CPF_RE = re.compile(r"(?<![0-9A-Za-z.])[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9])")
+_NRIC_RE = re.compile(r"(?<![0-9A-Za-z-])[0-9]{6}-[0-9]{2}-[0-9]{4}(?![0-9-])")
+
+
+def _valid_stdnum(module: str, value: str) -> bool:
+    from importlib import import_module
+
+    return bool(import_module(f"stdnum.{module}").is_valid(value))
+
+
 def find_other_ids(norm: str, text: str) -> Iterator[PiiMatch]:
-    """Taiwan and Hong Kong identity numbers, by their check digits."""
+    """Taiwan, Hong Kong, Brazilian and Malaysian identity numbers, by their check digits."""
+    for regex, module in ((_CPF_RE, "br.cpf"), (_NRIC_RE, "my.nric")):
+        for m in regex.finditer(norm):
+            if _valid_stdnum(module, m.group()):
+                yield _match("id_number", m.start(), m.end(), text)
     for m in _TW_ID_RE.finditer(norm):
         if valid_tw_id(m.group()):
             yield _match("id_number", m.start(), m.end(), text)

@@ -204,8 +204,10 @@ def company_words(domain: str) -> tuple[str, ...]:
     while len(labels) > 1 and (len(labels[-1]) <= 3 or labels[-1] in _SECOND_LEVEL):
         labels.pop()  # the public suffix: com, cn, com.cn, co.uk …
     label = labels[-1] if labels else ""
-    words = re.split(r"[\-_0-9]+", label)
-    return tuple(w for w in words if len(w) >= 4 and w not in _GENERIC)
+    # The brand comes first ("lingtu-light", "huadong-trading"); the words after it name the trade
+    # and are ordinary words elsewhere ("light"), so only the first distinctive word is taken.
+    words = [w for w in re.split(r"[\-_0-9]+", label) if len(w) >= 4 and w not in _GENERIC]
+    return tuple(words[:1])
 
 
 _TRANSLITERATED = {"ue": "(?:ue|ü)", "oe": "(?:oe|ö)", "ae": "(?:ae|ä)", "ss": "(?:ss|ß)"}
