@@ -70,9 +70,7 @@ def _all_matches(text: str, people: tuple[People, ...]) -> list[PiiMatch]:
     # A name the structure gave away once is masked wherever it comes back in the same text.
     echo = echo_pattern({m.text.strip() for m in found if m.kind == "name"})
     if echo is not None:
-        found.extend(
-            PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()]) for m in echo.finditer(norm)
-        )
+        found.extend(PiiMatch.of("name", m, text) for m in echo.finditer(norm))
     return found
 
 

@@ -52,9 +52,9 @@ def _values_after(
 def find_accounts(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _values_after(_ACCOUNT_CUE, _ACCOUNT_VALUE, _ACCOUNT_REACH, norm):
         if not _DATE_RE.fullmatch(m.group()):
-            yield PiiMatch("account", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("account", m, text)
     for m in _UNIONPAY.finditer(norm):
-        yield PiiMatch("account", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("account", m, text)
 
 
 # --- ID and passport numbers --------------------------------------------------------------------------
@@ -72,14 +72,14 @@ _CN_PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|G[
 
 def find_id_numbers(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _values_after(_ID_CUE, _ID_VALUE, 16, norm):
-        yield PiiMatch("id_number", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("id_number", m, text)
 
 
 def find_passports(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _values_after(_PASSPORT_CUE, _PASSPORT_VALUE, 16, norm):
-        yield PiiMatch("passport", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("passport", m, text)
     for m in _CN_PASSPORT.finditer(norm):
-        yield PiiMatch("passport", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("passport", m, text)
 
 
 # --- messaging handles --------------------------------------------------------------------------------
@@ -102,9 +102,9 @@ def find_handles(norm: str, text: str) -> Iterator[PiiMatch]:
     for c in _HANDLE_CUE.finditer(norm):
         m = _HANDLE_VALUE.match(norm, c.end())
         if m and m.start("v") - c.end() <= 16:
-            yield PiiMatch("handle", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
+            yield PiiMatch.of("handle", m, text, "v")
     for m in _WXID.finditer(norm):
-        yield PiiMatch("handle", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("handle", m, text)
 
 
 # --- dates of birth and number plates -------------------------------------------------------------------
@@ -126,12 +126,12 @@ _CN_PLATE = re.compile(
 
 def find_birth_dates(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _values_after(_BIRTH_CUE, _DATE_VALUE, 12, norm):
-        yield PiiMatch("birth_date", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("birth_date", m, text)
 
 
 def find_plates(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _CN_PLATE.finditer(norm):
-        yield PiiMatch("vehicle", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("vehicle", m, text)
 
 
 # --- phones by their label ----------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def find_phone_shapes(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _PHONE_SHAPES.finditer(norm):
         digits = sum(ch.isdigit() for ch in m.group())
         if 8 <= digits <= 15 and not _DATE_RE.search(m.group()):
-            yield PiiMatch("phone", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("phone", m, text)
 
 
 def find_cued_phones(norm: str, text: str) -> Iterator[PiiMatch]:
@@ -174,7 +174,7 @@ def find_cued_phones(norm: str, text: str) -> Iterator[PiiMatch]:
             continue
         value = m.group("v")
         if sum(ch.isdigit() for ch in value) >= 7 and not _DATE_RE.fullmatch(value.strip()):
-            yield PiiMatch("phone", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
+            yield PiiMatch.of("phone", m, text, "v")
 
 
 # --- order numbers ------------------------------------------------------------------------------------
@@ -226,15 +226,15 @@ def find_orders(norm: str, text: str) -> Iterator[PiiMatch]:
     for c in _ORDER_CUE.finditer(norm):
         m = _ORDER_VALUE.match(norm, c.end())
         if m and _order_like(m.group("v")):
-            yield PiiMatch("order", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
+            yield PiiMatch.of("order", m, text, "v")
     for m in _ORDER_CODE.finditer(norm):
-        yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("order", m, text)
     for m in _CODE.finditer(norm):
         if _coded(m.group()):
-            yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("order", m, text)
     for m in _values_after(_COURIER_CUE, _COURIER_VALUE, 24, norm):
         if not _DATE_RE.fullmatch(m.group()):
-            yield PiiMatch("order", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("order", m, text)
 
 
 FINDERS = (

@@ -65,6 +65,12 @@ class PiiMatch:
     end: int
     text: str
 
+    @classmethod
+    def of(cls, kind: str, m: re.Match[str], text: str, group: int | str = 0) -> PiiMatch:
+        """The match of `group` of the regex match `m` (found on the normalised text) in `text`."""
+        start, end = m.start(group), m.end(group)
+        return cls(kind, start, end, text[start:end])
+
 
 @dataclass(frozen=True)
 class People:

@@ -191,10 +191,10 @@ def _name(m: re.Match[str], text: str, group: str | int = "n") -> PiiMatch | Non
 
 def _structural(norm: str, text: str) -> Iterator[PiiMatch | None]:
     for m in _CN_TITLED.finditer(norm):
-        yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+        yield PiiMatch.of("name", m, text)
     for regex in (_CN_OLD_YOUNG, _CN_SIBLING):
         for m in regex.finditer(norm):
-            yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("name", m, text)
     for m in _LATIN_IN_CHINESE.finditer(norm):
         if not _is_place(norm, m.start(), m.end()):
             yield _name(m, text, next(g for g in "abc" if m.group(g)))
@@ -207,7 +207,7 @@ def _structural(norm: str, text: str) -> Iterator[PiiMatch | None]:
         yield _name(m, text, "n" if m.group("n") else "full")
     for m in _HONORIFIC.finditer(norm):
         if m.group("n").split()[0] not in _LATIN_NOT_NAMES:
-            yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("name", m, text)
     for m in _NAME_LABEL.finditer(norm):
         yield _name(m, text, "n" if m.group("n") else "bare")
     for regex in (
@@ -237,7 +237,7 @@ _SUBJECT_LINE = re.compile(
 
 def find_subjects(norm: str, text: str) -> Iterator[PiiMatch]:
     for m in _SUBJECT_LINE.finditer(norm):
-        yield PiiMatch("subject", m.start("v"), m.end("v"), text[m.start("v") : m.end("v")])
+        yield PiiMatch.of("subject", m, text, "v")
 
 
 _LIST_ITEM = re.compile(r"[^;,，；<>]+?(?=[ \t]*(?:<|[;,，；]|$))")
@@ -330,7 +330,7 @@ def find_names(norm: str, text: str, people: tuple[People, ...]) -> Iterator[Pii
         pattern = people_pattern(group)
         if pattern is not None:
             for m in pattern.finditer(norm):
-                yield PiiMatch("name", m.start(), m.end(), text[m.start() : m.end()])
+                yield PiiMatch.of("name", m, text)
 
 
 _TITLE_AT_END = re.compile(rf"{_TITLE}$")

@@ -225,12 +225,12 @@ def _find_companies(norm: str, text: str, people: tuple[People, ...]) -> Iterato
             yield PiiMatch("company", start, m.end(), text[start : m.end()])
     for regex in (_LATIN_COMPANY, _CN_TRADE_NAME):
         for m in regex.finditer(norm):
-            yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+            yield PiiMatch.of("company", m, text)
     for group in people:
         regex = _company_pattern(group)
         if regex is not None:
             for m in regex.finditer(norm):
-                yield PiiMatch("company", m.start(), m.end(), text[m.start() : m.end()])
+                yield PiiMatch.of("company", m, text)
 
 
 @lru_cache(maxsize=64)
