@@ -517,14 +517,39 @@ def install_thunderbird(
 
 
 @cli.command()
-def mask() -> None:
-    """Read text on stdin and print it with personal data masked (phones, ID numbers, e-mail
-    addresses, IBANs, payment cards)."""
+@click.option("--snippets", is_flag=True, help="Print the snippets a summary would upload for FILE's flags.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
+@click.argument("file", required=False)
+def mask(snippets: bool, policy_path: str | None, file: str | None) -> None:
+    """Print text with personal data replaced by placeholders ([姓名]/[name], [地址]/[address],
+    [账号]/[account] …): stdin, or the body and attachment texts of a mail FILE (.eml or .msg),
+    whose sender's and recipients' names are then masked too. With --snippets, print instead the
+    snippet of each flag in FILE, exactly as a summary uploads it. The same masking as every upload."""
     from companion.pii import mask_text
+    from companion.snippets import message_snippets, people_of
 
-    text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    sys.stdout.write(mask_text(text))
-    sys.stdout.flush()
+    if file is None or file == "-":
+        if snippets:
+            raise click.UsageError("--snippets needs a mail FILE")
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        sys.stdout.write(mask_text(text))
+        sys.stdout.flush()
+        return
+    from companion.errors import MailwardenError
+    from companion.parsing import parse_file
+
+    try:
+        message = parse_file(Path(file), direction="sent")
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    if snippets:
+        engine = _engine(policy_path)
+        for row in message_snippets(message, engine.check(message), engine.policy.snippets):
+            click.echo(f"{row['rule']}\t{row['snippet']}")
+        return
+    people = people_of(message)
+    texts = [message.body] + [a.text for a in message.attachments if a.text]
+    click.echo("\n\n".join(mask_text(t, people=people) for t in texts if t))
 
 
 @cli.group()

@@ -199,7 +199,27 @@ def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
 
 def test_mask_reads_stdin():
     result = run("mask", input="电话 13812345678, mail li.wei@corp.example".encode())
-    assert result.output == "电话 138****5678, mail ******@corp.example"
+    assert result.output == "电话 [电话], mail [邮箱]"
+
+
+def test_mask_a_mail_file_uses_its_people_and_prints_its_snippets(tmp_path):
+    raw = build_eml(
+        "John,\nas discussed, Lina can give you the lowest price; call 13812345678.\n\nBest regards,\nLina\n",
+        subject="offer",
+        sender="李娜 <lina@huadong-trading.com>",
+        to="John Smith <john.smith@acme.co.uk>",
+    )
+    (tmp_path / "m.eml").write_bytes(raw)
+    masked = run("mask", str(tmp_path / "m.eml"))
+    assert masked.exit_code == 0, masked.output
+    assert masked.output == (
+        "[name],\nas discussed, [name] can give you the lowest price; call [phone].\n\nBest regards,\n[name]\n"
+    )
+    shown = run("mask", "--snippets", str(tmp_path / "m.eml"))
+    assert shown.output == "commit.lowest-price\t…can give you the »lowest price«…\n"
+    missing = run("mask", str(tmp_path / "nope.eml"))
+    assert missing.exit_code != 0 and "nope.eml" in missing.output
+    assert run("mask", "--snippets").exit_code != 0
 
 
 def test_policy_validate_and_show(tmp_path):

@@ -40,7 +40,7 @@ def test_an_existing_database_upgrades_in_place_and_keeps_everything(upgraded):
     db = Database(upgraded.database)
     try:
         applied = [m.name for m in migrations.applied(db.db)]
-        assert applied[-2:] == ["m007_one_finding_shape", "m008_decision_key_of_sent_mail"]
+        assert applied[-3:] == ["m007_people", "m008_one_finding_shape", "m009_decision_key_of_sent_mail"]
         assert "findings" not in columns(upgraded.database, "presend")
         assert {"field_name", "approver", "decision_id"} <= set(columns(upgraded.database, "findings"))
         # what the old version wrote is all there

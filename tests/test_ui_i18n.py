@@ -171,3 +171,14 @@ def test_follow_the_system_language(qtbot, real_agent, link_factory, monkeypatch
     monkeypatch.setenv("MAILWARDEN_LANG", "en")
     translator().set_language("")
     assert translator().lang == "en"
+
+
+def test_no_string_promises_that_no_mail_text_leaves():
+    # Snippets do leave (the matched phrase and a few masked words): the tray says so, in both
+    # languages, and nothing claims the body never does (issue 15).
+    for en, zh in CATALOG.values():
+        assert not re.search(r"never (?:be )?upload|no mail body", en, re.I), en
+        assert "绝不会上传" not in zh and "正文不会" not in zh, zh
+    en, zh = CATALOG["tx.intro"]
+    assert "matched phrase and a few words around it" in en and "masked" in en
+    assert "只上传命中短语及其前后几个词" in zh and "均已遮盖" in zh

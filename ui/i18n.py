@@ -135,11 +135,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     # transparency
     "tx.title": ("What leaves this computer — Mailwarden", "哪些数据会离开本机 — Mailwarden"),
     "tx.intro": (
-        "Only what is listed here is sent to your company's collector: signed summaries with "
-        "masked snippets, and your appeals. No mail body is ever uploaded. The raw view shows "
-        "the exact bytes that are (or were) sent.",
-        "只有这里列出的内容会发送到公司的汇总服务器：带签名、已脱敏片段的汇总，以及您的申诉。"
-        "邮件正文绝不会上传。“原始数据”显示实际发送（或已发送）的字节。",
+        "Only what is listed here is sent to your company's collector: signed summaries and your "
+        "appeals. For each flag a summary keeps only the matched phrase and a few words around it; "
+        "names, addresses, account, ID and phone numbers are masked, and the rest of the mail, its "
+        "subject and its addresses stay on this computer. The raw view shows the exact bytes that are "
+        "(or were) sent.",
+        "只有这里列出的内容会发送到公司的汇总服务器：带签名的汇总和您的申诉。"
+        "每条标记只上传命中短语及其前后几个词，人名、地址、账号、证件号和电话等均已遮盖；"
+        "邮件的其余内容、主题和邮箱地址都留在本机。“原始数据”显示实际发送（或已发送）的字节。",
     ),
     "tx.col.id": ("#", "#"),
     "tx.col.kind": ("Kind", "类型"),
@@ -189,9 +192,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "about.title": ("About Mailwarden", "关于 Mailwarden"),
     "about.text": (
         "Mailwarden {version}: checks your mail against your company's policy and shows you "
-        "what was flagged. Your mail stays on this computer; only signed, masked summaries leave it.",
+        "what was flagged. Your mail stays on this computer; only signed summaries leave it, with "
+        "each flagged phrase and a few masked words around it.",
         "Mailwarden {version}：按公司策略检查您的邮件，并向您展示被标记的内容。"
-        "您的邮件留在本机，离开本机的只有签名并脱敏的汇总。",
+        "您的邮件留在本机；离开本机的只有签名的汇总，其中每条标记仅含命中短语及其前后几个已遮盖的词。",
     ),
 }
 

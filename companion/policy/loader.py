@@ -19,6 +19,7 @@ from companion.policy.model import (
     Policy,
     Role,
     Rule,
+    SnippetRules,
     StructuralRule,
     Text,
 )
@@ -29,7 +30,8 @@ _RULE_KEYS = {"id", "tier", "category", "explanation", "phrases", "patterns", "a
 _ALLOW_KEYS = {"id", "phrases"}
 _STRUCTURAL_KEYS = {"id", "kind", "tier", "category", "explanation", "pattern", "max_external", "approver"}
 _POLICY_KEYS = {"version", "name", "company_domains", "finance_addresses", "supervisor_addresses"}
-_TOP_KEYS = {"policy", "categories", "rule", "allow", "structural", "roles"}
+_TOP_KEYS = {"policy", "categories", "rule", "allow", "structural", "roles", "snippets"}
+_SNIPPET_LIMITS = {"cjk_chars": 40, "latin_words": 20}  # keys of [snippets] with a count, and their maximum
 
 
 class _Locator:
@@ -243,6 +245,23 @@ def _roles(value: Any, loc: _Locator, rule_ids: set[str]) -> dict[str, Role]:
     return roles
 
 
+def _snippets(table: Any, loc: _Locator) -> SnippetRules:
+    line = next((n + 1 for n, text in enumerate(loc.lines) if text.strip() == "[snippets]"), None)
+    if not isinstance(table, dict):
+        raise loc.error("[snippets] must be a table", line)
+    _check_keys(table, {"enabled", *_SNIPPET_LIMITS}, "[snippets]", loc, line)
+    enabled = table.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise loc.error("[snippets] enabled must be true or false", line)
+    counts = {}
+    for key, top in _SNIPPET_LIMITS.items():
+        value = table.get(key, getattr(SnippetRules, key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+            raise loc.error(f"[snippets] {key} must be a whole number from 0 to {top}", line)
+        counts[key] = value
+    return SnippetRules(enabled, **counts)
+
+
 def parse_policy(source: str, filename: str = "<policy>") -> Policy:
     """Parse and validate policy text; raises PolicyError naming the line of the first problem."""
     loc = _Locator(source, filename)
@@ -290,6 +309,7 @@ def parse_policy(source: str, filename: str = "<policy>") -> Policy:
                 head.get("supervisor_addresses", []), "supervisor_addresses", loc, head_line
             )
         ),
+        snippets=_snippets(data.get("snippets", {}), loc),
         source=filename,
     )
 

@@ -48,6 +48,11 @@ def add_message(db: Database, message: Message, verdict: Verdict) -> bool:
         "verdict": verdict.verdict,
         "policy_version": verdict.policy_version,
         "scanned_at": now_iso(),
+        # sender first: companion.summary masks these names wherever they occur in a snippet
+        "people": json.dumps(
+            [[a.address, a.name] for a in (message.sender, *message.recipients) if a is not None],
+            ensure_ascii=False,
+        ),
         "decision_key": message.decision_key,
     }
     cur = db.conn.execute(
@@ -158,7 +163,7 @@ def findings_in_range(db: Database, after: int, top: int) -> list[dict[str, Any]
     """Every finding of the messages with seq in (after, top], with its message's seq, key,
     direction, counterpart and dates and its field's text, message by message."""
     rows = db.query(
-        "SELECT m.rowid AS mrow, m.key, m.direction, m.counterpart, m.date, m.scanned_at, f.*,"
+        "SELECT m.rowid AS mrow, m.key, m.direction, m.counterpart, m.date, m.scanned_at, m.people, f.*,"
         " ff.text AS field_text"
         " FROM messages m JOIN findings f ON f.message_key = m.key"
         " LEFT JOIN flagged_fields ff ON ff.message_key = m.key AND ff.field = f.field"
@@ -171,11 +176,34 @@ def findings_in_range(db: Database, after: int, top: int) -> list[dict[str, Any]
             **findings_.stored_finding(r),
             **{
                 k: r[k]
-                for k in ("mrow", "key", "direction", "counterpart", "date", "scanned_at", "field_text")
+                for k in (
+                    "mrow",
+                    "key",
+                    "direction",
+                    "counterpart",
+                    "date",
+                    "scanned_at",
+                    "people",
+                    "field_text",
+                )
             },
         }
         for r in rows
     ]
+
+
+def people_in_range(db: Database, after: int, top: int) -> list[list[list[str]]]:
+    """The [address, name] pairs of the messages with seq in (after, top], sender first, per message."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT people FROM messages WHERE rowid > ? AND rowid <= ?", (after, top)
+    )
+    return [json.loads(people) for (people,) in rows if people]
+
+
+def people_of_sent_mail(db: Database) -> list[list[list[str]]]:
+    """The [address, name] pairs of every sent message, sender first."""
+    rows = db.conn.execute("SELECT DISTINCT people FROM messages WHERE direction = 'sent'")
+    return [json.loads(people) for (people,) in rows if people]
 
 
 def count_in_range(db: Database, after: int, top: int) -> int:

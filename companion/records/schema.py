@@ -200,7 +200,14 @@ def m006_decision_keys(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m007_one_finding_shape(db: sqlite_utils.Database) -> None:
+def m007_people(db: sqlite_utils.Database) -> None:
+    # The mail's sender and recipients as [address, display name] pairs (sender first): their
+    # names are masked wherever they occur in a snippet (companion.snippets). "" for older rows.
+    db["messages"].add_column("people", str, not_null_default="")
+
+
+@migrations()
+def m008_one_finding_shape(db: sqlite_utils.Database) -> None:
     # The findings of scans and of pre-send checks in one table, in one shape: a finding belongs to a
     # scanned message (message_key) or to a pre-send decision (decision_id). Its field is a kind and
     # a name (an attachment's file name), no longer one "attachment:NAME" string to split; and it
@@ -248,7 +255,7 @@ def m007_one_finding_shape(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m008_decision_key_of_sent_mail(db: sqlite_utils.Database) -> None:
+def m009_decision_key_of_sent_mail(db: sqlite_utils.Database) -> None:
     # The pre-send decision key a sent mail carries in its X-Mailwarden header: ties the scanned
     # copy in the Sent folder to what the sender decided (no more guessing by subject).
     db["messages"].add_column("decision_key", str, not_null_default="")
