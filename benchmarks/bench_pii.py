@@ -38,11 +38,10 @@ def _snippet_timings(home: Path) -> tuple[list[float], int, float]:
     """Per-snippet milliseconds over every finding of the scanned dev mailbox, and the summary's build time."""
     from datetime import UTC, datetime
 
-    from companion.database import Database
-
     from companion.config import Paths
     from companion.pii import People
     from companion.policy.model import SnippetRules
+    from companion.records import Database
     from companion.snippets import snippet
     from companion.summary import build_next_summary
     from tests.pii_mailbox import load_mailbox, summary_of
