@@ -7,6 +7,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from companion.database import Database
@@ -403,3 +404,153 @@ def test_build_eml_messages_survive_the_mbox_round_trip(tmp_path):
 
     box = write_mbox_folder(tmp_path, "Inbox", [tb_message("a", message_id="<1@x>"), build_eml("b")])
     assert len(list(split_mbox(box))) == 2
+
+
+# -- servers whose prefs name no directory -----------------------------------------------------------
+
+
+def _without_directories(prefs: dict) -> dict:
+    return {k: v for k, v in prefs.items() if not k.endswith((".directory", ".directory-rel"))}
+
+
+def test_a_profile_without_directory_prefs_is_read_where_thunderbird_put_the_folders(tmp_path, db, engine):
+    b = build_profile(tmp_path)  # Mail/Local Folders, ImapMail/imap.corp.example, Mail/pop.home.example
+    write_prefs(b.profile, _without_directories(PREFS))
+    servers = {s.key: s for s in read_prefs(b.profile).servers}
+    assert {k: (s.directory, s.derived) for k, s in servers.items()} == {
+        "server1": (b.local, True),
+        "server2": (b.imap, True),
+        "server3": (b.pop, True),
+    }
+    totals = scan_paths(db, engine, [b.profile])
+    assert (totals.errors, totals.messages) == (0, len(b.expected))
+    assert stored(db) == b.expected
+
+
+def test_a_directory_of_another_machine_falls_back_to_the_default_folder(tmp_path):
+    b = build_profile(tmp_path)
+    prefs = _without_directories(PREFS)
+    prefs["mail.server.server2.directory"] = (
+        "C:\\Users\\li\\AppData\\Roaming\\Thunderbird\\x.default\\ImapMail\\imap.corp.example"
+    )
+    write_prefs(b.profile, prefs)
+    server2 = next(s for s in read_prefs(b.profile).servers if s.key == "server2")
+    assert (server2.directory, server2.derived) == (b.imap, True)
+    assert ("me@corp.example", "INBOX") in {
+        (f.account, f.name) for f in ThunderbirdProfile(b.profile).folders()
+    }
+
+
+def test_default_folder_names_follow_thunderbirds_create_unique(tmp_path):
+    profile = tmp_path / "p"
+    (profile / "Mail2").mkdir(parents=True)  # mail.root.pop3-rel moves POP3 servers here
+
+    def server(n: int, type: str, hostname: str, **more: str) -> dict:
+        key = f"mail.server.server{n}"
+        return {
+            f"mail.account.account{n}.server": f"server{n}",
+            f"{key}.type": type,
+            f"{key}.hostname": hostname,
+        }
+
+    prefs = {
+        # listed out of creation order: names are given in the order the servers were made
+        "mail.accountmanager.accounts": ",".join(f"account{n}" for n in (9, 1, 2, 3, 4, 5, 6, 7, 8, 10)),
+        "mail.root.pop3-rel": "[ProfD]Mail2",
+        **server(1, "none", "Local Folders"),
+        **server(2, "imap", "imap.gmail.com"),
+        **server(3, "imap", "imap.gmail.com"),  # a second Gmail account
+        **server(4, "imap", "imap.gmail.com"),
+        **server(5, "pop3", "imap.gmail.com"),  # another root: no collision
+        **server(6, "rss", "Feeds"),
+        **server(7, "imap", "mail.example/evil"),  # not one folder name: Thunderbird cannot make it
+        **server(8, "exquilla", "ews.corp.example"),  # a type this version does not know
+        **server(9, "none", "Local Folders"),  # made after server1
+        **server(10, "nntp", "news.example"),
+        # an existing folder named by its pref takes the name the next server would have had
+        "mail.server.server4.directory-rel": "[ProfD]ImapMail/imap.gmail-1.com",
+    }
+    (profile / "ImapMail" / "imap.gmail-1.com").mkdir(parents=True)
+    write_prefs(profile, prefs)
+    found = {s.key: s.directory for s in read_prefs(profile).servers}
+    assert found == {
+        "server9": profile / "Mail" / "Local Folders-1",
+        "server1": profile / "Mail" / "Local Folders",
+        "server2": profile / "ImapMail" / "imap.gmail.com",
+        "server3": profile / "ImapMail" / "imap.gmail-2.com",
+        "server4": profile / "ImapMail" / "imap.gmail-1.com",
+        "server5": profile / "Mail2" / "imap.gmail.com",
+        "server6": profile / "Mail" / "Feeds",
+        "server7": None,
+        "server8": None,
+        "server10": profile / "News" / "news.example",
+    }
+
+
+def _profile_whose_accounts_name_other_folders(root: Path) -> Path:
+    """What Thunderbird makes of a profile without directory prefs whose folders exist: it gives
+    each server a new, empty folder beside the old one (createUnique skips names on disk), so the
+    mail stays in folders no account names."""
+    b = build_profile(root)
+    prefs = {**PREFS, "mail.server.server1.directory-rel": "[ProfD]Mail/Local Folders-1"}
+    prefs["mail.server.server2.directory-rel"] = "[ProfD]ImapMail/imap.corp-1.example"
+    prefs["mail.server.server3.directory-rel"] = "[ProfD]Mail/pop.home-1.example"
+    prefs.pop("mail.server.server3.directory")
+    for folder in ("Mail/Local Folders-1", "ImapMail/imap.corp-1.example", "Mail/pop.home-1.example"):
+        (b.profile / folder).mkdir()
+    write_prefs(b.profile, prefs)
+    return b.profile
+
+
+HELD = ("Mail/Local Folders", "ImapMail/imap.corp.example", "ImapMail/old.example", "Mail/pop.home.example")
+
+
+def test_mail_folders_no_account_names_are_an_error_not_silence(tmp_path, db, engine):
+    profile = _profile_whose_accounts_name_other_folders(tmp_path)
+    totals = scan_paths(db, engine, [profile])
+    assert totals.messages == 0
+    assert [source for source, _ in totals.error_list] == [str(profile)]
+    error = totals.error_list[0][1]
+    assert all(held in error for held in HELD) and "no mail was read" in error
+
+
+def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):
+    from click.testing import CliRunner
+
+    from companion.agent.watcher import Watcher
+    from companion.cli import _status_text, cli
+    from companion.policy import PolicyEngine, load_policy
+    from companion.stores.discovery import StoreInfo
+
+    profile = _profile_whose_accounts_name_other_folders(tmp_path)
+    result = CliRunner().invoke(cli, ["scan", str(profile)], catch_exceptions=False)
+    assert "0 new messages read" in result.stdout
+    assert f"error: {profile}: " in result.stderr and "no mail was read" in result.stderr
+
+    database = isolated_home / "agent.db"
+    Database(database).close()
+    engine = PolicyEngine(load_policy())
+    watcher = Watcher(database, [StoreInfo(profile, "thunderbird-profile", True)], lambda: engine)
+    watcher.start()
+    watcher.rescan()  # what the agent does at start
+    try:
+        deadline = time.monotonic() + 10
+        while not watcher.stores_state()[0]["last_error"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stores = watcher.stores_state()
+    finally:
+        watcher.stop()
+    assert "no mail was read" in (stores[0]["last_error"] or "")
+    shown = _status_text({"stores": stores}, "en")
+    assert str(profile) in shown and "no mail was read" in shown
+
+
+def test_an_empty_profile_is_not_an_error(tmp_path, db, engine):
+    profile = tmp_path / "new.default"
+    (profile / "Mail" / "Local Folders").mkdir(parents=True)
+    (profile / "Mail" / "Local Folders" / "Trash").touch()  # Thunderbird's empty folders
+    write_prefs(
+        profile, {"mail.server.server1.type": "none", "mail.server.server1.hostname": "Local Folders"}
+    )
+    totals = scan_paths(db, engine, [profile])
+    assert (totals.messages, totals.errors) == (0, 0)
