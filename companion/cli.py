@@ -58,51 +58,118 @@ def cli() -> None:
     mailboxes for risky mail. Mailwarden 邮件风险助手：发送前按公司中英文策略检查邮件，并扫描邮箱。"""
 
 
-@cli.command()
+# `mailwarden check --exit-code`: the verdict as the exit status, for scripts.
+EXIT_PASS, EXIT_WARN, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2, 3
+EXIT_NOT_MAIL = 4  # a file that is not an e-mail message (with or without --exit-code)
+VERDICT_EXIT = {"pass": EXIT_PASS, "warn": EXIT_WARN, "block": EXIT_BLOCK}
+
+
+class _CheckCommand(click.Command):
+    """With --exit-code, 2 means "block": a usage error must not say it too, so it exits 3."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        asked = "--exit-code" in args  # asked now: the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if asked:
+                exc.exit_code = EXIT_ERROR
+            raise
+
+
+@cli.command(cls=_CheckCommand)
 @click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
 @click.option("--role", help="Judge as this role (the policy's role overrides apply).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+@click.option(
+    "--text", "as_text", is_flag=True, help="Judge a file that is not an e-mail message as its text."
+)
+@click.option(
+    "--exit-code", "exit_code", is_flag=True, help="Exit with the verdict: 0 pass, 1 warn, 2 block, 3 error."
+)
 @click.argument("files", nargs=-1, required=True)
-def check(policy_path: str | None, role: str | None, as_json: bool, files: tuple[str, ...]) -> None:
+def check(
+    policy_path: str | None,
+    role: str | None,
+    as_json: bool,
+    as_text: bool,
+    exit_code: bool,
+    files: tuple[str, ...],
+) -> None:
     """Check each FILE (.eml or .msg; - for stdin) as an outgoing mail.
 
-    Exits 0 when every file was checked, whatever the verdicts; 1 when any could not be read."""
-    from companion.errors import MailwardenError
-    from companion.parsing import parse_eml_bytes, parse_file
+    Exits 0 when every file was checked, whatever the verdicts; 1 when any could not be read; 4
+    when any is not an e-mail message. With --exit-code: 0 pass, 1 warn, 2 block, 3 error."""
+    from companion.errors import NotAMailError
     from companion.report import verdict_report
 
-    engine = _engine(policy_path)
-    _check_role(engine, role)
+    try:
+        engine = _engine(policy_path)
+        _check_role(engine, role)
+    except click.ClickException as exc:
+        exc.exit_code = EXIT_ERROR if exit_code else exc.exit_code
+        raise
     lang = _lang()
     color = sys.stdout.isatty()
-    failed = False
+    worst, failed, not_mail = EXIT_PASS, False, False
     for name in files:
         try:
-            if name == "-":
-                message = parse_eml_bytes(sys.stdin.buffer.read(), source="-", direction="sent")
-            else:
-                message = parse_file(Path(name), direction="sent")
+            message = _read_outgoing(name, as_text)
+        except NotAMailError as exc:
+            not_mail = True
+            _report_error(name, exc.text(lang), as_json, lang, "not_mail")
+            continue
         except MailwardenError as exc:
             failed = True
-            _report_error(name, exc.message, as_json, lang)
+            _report_error(name, exc.text(lang), as_json, lang, "unreadable")
             continue
         except Exception as exc:  # never crash on one bad file: report it and check the rest
             failed = True
-            _report_error(name, f"unexpected error: {type(exc).__name__}: {exc}", as_json, lang)
+            _report_error(name, f"unexpected error: {type(exc).__name__}: {exc}", as_json, lang, "unreadable")
             continue
         verdict = engine.check(message, role=role)
+        worst = max(worst, VERDICT_EXIT[verdict.verdict])
         if as_json:
             click.echo(_dump({"file": name, **verdict.to_dict(lang)}))
         else:
             click.echo(verdict_report(name, verdict, message.field_texts(), lang, color), color=color)
-    sys.exit(1 if failed else 0)
+    if failed:
+        sys.exit(EXIT_ERROR if exit_code else 1)
+    if not_mail:
+        sys.exit(EXIT_NOT_MAIL)
+    sys.exit(worst if exit_code else 0)
 
 
-def _report_error(name: str, reason: str, as_json: bool, lang: str) -> None:
+def _read_outgoing(name: str, as_text: bool):
+    """The message in file `name` (- for stdin); with `as_text`, text that is not mail is its body."""
+    from companion.errors import NotAMailError, ParseError
+    from companion.parsing import parse_eml_bytes, parse_file, parse_text_bytes
+
+    if name == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return parse_eml_bytes(data, source="-", direction="sent", strict=True)
+        except NotAMailError:
+            if not as_text:
+                raise
+            return parse_text_bytes(data, source="-")
+    try:
+        return parse_file(Path(name), direction="sent", strict=True)
+    except NotAMailError as exc:
+        if not as_text or exc.key != "error.not_mail":  # an Outlook contact is not text either
+            raise
+        try:
+            data = Path(name).read_bytes()
+        except OSError as os_exc:
+            raise ParseError(f"cannot read {name}: {os_exc.strerror or os_exc}") from None
+        return parse_text_bytes(data, source=name)
+
+
+def _report_error(name: str, reason: str, as_json: bool, lang: str, code: str = "unreadable") -> None:
     from companion.i18n import t
 
     if as_json:
-        click.echo(_dump({"file": name, "error": reason}))
+        click.echo(_dump({"file": name, "error": reason, "error_code": code}))
     else:
         click.echo(f"{name}: {t('error', lang)}: {reason}", err=True)
 

@@ -1,6 +1,12 @@
-"""Errors that carry a title and a message a UI or the CLI can show as they are."""
+"""Errors that carry a title and a message a UI or the CLI can show as they are.
+
+An error raised with a catalogue `key` (and its `values`) can also say itself in the reader's
+language: `exc.text(lang)`; `exc.message` is its English text, for logs.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class MailwardenError(Exception):
@@ -8,11 +14,32 @@ class MailwardenError(Exception):
 
     title = "Mailwarden error"
 
-    def __init__(self, message: str, *, title: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        title: str | None = None,
+        key: str | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        self.key = key
+        self.values = dict(values or {})
+        if message is None:
+            if key is None:
+                raise TypeError("an error needs a message or a catalogue key")
+            message = self.text("en")
         super().__init__(message)
         self.message = message
         if title is not None:
             self.title = title
+
+    def text(self, lang: str | None = None) -> str:
+        """The message in `lang` (None: the system language); errors without a key have one text."""
+        if self.key is None:
+            return self.message
+        from companion.i18n import t
+
+        return t(self.key, lang, **self.values)
 
     def __str__(self) -> str:
         return self.message
@@ -25,9 +52,10 @@ class ParseError(MailwardenError):
 
 
 class NotAMailError(ParseError):
-    """The file is a valid Outlook item but not a mail (contact, appointment, sticky note...)."""
+    """The input is not an e-mail message: an Outlook item of another kind (contact, appointment,
+    sticky note...), or a file with no mail header block (a README, a Makefile, a word on stdin)."""
 
-    title = "Not a mail item"
+    title = "Not an e-mail message"
 
 
 class PolicyError(MailwardenError):

@@ -64,6 +64,48 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Demo data directory (your own data is untouched): {home}",
         "zh": "演示数据目录（不会触碰您自己的数据）：{home}",
     },
+    "error.empty": {"en": "{source} is empty", "zh": "{source} 是空的"},
+    "error.not_mail": {
+        "en": "{source} is not an e-mail message (it has no header block with From:, To: or Subject:). "
+        "To judge plain text, use --text.",
+        "zh": "{source} 不是电子邮件（没有 From:、To:、Subject: 等邮件头）。如要检查纯文本，请加 --text。",
+    },
+    "error.not_text": {
+        "en": "{source} is not text (the data looks binary)",
+        "zh": "{source} 不是文本（内容看起来是二进制数据）",
+    },
+    "error.outlook_contact": {
+        "en": "{source} is an Outlook contact ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 联系人（{message_class}），不是电子邮件",
+    },
+    "error.outlook_distlist": {
+        "en": "{source} is an Outlook distribution list ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 通讯组列表（{message_class}），不是电子邮件",
+    },
+    "error.outlook_note": {
+        "en": "{source} is an Outlook sticky note ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 便笺（{message_class}），不是电子邮件",
+    },
+    "error.outlook_appointment": {
+        "en": "{source} is an Outlook appointment ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 约会（{message_class}），不是电子邮件",
+    },
+    "error.outlook_post": {
+        "en": "{source} is an Outlook post ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 帖子（{message_class}），不是电子邮件",
+    },
+    "error.outlook_task": {
+        "en": "{source} is an Outlook task ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 任务（{message_class}），不是电子邮件",
+    },
+    "error.outlook_journal": {
+        "en": "{source} is an Outlook journal entry ({message_class}), not an e-mail message",
+        "zh": "{source} 是 Outlook 日记条目（{message_class}），不是电子邮件",
+    },
+    "error.outlook_item": {
+        "en": "{source} is an Outlook item of another kind ({message_class}), not an e-mail message",
+        "zh": "{source} 是其他类型的 Outlook 项目（{message_class}），不是电子邮件",
+    },
     "policy.ok": {
         "en": "{file}: valid policy {version} ({rules} rules, {phrases} phrases)",
         "zh": "{file}：策略有效，版本 {version}（{rules} 条规则，{phrases} 个短语）",

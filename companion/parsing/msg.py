@@ -30,14 +30,15 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # Message classes we read as mail; everything else (contacts, notes, appointments...) is refused.
 _MAIL_CLASSES = ("ipm.note", "report.", "ipm.schedule.meeting", "ipm.outlook.recall")
+# Message class prefix -> the kind of Outlook item it is (error.outlook_<kind> in the catalogue).
 _ITEM_KINDS = {
     "ipm.contact": "contact",
-    "ipm.distlist": "distribution list",
-    "ipm.stickynote": "sticky note",
+    "ipm.distlist": "distlist",
+    "ipm.stickynote": "note",
     "ipm.appointment": "appointment",
     "ipm.post": "post",
     "ipm.task": "task",
-    "ipm.activity": "journal entry",
+    "ipm.activity": "journal",
 }
 
 _LENIENT_PREFIX = "mailwarden_lenient_"
@@ -338,7 +339,10 @@ def parse_msg_file(
     if not message_class:
         raise ParseError(f"{label}: an OLE2 file but not an Outlook item (no message class)")
     if not message_class.lower().startswith(_MAIL_CLASSES):
-        raise NotAMailError(f"{label} is an Outlook {_kind(message_class)} ({message_class}), not a mail")
+        kind = _kind(message_class)
+        raise NotAMailError(
+            key=f"error.outlook_{kind}", values={"source": label, "message_class": message_class}
+        )
 
     if codec:
         options["overrideEncoding"] = _LENIENT_PREFIX + codec
