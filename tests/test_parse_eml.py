@@ -518,6 +518,7 @@ def test_parse_file_dispatches_by_extension_and_sniffing(tmp_path: Path) -> None
         parse_file(fake_ole)
 
 
+@pytest.mark.outlook_samples
 def test_parse_file_sniffs_real_msg_without_extension(tmp_path: Path) -> None:
     sample = outlook_samples() / "tika" / "testMSG.msg"
     copy = tmp_path / "no-extension"
