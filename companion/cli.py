@@ -519,7 +519,8 @@ def install_thunderbird(
 ) -> None:
     """Set up Thunderbird for you: the native-messaging host manifest where Thunderbird looks (on
     Windows, the HKCU registry value naming it) and the Mailwarden extension in your profiles."""
-    from companion.thunderbird_install import NOTES, enterprise_policies
+    from companion.i18n import t
+    from companion.thunderbird_install import enterprise_policies
     from companion.thunderbird_install import install_thunderbird as install
 
     if policies_url:
@@ -542,7 +543,7 @@ def install_thunderbird(
         click.echo(f"extension:   {entry['extension']}")
     lang = _lang()
     for note in result["notes"]:
-        click.echo(NOTES[note][lang])
+        click.echo(t(f"install_thunderbird.{note}", lang))
 
 
 @cli.command()

@@ -444,7 +444,10 @@ def runtime(cache: Path) -> Path:
 
 # -- 4. the project and the product files ----------------------------------------------------------
 def copy_project(site: Path, version: str) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*")
+    import runpy
+
+    runpy.run_path(str(REPO / "scripts" / "i18n.py"))["compile_all"]()  # the .mo files the code reads
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*", "*.po", "*.pot")
     for pkg in PROJECT_PACKAGES:
         src = REPO / pkg
         if src.is_dir():

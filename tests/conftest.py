@@ -17,6 +17,25 @@ SAMPLES = Path(os.environ.get("MAILWARDEN_SAMPLES", REPO.parent / "shared" / "sa
 SAMPLES_MISSING = "the shared Outlook samples are missing"
 
 
+def i18n_tool():
+    """scripts/i18n.py, the catalogue's build and checks (docs/i18n.md)."""
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("mailwarden_i18n_tool")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("mailwarden_i18n_tool", REPO / "scripts" / "i18n.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+# `make test` builds the catalogue first; a bare pytest after editing a .po must not read stale .mo.
+if i18n_tool().stale():
+    i18n_tool().compile_all()
+
+
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
