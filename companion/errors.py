@@ -6,6 +6,7 @@ language: `exc.text(lang)`; `exc.message` is its English text, for logs.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Mapping
 
 
@@ -32,6 +33,13 @@ class MailwardenError(Exception):
         self.message = message
         if title is not None:
             self.title = title
+
+    @property
+    def msg(self):
+        """What to show later, in its reader's language: a catalogue Msg, or the one text."""
+        from companion.i18n import Msg
+
+        return Msg(self.key, self.values) if self.key is not None else self.message
 
     def text(self, lang: str | None = None) -> str:
         """The message in `lang` (None: the system language); errors without a key have one text."""
@@ -62,3 +70,31 @@ class PolicyError(MailwardenError):
     """The policy file is invalid; the message names the file and line."""
 
     title = "Invalid policy"
+
+
+# errno -> catalogue key: the usual reasons a file cannot be read, in the user's language.
+_OS_REASONS = {
+    errno.ENOENT: "error.os.not_found",
+    errno.EACCES: "error.os.denied",
+    errno.EPERM: "error.os.denied",
+    errno.EISDIR: "error.os.is_dir",
+    errno.ENOTDIR: "error.os.not_dir",
+    errno.ENOSPC: "error.os.no_space",
+    errno.EBUSY: "error.os.busy",
+}
+
+
+def unexpected(exc: BaseException):
+    """A bug met while reading one item: said as such, with the exception's own words."""
+    from companion.i18n import Msg
+
+    return Msg("error.unexpected", {"detail": f"{type(exc).__name__}: {exc}"})
+
+
+def os_reason(exc: OSError):
+    """Why an OSError happened, as a catalogue Msg when it is a usual reason (the system's own
+    words, in its language, otherwise)."""
+    from companion.i18n import Msg
+
+    key = _OS_REASONS.get(exc.errno or -1)
+    return Msg(key) if key else (exc.strerror or str(exc))

@@ -16,6 +16,8 @@ import gettext
 import locale
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -83,13 +85,42 @@ def system_language() -> str:
     return "zh" if name.lower().startswith(("zh", "chinese")) else "en"
 
 
+@dataclass(frozen=True)
+class Msg:
+    """A text of the catalogue not said yet: its key and values, said in the language of whoever
+    reads it (an error met in a scan, a part of a longer message). A value may be a Msg too."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str | None = None) -> str:
+        return t(self.key, lang, **self.values)
+
+    def __str__(self) -> str:
+        return self.text("en")  # for logs and the database
+
+
+def msg(key: str, **values: object) -> Msg:
+    return Msg(key, values)
+
+
+def say(text: str | Msg | None, lang: str | None = None) -> str:
+    """A text that may be a Msg, in `lang`; a plain string (data, or a message of another part) as it is."""
+    if text is None:
+        return ""
+    return text.text(lang) if isinstance(text, Msg) else text
+
+
 def t(key: str, lang: str | None = None, **values: object) -> str:
     """The text of `key` in `lang` (None: the system language), its {placeholders} filled from
-    `values`. An unknown key is a bug: KeyError."""
+    `values` (Msg values said in the same language). An unknown key is a bug: KeyError."""
+    lang = lang or system_language()
     text = lookup(key, lang)
     if text is None:
         raise KeyError(key)
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    return text.format(**{k: v.text(lang) if isinstance(v, Msg) else v for k, v in values.items()})
 
 
 def t_part(part: str, key: str, lang: str | None = None, **values: object) -> str:

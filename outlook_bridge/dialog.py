@@ -33,7 +33,7 @@ def text(key: str, lang: str, **values: object) -> str:
 def has_text(key: str) -> bool:
     from companion.i18n import lookup
 
-    return lookup(f"{PART}.{key}", "en") is not None
+    return lookup(f"{PART}.{key}", "en") is not None or lookup(key, "en") is not None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,10 @@ Generated from them and committed (the extension is built from its folder as it 
   python scripts/i18n.py extension    write the extension's messages.json files
   python scripts/i18n.py check        list untranslated, fuzzy and placeholder mismatches (exit 1)
   python scripts/i18n.py add KEY EN ZH [--note TEXT]
+  python scripts/i18n.py remove KEY...  drop strings no part uses any more
+  python scripts/i18n.py set KEY [--en TEXT] [--zh TEXT]
+                                      change a string (a new English without --zh makes the
+                                      Chinese fuzzy: a translator must confirm it)
   python scripts/i18n.py fold [--prefix P] FILE
                                       add dict entries of the old Python catalogues, pasted in FILE
                                       ("key": {"en": …, "zh": …}, or "key": ("en", "zh"), one or more)
@@ -155,20 +159,7 @@ def update() -> None:
     for locale, path in TRANSLATIONS.items():
         old = read_catalog(path, locale)
         previous = {m.context: m for m in _messages(old)}
-        merged = Catalog(
-            locale=locale,
-            domain=DOMAIN,
-            header_comment=old.header_comment,
-            project=old.project,
-            version=old.version,
-            copyright_holder=old.copyright_holder,
-            msgid_bugs_address=old.msgid_bugs_address,
-            creation_date=template.creation_date,
-            revision_date=old.revision_date,
-            last_translator=old.last_translator,
-            language_team=old.language_team,
-            fuzzy=False,
-        )
+        merged = _empty_like(old, locale, template.creation_date)
         for m in _messages(template):
             was = previous.get(m.context)
             flags = set(m.flags) | ({"fuzzy"} if was is not None and was.fuzzy else set())
@@ -180,9 +171,27 @@ def update() -> None:
                 flags=flags | ({"fuzzy"} if changed else set()),
                 auto_comments=m.auto_comments,
                 user_comments=was.user_comments if was is not None else (),
-                previous_id=was.id if changed else (),
+                previous_id=was.id if changed else (was.previous_id if was is not None and was.fuzzy else ()),
             )
         write_catalog(merged, path)
+
+
+def _empty_like(catalog: Catalog, locale: str | None, creation_date) -> Catalog:
+    """A catalogue with the header of `catalog` and no messages."""
+    return Catalog(
+        locale=locale,
+        domain=DOMAIN,
+        header_comment=catalog.header_comment,
+        project=catalog.project,
+        version=catalog.version,
+        copyright_holder=catalog.copyright_holder,
+        msgid_bugs_address=catalog.msgid_bugs_address,
+        creation_date=creation_date,
+        revision_date=catalog.revision_date,
+        last_translator=catalog.last_translator,
+        language_team=catalog.language_team,
+        fuzzy=False,
+    )
 
 
 # -- the extension's messages.json -------------------------------------------------------------------
@@ -207,7 +216,7 @@ def extension_messages() -> dict[str, dict[str, dict]]:
             continue
         name = e.key[len(EXTENSION_PREFIX) :]
         order = [n for _, n, _, _ in string.Formatter().parse(e.en) if n]
-        out["en"][name] = _webext_message(e.en, order)
+        out["en"][name] = _webext_message(e.en, order) | ({"description": e.note} if e.note else {})
         out["zh_CN"][name] = _webext_message(e.zh if e.zh is not None else e.en, order)
     return out
 
@@ -255,6 +264,45 @@ def add(new: list[Entry]) -> list[str]:
     return done
 
 
+def set_texts(key: str, en: str | None = None, zh: str | None = None) -> None:
+    """Change the English and/or the Chinese of an existing key (a new English alone leaves the
+    Chinese fuzzy, for a translator to confirm, as `update` does)."""
+    template = read_catalog(TEMPLATE)
+    if not any(m.context == key for m in _messages(template)):
+        raise SystemExit(f"no key {key} in the catalogue: add it")
+    if en is not None:
+        rebuilt = _empty_like(template, None, template.creation_date)
+        for m in _messages(template):
+            flags = set(m.flags)
+            if m.context == key:
+                flags = flags - {FORMAT_FLAG} | ({FORMAT_FLAG} if placeholders(en) else set())
+            rebuilt.add(
+                en if m.context == key else m.id,
+                "",
+                context=m.context,
+                flags=flags,
+                auto_comments=m.auto_comments,
+            )
+        write_catalog(rebuilt, TEMPLATE)
+        update()
+    if zh is not None:
+        catalog = read_catalog(TRANSLATIONS["zh_CN"], "zh_CN")
+        z = next(m for m in _messages(catalog) if m.context == key)
+        z.string = zh
+        z.flags.discard("fuzzy")
+        z.previous_id = []
+        write_catalog(catalog, TRANSLATIONS["zh_CN"])
+
+
+def remove(keys: list[str]) -> None:
+    template = read_catalog(TEMPLATE)
+    for m in list(_messages(template)):
+        if m.context in keys:
+            template.delete(m.id, context=m.context)
+    write_catalog(template, TEMPLATE)
+    update()
+
+
 def parse_dict_entries(text: str, prefix: str = "") -> list[Entry]:
     """Entries of the old Python catalogues: `"key": {"en": "…", "zh": "…"},` (companion.i18n,
     collector.dashboard.i18n) or `"key": ("…", "…"),` (ui.i18n, English then Chinese)."""
@@ -279,6 +327,12 @@ def main(argv: list[str] | None = None) -> int:
     p_add.add_argument("en")
     p_add.add_argument("zh")
     p_add.add_argument("--note", default="")
+    p_remove = sub.add_parser("remove")
+    p_remove.add_argument("keys", nargs="+")
+    p_set = sub.add_parser("set")
+    p_set.add_argument("key")
+    p_set.add_argument("--en")
+    p_set.add_argument("--zh")
     p_fold = sub.add_parser("fold")
     p_fold.add_argument("--prefix", default="", help="tray, dash, outlook…: the part's key prefix")
     p_fold.add_argument("file", type=Path)
@@ -298,10 +352,14 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     elif args.command == "add":
         print("\n".join(add([Entry(args.key, args.en, args.zh, args.note)])) or "nothing new")
+    elif args.command == "remove":
+        remove(args.keys)
+    elif args.command == "set":
+        set_texts(args.key, args.en, args.zh)
     elif args.command == "fold":
         added = add(parse_dict_entries(args.file.read_text(encoding="utf-8"), args.prefix))
         print(f"{len(added)} entries added")
-    if args.command in ("add", "fold", "update"):
+    if args.command in ("add", "remove", "set", "fold", "update"):
         compile_all()
         write_extension()
     return 0

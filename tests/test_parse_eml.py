@@ -457,7 +457,7 @@ def test_binary_garbage_raises_clear_error() -> None:
     import random
 
     garbage = random.Random(7).randbytes(5000)
-    with pytest.raises(ParseError, match="not an e-mail message: no headers"):
+    with pytest.raises(ParseError, match="not an e-mail message: it has no headers"):
         parse_eml_bytes(garbage, source="junk.bin")
 
 

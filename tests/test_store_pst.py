@@ -410,12 +410,12 @@ def test_damaged_files_give_one_error_item(tmp_path):
         assert PstFile.claims(path)
         items = read(path)
         assert len(items) == 1 and items[0].message is None and items[0].checkpoint is None
-        assert items[0].error.startswith(
-            f"cannot open Outlook data file {path}: damaged or not a PST/OST file"
+        assert str(items[0].error).startswith(
+            f"cannot open the Outlook data file {path}: it is damaged or not a PST/OST file"
         )
     vanished = PstFile(tmp_path / "gone.pst")
     (item,) = list(vanished.items(Fresh()))
-    assert "cannot read Outlook data file" in item.error
+    assert str(item.error).startswith(f"cannot read {tmp_path / 'gone.pst'}: no such file")
 
 
 @pytest.mark.outlook_samples
@@ -432,10 +432,10 @@ def test_one_bad_message_costs_only_that_message(monkeypatch):
     items = read(path)
     errors = [i for i in items if i.error]
     assert len([i for i in items if i.message]) == 6
-    assert [(e.source, e.error, e.item_id) for e in errors] == [
+    assert [(e.source, str(e.error), e.item_id) for e in errors] == [
         (
             f"{path}#{TOP}/2097252",
-            "cannot read message: RuntimeError: damaged property block",
+            "unexpected error: RuntimeError: damaged property block",
             (str(path), "2097252"),
         )
     ]
@@ -549,7 +549,7 @@ def test_libpff_failing_mid_walk_keeps_what_was_read(monkeypatch):
     path = sample("tika/testPST.pst")
     items = read(path)
     assert len([i for i in items if i.message]) == 7
-    assert [i.error for i in items if i.error] == [
-        f"Outlook data file {path}: reading stopped: libpff_folder_get_sub_folder: unable to retrieve sub folder"
+    assert [str(i.error) for i in items if i.error] == [
+        f"reading the Outlook data file {path} stopped: libpff_folder_get_sub_folder: unable to retrieve sub folder"
     ]
     assert all(i.checkpoint is None for i in items)  # looked at again next time

@@ -143,7 +143,7 @@ def test_corrupt_ini_files_do_not_crash(tmp_path, caplog):
     assert any(str(tb) in r.getMessage() for r in caplog.records)
     items = list(ThunderbirdHome(tb).items(_NoState()))
     assert [(i.source, i.message) for i in items] == [(str(tb / "profiles.ini"), None)]
-    assert "profiles.ini" in (items[0].error or "")
+    assert "profiles.ini" in str(items[0].error)
 
 
 # -- prefs.js ------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_missing_and_unreadable_prefs(tmp_path):
     assert read_prefs(tmp_path) == Prefs()
     (tmp_path / "prefs.js").mkdir()  # reading it fails even as root
     prefs = read_prefs(tmp_path)
-    assert prefs.error and "prefs.js" in prefs.error and prefs.identities == ()
+    assert prefs.error and "prefs.js" in str(prefs.error) and prefs.identities == ()
 
 
 def test_folder_uris():
@@ -379,9 +379,9 @@ def test_unreadable_folders_are_reported_not_raised(tmp_path, db, engine, monkey
     monkeypatch.setattr(Path, "open", deny_open)
     monkeypatch.setattr(Path, "iterdir", deny_iterdir)
     totals = scan_paths(db, engine, [b.home])
-    errors = dict(totals.error_list)
+    errors = {source: str(error) for source, error in totals.error_list}
     assert set(errors) == {str(locked_file), str(locked_dir), str(vanishing)}
-    assert "Sent" in errors[str(locked_file)] and "Permission denied" in errors[str(locked_file)]
+    assert "Sent" in errors[str(locked_file)] and "permission denied" in errors[str(locked_file)]
     assert "Sent-2026" in errors[str(vanishing)]
     lost = {"l-sent-1@x", "l-fcc-1@x", "l-fcc-2@x", "i-cl-1@x", "i-cl-2@x"}
     assert stored(db) == {k: v for k, v in b.expected.items() if k not in lost}
@@ -510,8 +510,10 @@ def test_mail_folders_no_account_names_are_an_error_not_silence(tmp_path, db, en
     totals = scan_paths(db, engine, [profile])
     assert totals.messages == 0
     assert [source for source, _ in totals.error_list] == [str(profile)]
-    error = totals.error_list[0][1]
+    error = str(totals.error_list[0][1])
     assert all(held in error for held in HELD) and "no mail was read" in error
+    chinese = totals.error_list[0][1].text("zh")
+    assert all(held in chinese for held in HELD) and "没有读取任何邮件" in chinese
 
 
 def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-from companion.errors import ParseError
+from companion.errors import ParseError, os_reason
 from companion.message import Message
 from companion.parsing.eml import has_mail_headers, parse_eml_bytes, parse_eml_file, parse_text_bytes
 from companion.parsing.html import html_to_text
@@ -40,7 +40,7 @@ def parse_file(path: str | PathLike[str], *, strict: bool = False, **kw: str) ->
         with open(path, "rb") as f:
             head = f.read(len(OLE_MAGIC))
     except OSError as e:
-        raise ParseError(f"cannot read {path}: {e.strerror or e}") from e
+        raise ParseError(key="error.cannot_read", values={"source": str(path), "reason": os_reason(e)}) from e
     if head == OLE_MAGIC:
         return parse_msg_file(path, **kw)
     return parse_eml_file(path, strict=strict, **kw)

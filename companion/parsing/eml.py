@@ -20,7 +20,8 @@ from os import PathLike
 from pathlib import Path
 from typing import cast
 
-from companion.errors import NotAMailError, ParseError
+from companion.errors import NotAMailError, ParseError, os_reason
+from companion.i18n import Msg
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes
@@ -554,7 +555,7 @@ def parse_eml_bytes(
     without a mail header block raises NotAMailError."""
     if direction not in ("sent", "received"):
         raise ValueError(f"direction must be 'sent' or 'received', not {direction!r}")
-    label = source or "the message"
+    label = source or Msg("error.the_message")
     if not data or data.isspace():
         raise ParseError(key="error.empty", values={"source": label})
     data = _ascii_compatible(data)
@@ -565,17 +566,17 @@ def parse_eml_bytes(
     if _HEADER_LINE.match(data, start):
         data = data[start:]  # stray blank lines before the headers would make them part of the body
     elif _looks_binary(data):
-        raise ParseError(f"{label}: not an e-mail message: no headers (the data looks binary)")
+        raise ParseError(key="error.binary", values={"source": label})
     try:
         tree = _parse_tree(data)
     except RecursionError:
-        raise ParseError(f"{label}: MIME structure is nested too deeply to read") from None
+        raise ParseError(key="error.too_deep", values={"source": label}) from None
     return _build(tree, _depth, source=source, direction=direction, folder=folder, account=account)
 
 
 def parse_text_bytes(data: bytes, *, source: str = "", direction: str = "sent") -> Message:
     """Plain text (a draft, a note) judged as the body of a mail without headers."""
-    label = source or "the text"
+    label = source or Msg("error.the_text")
     if not data or data.isspace():
         raise ParseError(key="error.empty", values={"source": label})
     if _looks_binary(data):
@@ -599,7 +600,7 @@ def parse_eml_file(
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise ParseError(f"cannot read {path}: {e.strerror or e}") from e
+        raise ParseError(key="error.cannot_read", values={"source": str(path), "reason": os_reason(e)}) from e
     return parse_eml_bytes(
         data, source=str(path), direction=direction, folder=folder, account=account, strict=strict
     )

@@ -18,7 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from os import PathLike
 from typing import Any, cast
 
-from companion.errors import NotAMailError, ParseError
+from companion.errors import NotAMailError, ParseError, os_reason
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes, preferred_codec
@@ -314,11 +314,11 @@ def parse_msg_file(
         with open(path, "rb") as f:
             head = f.read(8)
     except OSError as e:
-        raise ParseError(f"cannot read {label}: {e.strerror or e}") from e
+        raise ParseError(key="error.cannot_read", values={"source": label, "reason": os_reason(e)}) from e
     if not head:
-        raise ParseError(f"{label} is empty")
+        raise ParseError(key="error.empty", values={"source": label})
     if head != OLE_MAGIC:
-        raise ParseError(f"{label}: not an Outlook .msg file (no OLE2 compound-file signature)")
+        raise ParseError(key="error.msg.not_ole", values={"source": label})
 
     import extract_msg  # lazy: a heavy import most runs never need
     from extract_msg.enums import ErrorBehavior
@@ -327,17 +327,17 @@ def parse_msg_file(
     try:
         probe = extract_msg.MSGFile(label, **options)
     except Exception as e:
-        raise ParseError(f"{label}: not a readable Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.unreadable", values={"source": label, "detail": str(e)}) from e
     try:
         message_class = _clean(probe.classType)
         codec = _message_codec(probe)
     except Exception as e:
-        raise ParseError(f"{label}: damaged Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.damaged", values={"source": label, "detail": str(e)}) from e
     finally:
         probe.close()
 
     if not message_class:
-        raise ParseError(f"{label}: an OLE2 file but not an Outlook item (no message class)")
+        raise ParseError(key="error.msg.no_class", values={"source": label})
     if not message_class.lower().startswith(_MAIL_CLASSES):
         kind = _kind(message_class)
         raise NotAMailError(
@@ -349,7 +349,7 @@ def parse_msg_file(
     try:
         msg = extract_msg.openMsg(label, strict=False, **options)
     except Exception as e:
-        raise ParseError(f"{label}: not a readable Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.unreadable", values={"source": label, "detail": str(e)}) from e
     try:
         return _convert(msg, codec, 0, source=label, direction=direction, folder=folder, account=account)
     finally:

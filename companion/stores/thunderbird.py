@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
+from companion.errors import os_reason
+from companion.i18n import Msg, msg
 from companion.stores.base import OUTGOING_ROLES, Item, StoreState, folder_role
 from companion.stores.mbox import Maildir, MboxFile
 
@@ -212,7 +214,7 @@ class Prefs:
     # Folder URI (from the identities' fcc/draft/archive prefs) -> role.
     folder_uris: Mapping[str, str] = field(default_factory=dict)
     default_account: str = ""
-    error: str | None = None  # why prefs.js could not be read
+    error: Msg | None = None  # why prefs.js could not be read
 
     def roles_for(self, server: Server) -> dict[str, str]:
         """Folder path (lower case, "/"-separated) -> role, for the special folders on `server`."""
@@ -268,7 +270,7 @@ def read_prefs(profile: Path) -> Prefs:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            return Prefs(error=f"cannot read {path}: {_reason(exc)}")
+            return Prefs(error=msg("error.cannot_read", source=str(path), reason=os_reason(exc)))
     return prefs_from_values(values, profile)
 
 
@@ -460,7 +462,9 @@ class _ServerWalk:
         try:
             entries = sorted(directory.iterdir())
         except OSError as exc:
-            yield Item(str(directory), error=f"cannot list Thunderbird folder {directory}: {_reason(exc)}")
+            yield Item(
+                str(directory), error=msg("error.cannot_list", source=str(directory), reason=os_reason(exc))
+            )
             return
         for entry in entries:
             if entry.name.endswith(".sbd") and entry.is_dir():
@@ -475,7 +479,7 @@ class _ServerWalk:
                 except OSError as exc:
                     yield Item(
                         str(entry),
-                        error=f"cannot read Thunderbird folder {prefix + entry.name}: {_reason(exc)}",
+                        error=msg("error.cannot_read", source=prefix + entry.name, reason=os_reason(exc)),
                     )
                     continue
                 if is_mbox:  # else some other file (a backup, a note): not a folder
@@ -493,10 +497,6 @@ def _may_be_mbox(path: Path) -> bool:
         return path.is_file() and path.stat().st_size > 0  # an empty folder has no mail to read
     except OSError:
         return False
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def _starts_like_mbox(path: Path) -> bool:
@@ -559,7 +559,9 @@ class ThunderbirdProfile:
         try:
             walks = self.server_walks()
         except OSError as exc:
-            yield Item(str(self.path), error=f"cannot list Thunderbird profile: {_reason(exc)}")
+            yield Item(
+                str(self.path), error=msg("error.cannot_list", source=str(self.path), reason=os_reason(exc))
+            )
             return
         own = frozenset(self.identities)
         read_any = False
@@ -586,11 +588,7 @@ class ThunderbirdProfile:
             return  # the profile cannot even be listed: the walks above said so
         if holding:
             names = ", ".join(d.relative_to(self.path).as_posix() for d in holding)
-            yield Item(
-                str(self.path),
-                error=f"this Thunderbird profile has mail folders ({names}) but none of them belongs "
-                f"to an account in its prefs.js, so no mail was read",
-            )
+            yield Item(str(self.path), error=msg("error.thunderbird.no_account_folders", folders=names))
 
 
 def _has_msf_indexes(profile: Path) -> bool:
@@ -602,7 +600,9 @@ def _folder_items(folder: Folder, state: StoreState, identities: frozenset[str])
         for item in folder.store().items(state):
             yield _as_own(item, identities)
     except OSError as exc:  # e.g. removed or locked between listing and reading
-        yield Item(str(folder.path), error=f"cannot read Thunderbird folder {folder.name}: {_reason(exc)}")
+        yield Item(
+            str(folder.path), error=msg("error.cannot_read", source=folder.name, reason=os_reason(exc))
+        )
 
 
 def _as_own(item: Item, identities: frozenset[str]) -> Item:
@@ -641,7 +641,9 @@ class ThunderbirdHome:
         try:
             profiles = self.profiles()
         except INI_ERRORS as exc:
-            yield Item(str(self.path / "profiles.ini"), error=f"cannot read Thunderbird profiles.ini: {exc}")
+            yield Item(
+                str(self.path / "profiles.ini"), error=msg("error.thunderbird.profiles_ini", detail=str(exc))
+            )
             return
         for profile in profiles:
             yield from ThunderbirdProfile(profile.path).items(state)
