@@ -41,7 +41,7 @@ def _check_role(engine, role: str | None) -> None:
     from companion.i18n import t
 
     if role is not None and role not in engine.policy.roles:
-        known = ", ".join(sorted(engine.policy.roles)) or t("cli_out.no_roles")
+        known = ", ".join(f"'{r}'" for r in sorted(engine.policy.roles)) or t("cli_out.no_roles")
         raise click.ClickException(t("cli_out.unknown_role", role=role, known=known))
 
 

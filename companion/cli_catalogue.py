@@ -89,6 +89,13 @@ class CatalogueCommand(click.Command):
                 return first.split(end, 1)[0] + end.strip()
         return first
 
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        # click words the help option's help once and keeps the option: give it an entry instead.
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.catalogue_key = CLICK_PREFIX + "Show this message and exit."  # type: ignore[attr-defined]
+        return option
+
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with _option_help(self.get_params(ctx)):
             super().format_options(ctx, formatter)

@@ -100,7 +100,7 @@ class Msg:
         return self.text("en")  # for logs and the database
 
 
-def msg(key: str, **values: object) -> Msg:
+def msg(key: str, /, **values: object) -> Msg:
     return Msg(key, values)
 
 
@@ -111,7 +111,7 @@ def say(text: str | Msg | None, lang: str | None = None) -> str:
     return text.text(lang) if isinstance(text, Msg) else text
 
 
-def t(key: str, lang: str | None = None, **values: object) -> str:
+def t(key: str, lang: str | None = None, /, **values: object) -> str:
     """The text of `key` in `lang` (None: the system language), its {placeholders} filled from
     `values` (Msg values said in the same language). An unknown key is a bug: KeyError."""
     lang = lang or system_language()
@@ -123,7 +123,7 @@ def t(key: str, lang: str | None = None, **values: object) -> str:
     return text.format(**{k: v.text(lang) if isinstance(v, Msg) else v for k, v in values.items()})
 
 
-def t_part(part: str, key: str, lang: str | None = None, **values: object) -> str:
+def t_part(part: str, key: str, lang: str | None = None, /, **values: object) -> str:
     """A part's own string ("tray" + "flags.title" -> "tray.flags.title"), else the shared term of
     that key ("tier.forbidden"), so each product term is written once."""
     own = f"{part}.{key}"

@@ -306,8 +306,8 @@ def remove(keys: list[str]) -> None:
 def parse_dict_entries(text: str, prefix: str = "") -> list[Entry]:
     """Entries of the old Python catalogues: `"key": {"en": "…", "zh": "…"},` (companion.i18n,
     collector.dashboard.i18n) or `"key": ("…", "…"),` (ui.i18n, English then Chinese)."""
-    body = text.strip().removeprefix("{").removesuffix("}")
-    literal = ast.literal_eval("{" + body + "}")
+    text = text.strip()
+    literal = ast.literal_eval(text if text.startswith("{") and text.endswith("}") else "{" + text + "}")
     found = []
     for key, value in literal.items():
         en, zh = (value["en"], value["zh"]) if isinstance(value, dict) else value

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from tests.conftest import i18n_tool
+from tests.i18n_checks import assert_chinese
 from ui.i18n import tr, translator
 from ui.qtcompat import emit
 
@@ -93,6 +94,29 @@ def texts(window: QWidget) -> dict[str, str]:
     return out
 
 
+def _user_data(client) -> list[str]:
+    """What the agent holds of the user's own mail: shown as it is, in any language."""
+    flags = client.flags()["flags"]
+    data = [str(f.get(k) or "") for f in flags for k in ("subject", "counterpart", "folder", "account")]
+    for f in flags:
+        detail = client.flag(f["id"])
+        data += [str(v) for v in _strings(detail)]
+    data += [str(v) for v in _strings(client.appeals())] + [str(v) for v in _strings(client.outbox())]
+    return [d for d in data if d and not CJK.search(d)]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in ("status", "kind", "tier", "choice", "direction", "verdict", "explanation"):
+                yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
 def test_switching_the_language_changes_every_string(qtbot, real_agent, link_factory, monkeypatch):
     client = real_agent.client()
     key = next(f["id"] for f in client.flags()["flags"] if f["subject"] == "Re: order 4471")
@@ -139,6 +163,11 @@ def test_switching_the_language_changes_every_string(qtbot, real_agent, link_fac
                 unchanged.append((w, name, text))
     assert unchanged == [], unchanged
     assert all(CJK.search(t) for w in after for t in after[w].values() if t not in ("#", "—"))
+    # …and none shows English words, but for the user's own data (subjects, addresses, mail text).
+    shown = {f"{w}.{name}": text for w in after for name, text in after[w].items()}
+    shown |= {f"menu.{name}": action.text() for name, action in tray.actions.items()}
+    shown["tooltip"] = tray.tooltip()
+    assert_chinese(shown, data=_user_data(client))
     assert all(
         CJK.search(action.text()) and action.text() != menu[name] for name, action in tray.actions.items()
     )

@@ -7,6 +7,8 @@ Accept-Language (a zh* language preferred over the others → Chinese), else Eng
 
 from __future__ import annotations
 
+import re
+
 from companion.i18n import LANGS, lookup, t_part
 
 LANG_COOKIE = "mw_lang"
@@ -22,6 +24,40 @@ def translate(lang: str, key: str, **values: object) -> str:
         # A value outside the catalogue (a tier or action a newer workstation sends) shows as itself.
         return key.partition(".")[2] or key
     return t_part(PART, key, lang, **values)
+
+
+def describe_target(lang: str, target: str) -> str:
+    """What an access-log entry was about, in words: the stored "appeal=12 status=upheld" (kept
+    as written: the hash chain covers it) as "申诉=12 · 处理结果=申诉成立". A name or value the catalogue
+    does not know is shown as it is."""
+    if target == "ok":  # a verification of the chain (access_log_verify)
+        return translate(lang, "chain.ok")
+    broken = re.fullmatch(r"broken at (\d+)", target)
+    if broken:
+        return translate(lang, "log.target.broken", seq=broken.group(1))
+    pairs = re.findall(r"(\w+)=(.*?)(?=\s+\w+=|$)", target)  # a value may hold spaces (a phrase)
+    if not pairs:
+        return target
+    parts = []
+    for name, value in pairs:
+        label = translate(lang, f"log.field.{name}") if has(f"log.field.{name}") else name
+        if value == "*":
+            value = translate(lang, "common.all_departments")
+        for prefix in VALUE_KEYS.get(name, ()):
+            if has(f"{prefix}.{value}"):
+                value = translate(lang, f"{prefix}.{value}")
+                break
+        parts.append(f"{label}={value or '—'}")
+    return " · ".join(parts)
+
+
+# An access-log field -> the catalogue prefixes its values may have an entry under.
+VALUE_KEYS = {
+    "status": ("status",),
+    "period": ("period",),
+    "dimension": ("dimension",),
+    "role": ("role",),
+}
 
 
 def from_accept_language(header: str | None) -> str:

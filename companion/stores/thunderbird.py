@@ -587,7 +587,7 @@ class ThunderbirdProfile:
         except OSError:
             return  # the profile cannot even be listed: the walks above said so
         if holding:
-            names = ", ".join(d.relative_to(self.path).as_posix() for d in holding)
+            names = ", ".join(f"'{d.relative_to(self.path).as_posix()}'" for d in holding)
             yield Item(str(self.path), error=msg("error.thunderbird.no_account_folders", folders=names))
 
 
