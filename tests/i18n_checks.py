@@ -35,7 +35,8 @@ _TOKEN = re.compile(r"[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef，。：；、
 _EDGE = "\"'`«»‹›()[]{}<>,;!?*"
 _DATA = re.compile(r"[\d./\\@:_=\-#%&+~|]")
 # Quoted names are what the user wrote or must write ('category', “sales-east”, `mailwarden serve`).
-_QUOTED = re.compile(r"'[^'\n]+'|“[^”\n]+”|`[^`\n]+`|\"[^\"\n]+\"")
+# So are TOML tables ([policy], [[rule]]).
+_QUOTED = re.compile(r"'[^'\n]+'|“[^”\n]+”|`[^`\n]+`|\"[^\"\n]+\"|\[\[?[\w.\-]+\]\]?")
 
 
 def english_words(text: str, data: Iterable[str] = (), kept: Iterable[str] = ()) -> list[str]:

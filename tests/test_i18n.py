@@ -70,6 +70,13 @@ def _glossary() -> list[dict[str, str]]:
     return rows
 
 
+def _as_term(word: str) -> str:
+    """A Latin word is a term on its own, not inside a path or a name (collector.db); CJK anywhere."""
+    if re.fullmatch(r"[A-Za-z ]+", word):
+        return rf"(?<![\w./]){re.escape(word)}(?![\w./])"
+    return re.escape(word)
+
+
 def test_every_string_uses_the_glossary_terms(entries):
     rows = _glossary()
     assert len(rows) > 20
@@ -79,7 +86,7 @@ def test_every_string_uses_the_glossary_terms(entries):
     assert {"助手", "后台代理", "collector"} <= avoid_zh and "companion" in avoid_en
     bad = []
     for e in entries:
-        bad += [(e.key, w, e.zh) for w in avoid_zh if w in e.zh]
+        bad += [(e.key, w, e.zh) for w in avoid_zh if re.search(_as_term(w), e.zh)]
         bad += [(e.key, w, e.en) for w in avoid_en if re.search(rf"\b{re.escape(w)}\b", e.en, re.I)]
     assert bad == []
 
@@ -290,3 +297,19 @@ def test_the_cli_outputs_are_chinese(tmp_path, isolated_home):
     assert "没有读取任何邮件" in outputs[f"scan {tmp_path} {profile} {tmp_path / 'nowhere'}"]
     data = [str(tmp_path), str(REPO), "nobody"]  # paths and the role the user typed
     assert_chinese(outputs, data=data, kept=COMMAND_NAMES)
+
+
+def test_every_help_of_the_collector_cli_is_chinese():
+    from collector.cli import main
+
+    texts = {}
+    for path, _ in _commands(main):
+        result = CliRunner().invoke(
+            main, [*path, "--help"], env={"MAILWARDEN_LANG": "zh"}, prog_name="mailwarden-collector"
+        )
+        assert result.exit_code == 0, result.output
+        texts[" ".join(("mailwarden-collector", *path))] = result.output
+    assert [k for k in entry_keys(main) if lookup(k, "en") is None] == []
+    from collector.service import ROLES
+
+    assert_chinese(texts, kept={name for path, _ in _commands(main) for name in path} | set(ROLES))
