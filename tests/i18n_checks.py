@@ -47,7 +47,11 @@ def english_words(text: str, data: Iterable[str] = (), kept: Iterable[str] = ())
     text = _QUOTED.sub(" ", text)
     allowed = KEPT | {k.lower() for k in kept}
     found = []
+    tokens = []
     for token in _TOKEN.findall(text):
+        name, equals, _ = token.partition("=")
+        tokens += [name, "="] if equals else [token]  # the name in "appeals=2,1" is a word too
+    for token in tokens:
         token = token.strip(_EDGE)
         if not token or _DATA.search(token) or not re.fullmatch(r"[A-Za-z]+", token):
             continue

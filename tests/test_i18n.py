@@ -226,6 +226,7 @@ def test_a_message_is_said_in_the_language_of_its_reader():
 def test_the_detector_finds_english_in_chinese():
     assert english_words("扫描：idle，上次完成于 2026-12-07") == ["idle"]
     assert english_words("错误: cannot read x.eml") == ["cannot", "read"]
+    assert english_words("部门=sales-east · appeals=2,1") == ["appeals"]
     assert english_words("用法： mailwarden check [OPTIONS] FILES...", kept={"check"}) == []
     assert english_words("规则 commit.lowest-price 在 --json 中，见 https://x.example/a") == []
     assert english_words("规则 'x'：未知的级别 'nope'（应为以下之一：'info', 'approval'）") == []

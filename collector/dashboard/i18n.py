@@ -42,7 +42,7 @@ def describe_target(lang: str, target: str) -> str:
     for name, value in pairs:
         label = translate(lang, f"log.field.{name}") if has(f"log.field.{name}") else name
         if value == "*":
-            value = translate(lang, "common.all_departments")
+            value = translate(lang, "common.all_departments" if name == "department" else "common.all")
         for prefix in VALUE_KEYS.get(name, ()):
             if has(f"{prefix}.{value}"):
                 value = translate(lang, f"{prefix}.{value}")
