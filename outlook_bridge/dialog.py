@@ -102,8 +102,9 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
 
 def unchecked_text(mode: str, reason: str, lang: str) -> str:
     """What the sender reads when the check could not run: `mode` "ask" (a yes/no question) or
-    "closed" (the mail is held)."""
-    return text("unchecked", lang, reason=reason[:300]) + "\n\n" + text(f"unchecked_{mode}", lang)
+    "closed" (the mail is held). The technical `reason` is for IT: it is recorded with the
+    decision (and logged), not shown to the sender in words they cannot act on."""
+    return text("unchecked", lang) + "\n\n" + text(f"unchecked_{mode}", lang)
 
 
 def plain_summary(content: dict[str, Any]) -> str:

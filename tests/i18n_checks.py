@@ -53,7 +53,7 @@ def english_words(text: str, data: Iterable[str] = (), kept: Iterable[str] = ())
         tokens += [name, "="] if equals else [token]  # the name in "appeals=2,1" is a word too
     for token in tokens:
         token = token.strip(_EDGE)
-        if not token or _DATA.search(token) or not re.fullmatch(r"[A-Za-z]+", token):
+        if len(token) < 2 or _DATA.search(token) or not re.fullmatch(r"[A-Za-z]+", token):
             continue
         if len(token) > 1 and token.isupper():
             continue  # a metavar (FILE, PATH) or an acronym (TOML, JSON, PDF, UTC)
