@@ -306,6 +306,21 @@ class Outcome:
         return f"--- Thunderbird log ({self.name}), last lines ---\n" + "\n".join(self.log.splitlines()[-60:])
 
 
+def launch_thunderbird(
+    binary: str, profile: Path, env: dict[str, str], cwd: Path, log: Any
+) -> subprocess.Popen:
+    """Thunderbird, headless, on `profile`, in a process group of its own (see _stop)."""
+    return subprocess.Popen(
+        [binary, "--headless", "--no-remote", "--profile", str(profile)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+        start_new_session=True,
+    )
+
+
 def run_session(
     base: Path,
     name: str,
@@ -390,15 +405,7 @@ def run_session(
     log_path = root / "thunderbird.log"
     started = time.monotonic()
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [binary, "--headless", "--no-remote", "--profile", str(profile)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=root,
-            start_new_session=True,
-        )
+        proc = launch_thunderbird(binary, profile, env, root, log)
         try:
             deadline = started + SESSION_SECONDS
             while time.monotonic() < deadline and proc.poll() is None and not (state / "done").exists():

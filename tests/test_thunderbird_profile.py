@@ -21,7 +21,14 @@ import pytest
 from companion.stores.thunderbird import parse_prefs, prefs_from_values
 from tests.conftest import age
 from tests.tbfactory import tb_message, write_mbox_folder, write_prefs
-from tests.test_thunderbird_e2e import _stop, _zip, free_port, thunderbird_binary, user_js
+from tests.test_thunderbird_e2e import (
+    _stop,
+    _zip,
+    free_port,
+    launch_thunderbird,
+    thunderbird_binary,
+    user_js,
+)
 
 PROBE_ID = "probe@tests.mailwarden.example"
 SECONDS = 90  # hard limit for the Thunderbird run
@@ -80,15 +87,7 @@ def _run_thunderbird(root: Path, profile: Path) -> dict[str, str | int | bool]:
     }
     written: dict[str, str | int | bool] = {}
     with (root / "thunderbird.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [thunderbird_binary(), "--headless", "--no-remote", "--profile", str(profile)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=root,
-            start_new_session=True,
-        )
+        proc = launch_thunderbird(thunderbird_binary(), profile, env, root, log)
         try:
             deadline = time.monotonic() + SECONDS
             while time.monotonic() < deadline and proc.poll() is None:
