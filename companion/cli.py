@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,11 @@ from companion import __version__
 from companion.cli_catalogue import CatalogueCommand, CatalogueGroup, name_entries, use_catalogue_for_click
 from companion.errors import MailwardenError
 from companion.machine_config import FAIL_MODES  # (a light module: the CLI starts fast)
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+COMMANDS_GROUP = "mailwarden.commands"  # commands other packages add (pyproject.toml entry points)
 
 
 def _lang() -> str:
@@ -56,7 +62,40 @@ def _dump(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=False)
 
 
-@click.group(cls=CatalogueGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class MailwardenGroup(CatalogueGroup):
+    """The CLI's own commands, and those other parts of the product add through the entry point
+    group `mailwarden.commands` (outlook_bridge's install-outlook): listed and loaded from the
+    installed metadata, so the companion never imports those packages (docs/architecture.md).
+    Help texts come from the catalogue (CatalogueGroup); subgroups (policy) are plain catalogue
+    groups, which list no added commands."""
+
+    group_class = CatalogueGroup
+
+    def _added(self) -> dict[str, EntryPoint]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._added()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command  # the companion's own: no metadata scan on the pre-send path
+        from companion.i18n import t
+
+        entry = self._added().get(name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except ImportError as exc:
+            raise click.ClickException(t("cli_out.not_installed", name=name, detail=str(exc))) from None
+        return loaded if isinstance(loaded, click.Command) else None
+
+
+@click.group(cls=MailwardenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mailwarden")
 def cli() -> None:
     pass
@@ -444,22 +483,6 @@ def _store_health() -> tuple[int, int]:
     return len(stores), sum(1 for s in stores if not s.readable)
 
 
-@cli.command("install-outlook")
-@click.option("--uninstall", is_flag=True)
-def install_outlook(uninstall: bool) -> None:
-    from companion.i18n import t
-
-    if sys.platform != "win32":
-        raise click.ClickException(t("cli_out.install-outlook.not_windows"))
-    from outlook_bridge.install import install_outlook as install
-    from outlook_bridge.install import uninstall_outlook
-
-    rows = uninstall_outlook(scope="user") if uninstall else install(scope="user")
-    for row in rows:
-        name = row.get("name") or t("cli_out.install-outlook.default_value")
-        click.echo(f"{row.get('hive', '')}\\{row.get('key', '')}  {name}")
-
-
 @cli.command("native-host", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def native_host(args: tuple[str, ...]) -> None:
@@ -579,11 +602,22 @@ def policy_show() -> None:
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
 )
-@click.option("--serve", is_flag=True)
-def demo(home: Path | None, serve: bool) -> None:
+@click.option("--collector", "collector_url")
+@click.option("--token")
+@click.option("--color/--no-color", default=None)
+@click.pass_context
+def demo(
+    ctx: click.Context, home: Path | None, collector_url: str | None, token: str | None, color: bool | None
+) -> None:
     from companion.demo import run_demo
 
-    run_demo(home, _lang(), sys.stdout.isatty(), serve=serve)
+    if (collector_url is None) != (token is None):
+        from companion.i18n import t
+
+        raise click.UsageError(t("cli_out.demo.collector_and_token"))
+    if color is not None:
+        ctx.color = color  # (when the collector's demo reads this output through a pipe)
+    run_demo(home, _lang(), sys.stdout.isatty() if color is None else color, collector_url, token)
 
 
 def _setup_logging() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures"]  # the shared fixtures and helpers, written once
+
 REPO = Path(__file__).resolve().parents[1]
 # The real Outlook files live in ../shared/samples (read there, never copied: they cannot be
 # published with the repository); MAILWARDEN_SAMPLES overrides. Under CI (CI=true) they are

@@ -36,7 +36,7 @@ _EDGE = "\"'`«»‹›()[]{}<>,;!?*"
 _DATA = re.compile(r"[\d./\\@:_=\-#%&+~|]")
 # Quoted names are what the user wrote or must write ('category', “sales-east”, `mailwarden serve`).
 # So are TOML tables ([policy], [[rule]]).
-_QUOTED = re.compile(r"'[^'\n]+'|“[^”\n]+”|`[^`\n]+`|\"[^\"\n]+\"|\[\[?[\w.\-]+\]\]?")
+_QUOTED = re.compile(r"'[^'\n]+'|“[^”]+”|`[^`\n]+`|\"[^\"\n]+\"|\[\[?[\w.\-]+\]\]?")
 
 
 def english_words(text: str, data: Iterable[str] = (), kept: Iterable[str] = ()) -> list[str]:

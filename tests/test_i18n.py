@@ -73,7 +73,7 @@ def _glossary() -> list[dict[str, str]]:
 def _as_term(word: str) -> str:
     """A Latin word is a term on its own, not inside a path or a name (collector.db); CJK anywhere."""
     if re.fullmatch(r"[A-Za-z ]+", word):
-        return rf"(?<![\w./]){re.escape(word)}(?![\w./])"
+        return rf"(?<![\w./-]){re.escape(word)}(?![\w./-])"
     return re.escape(word)
 
 
