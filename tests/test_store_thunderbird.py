@@ -7,7 +7,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from companion.database import Database
@@ -22,6 +21,7 @@ from companion.stores.thunderbird import (
     read_prefs,
 )
 from tests.conftest import build_eml
+from tests.fixtures import wait_until
 from tests.tbfactory import (
     PREFS,
     IniProfile,
@@ -536,13 +536,15 @@ def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):
     watcher.start()
     watcher.rescan()  # what the agent does at start
     try:
-        deadline = time.monotonic() + 10
-        while not watcher.stores_state()[0]["last_error"] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        stores = watcher.stores_state()
+
+        def with_an_error():
+            stores = watcher.stores_state()
+            return stores if stores[0]["last_error"] else None
+
+        stores = wait_until("the profile's error in the agent's status", with_an_error)
     finally:
         watcher.stop()
-    assert "no mail was read" in (stores[0]["last_error"] or "")
+    assert "no mail was read" in stores[0]["last_error"]
     shown = _status_text({"stores": stores}, "en")
     assert str(profile) in shown and "no mail was read" in shown
 

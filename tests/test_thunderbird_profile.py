@@ -20,15 +20,9 @@ import pytest
 
 from companion.stores.thunderbird import parse_prefs, prefs_from_values
 from tests.conftest import age
+from tests.fixtures import free_port
 from tests.tbfactory import tb_message, write_mbox_folder, write_prefs
-from tests.test_thunderbird_e2e import (
-    _stop,
-    _zip,
-    free_port,
-    launch_thunderbird,
-    thunderbird_binary,
-    user_js,
-)
+from tests.test_thunderbird_e2e import _stop, _zip, launch_thunderbird, thunderbird_binary, user_js
 
 PROBE_ID = "probe@tests.mailwarden.example"
 SECONDS = 90  # hard limit for the Thunderbird run
