@@ -209,7 +209,7 @@ def _report_error(name: str, reason: str, as_json: bool, lang: str, code: str = 
     if as_json:
         click.echo(_dump({"file": name, "error": reason, "error_code": code}))
     else:
-        click.echo(f"{name}: {t('error', lang)}: {reason}", err=True)
+        click.echo(t("cli_out.file_error", lang, file=name, reason=reason), err=True)
 
 
 @cli.command()
@@ -248,7 +248,7 @@ def scan(
         return
     lang = _lang()
     for source, error in totals.error_list[:20]:
-        click.echo(f"  {t('error', lang)}: {source}: {say(error, lang)}", err=True)
+        click.echo("  " + t("cli_out.scan_error", lang, source=source, reason=say(error, lang)), err=True)
     click.echo(t("scan.totals", lang, **totals.to_dict()))
     for rule, count in sorted(totals.by_rule.items()):
         click.echo(f"  {rule}: {count}")
