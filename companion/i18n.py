@@ -1,90 +1,68 @@
 """Simplified Chinese and English for everything a person reads, following the system locale.
 
-MAILWARDEN_LANG=zh|en overrides the locale. The catalogue is small and lives here so that the CLI,
-the agent and the pre-send windows say the same words.
+MAILWARDEN_LANG=zh|en overrides the locale. Every string lives in one gettext catalogue, managed
+with Babel (companion/locale/: the .pot holds each key with its English, the zh_CN .po its Chinese;
+docs/i18n.md says how to add one). The build compiles them into .mo files keyed by the string's
+key, which is all this module reads, with the standard library's gettext.
+
+`t(key, lang, **values)` is the one way the companion, the agent and the CLI get text; the tray
+(ui.i18n) and the dashboard (collector.dashboard.i18n) look up their own keys ("tray.…", "dash.…")
+through `t_part`, falling back to the product's shared terms (tiers, directions, verdicts).
 """
 
 from __future__ import annotations
 
+import gettext
 import locale
 import os
 import sys
-
-from companion.policy.model import TIER_LABELS
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 LANGS = ("en", "zh")
+LOCALES = {"en": "en", "zh": "zh_CN"}  # our language -> the catalogue's locale folder
+DOMAIN = "mailwarden"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
-CATALOG: dict[str, dict[str, str]] = {
-    "verdict.pass": {"en": "PASS", "zh": "通过"},
-    "verdict.warn": {"en": "WARN — needs approval", "zh": "警告 — 需审批"},
-    "verdict.block": {"en": "BLOCK — forbidden", "zh": "拦截 — 绝对禁止"},
-    "verdict.unchecked": {"en": "NOT CHECKED", "zh": "未检查"},
-    "choice.sent": {"en": "sent", "zh": "已发送"},
-    "choice.edited": {"en": "went back to edit", "zh": "返回修改"},
-    "choice.added_approver": {"en": "sent with the approver in Cc", "zh": "抄送审批人后发送"},
-    "choice.justified": {"en": "sent with a justification", "zh": "填写理由后发送"},
-    "choice.blocked": {"en": "blocked", "zh": "已拦截"},
-    "choice.unchecked_sent": {"en": "sent without a check", "zh": "未经检查即发送"},
-    "choice.unchecked_cancelled": {"en": "not sent (no check)", "zh": "未发送（未能检查）"},
-    "justification": {"en": "justification", "zh": "理由"},
-    **{f"tier.{tier}": labels for tier, labels in TIER_LABELS.items()},  # the policy model's: one set
-    "quoted": {"en": "in quoted text, does not count", "zh": "位于引用内容中，不计入结论"},
-    "error": {"en": "error", "zh": "错误"},
-    "approver": {"en": "approver", "zh": "审批人"},
-    "policy": {"en": "policy", "zh": "策略"},
-    "no_findings": {"en": "nothing flagged", "zh": "未发现风险"},
-    "scan.totals": {
-        "en": "{messages} new messages read, {skipped} already seen, {flagged} flagged, {errors} errors",
-        "zh": "新读取 {messages} 封邮件，已处理过 {skipped} 封，标记 {flagged} 封，错误 {errors} 个",
-    },
-    "stores.none": {
-        "en": "No mail store found. Add paths to config.toml (stores = [...]).",
-        "zh": "未找到邮箱存储。请在 config.toml 中添加路径（stores = [...]）。",
-    },
-    "stores.readable": {"en": "readable", "zh": "可读取"},
-    "stores.unreadable": {"en": "UNREADABLE", "zh": "无法读取"},
-    "agent.stopped": {"en": "The agent is not running", "zh": "后台代理未运行"},
-    "agent.running": {
-        "en": "Agent {version} running, policy {policy}",
-        "zh": "后台代理 {version} 运行中，策略 {policy}",
-    },
-    "agent.totals": {
-        "en": "{messages} messages, {flagged} flagged, {errors} errors, {queued} waiting to upload",
-        "zh": "邮件 {messages} 封，标记 {flagged} 封，错误 {errors} 个，待上传 {queued} 项",
-    },
-    "agent.scan": {"en": "scan: {state}, last finished {last}", "zh": "扫描：{state}，上次完成于 {last}"},
-    "flags.none": {"en": "No flagged mail.", "zh": "没有被标记的邮件。"},
-    "direction.sent": {"en": "sent", "zh": "已发送"},
-    "direction.received": {"en": "received", "zh": "已接收"},
-    "demo.scan": {"en": "1. Scanning the demo mailbox", "zh": "1. 扫描演示邮箱"},
-    "demo.flags": {"en": "2. What was flagged in the mailbox", "zh": "2. 邮箱中被标记的邮件"},
-    "demo.check": {"en": "3. Checking the outgoing sample mails", "zh": "3. 检查待发送的示例邮件"},
-    "demo.home": {
-        "en": "Demo data directory (your own data is untouched): {home}",
-        "zh": "演示数据目录（不会触碰您自己的数据）：{home}",
-    },
-    "demo.collector": {
-        "en": "4. Enrolling with the collector and uploading (signed, PII-masked)",
-        "zh": "4. 向汇总服务器注册并上传（已签名、已脱敏）",
-    },
-    "demo.enrolled": {"en": "enrolled as {device} with {url}", "zh": "已注册为 {device}，汇总服务器 {url}"},
-    "demo.appeal": {"en": "one appeal filed: «{subject}»", "zh": "已提交一条申诉：«{subject}»"},
-    "demo.uploaded": {
-        "en": "uploaded, signed: summaries {summaries}, appeals {appeals} (accepted {accepted}, failed {failed})",
-        "zh": "已签名上传：摘要 {summaries} 份，申诉 {appeals} 条（接收 {accepted}，失败 {failed}）",
-    },
-    "demo.no_collector": {
-        "en": "4. The collector's part: `mailwarden-collector demo` (as `make demo` does) starts a demo\n"
-        "   collector and runs this demo against it; `mailwarden demo --collector URL --token TOKEN`\n"
-        "   enrols with one you run.",
-        "zh": "4. 汇总服务器部分：`mailwarden-collector demo`（即 `make demo`）会启动演示汇总服务器，\n"
-        "   并让本演示向其注册；`mailwarden demo --collector 地址 --token 令牌` 向您运行的汇总服务器注册。",
-    },
-    "policy.ok": {
-        "en": "{file}: valid policy {version} ({rules} rules, {phrases} phrases)",
-        "zh": "{file}：策略有效，版本 {version}（{rules} 条规则，{phrases} 个短语）",
-    },
-}
+
+_MISSING = "\x00missing key"  # what a catalogue answers for a key it does not have
+
+
+class _Missing(gettext.NullTranslations):
+    def gettext(self, message: str) -> str:
+        return _MISSING
+
+
+class CatalogueMissing(RuntimeError):
+    """The compiled catalogue is not there: a source checkout that was never built."""
+
+
+@cache
+def catalogue(lang: str) -> gettext.GNUTranslations:
+    """The compiled catalogue of `lang` ("en" or "zh"): key -> text."""
+    path = LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    try:
+        with path.open("rb") as f:
+            translations = gettext.GNUTranslations(f)
+    except OSError as exc:
+        raise CatalogueMissing(
+            f"the message catalogue {path} is missing: build it with `make i18n` "
+            "(python scripts/i18n.py compile), as `make install` and the package build do"
+        ) from exc
+    translations.add_fallback(_Missing())
+    return translations
+
+
+def lookup(key: str, lang: str | None = None) -> str | None:
+    """The text of `key` in `lang`, or None when the catalogue has no such key."""
+    text = catalogue(lang or system_language()).gettext(key)
+    return None if text is _MISSING else text
+
+
+def has(key: str) -> bool:
+    return lookup(key, "en") is not None
 
 
 def system_language() -> str:
@@ -107,6 +85,46 @@ def system_language() -> str:
     return "zh" if name.lower().startswith(("zh", "chinese")) else "en"
 
 
-def t(key: str, lang: str | None = None, **values: object) -> str:
-    text = CATALOG[key][lang or system_language()]
-    return text.format(**values) if values else text
+@dataclass(frozen=True)
+class Msg:
+    """A text of the catalogue not said yet: its key and values, said in the language of whoever
+    reads it (an error met in a scan, a part of a longer message). A value may be a Msg too."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def text(self, lang: str | None = None) -> str:
+        return t(self.key, lang, **self.values)
+
+    def __str__(self) -> str:
+        return self.text("en")  # for logs and the database
+
+
+def msg(key: str, /, **values: object) -> Msg:
+    return Msg(key, values)
+
+
+def say(text: str | Msg | None, lang: str | None = None) -> str:
+    """A text that may be a Msg, in `lang`; a plain string (data, or a message of another part) as it is."""
+    if text is None:
+        return ""
+    return text.text(lang) if isinstance(text, Msg) else text
+
+
+def t(key: str, lang: str | None = None, /, **values: object) -> str:
+    """The text of `key` in `lang` (None: the system language), its {placeholders} filled from
+    `values` (Msg values said in the same language). An unknown key is a bug: KeyError."""
+    lang = lang or system_language()
+    text = lookup(key, lang)
+    if text is None:
+        raise KeyError(key)
+    if not values:
+        return text
+    return text.format(**{k: v.text(lang) if isinstance(v, Msg) else v for k, v in values.items()})
+
+
+def t_part(part: str, key: str, lang: str | None = None, /, **values: object) -> str:
+    """A part's own string ("tray" + "flags.title" -> "tray.flags.title"), else the shared term of
+    that key ("tier.forbidden"), so each product term is written once."""
+    own = f"{part}.{key}"
+    return t(own if lookup(own, lang or "en") is not None else key, lang, **values)

@@ -99,6 +99,7 @@ def views() -> dict[str, dict[str, Any]]:
         "kind": "unchecked",
         "subject": "Re: order 4471",
         "reasonKind": "timeout",
+        "seconds": 5,
         "reason": "the Mailwarden companion did not answer within the 5000 ms time limit",
     }
     return {"warn": warn, "block": block, "unchecked": unchecked}

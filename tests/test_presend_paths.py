@@ -302,3 +302,14 @@ def test_no_copy_of_the_tier_labels_the_readable_formats_or_the_fail_modes_is_le
         'value="closed"',
     ):
         assert copy not in text, copy
+
+
+def test_the_catalogues_tier_names_are_the_policy_models():
+    """The windows of the pre-send paths take tier labels from the view (companion.policy.model); the
+    CLI, the tray and the dashboard from the message catalogue: both must say the same words."""
+    from companion.i18n import t
+    from companion.policy.model import TIER_LABELS, TIERS
+
+    assert list(TIER_LABELS) == list(TIERS)
+    for tier, labels in TIER_LABELS.items():
+        assert {lang: t(f"tier.{tier}", lang) for lang in ("en", "zh")} == labels

@@ -54,7 +54,7 @@ function guard({ verdict = "pass", answer = { choice: "edit" }, failMode = "ask"
       },
     },
     compose: { listAttachments: async () => [] },
-    loadSettings: async () => ({ settings: { failMode, timeoutMs: 300 } }),
+    loadSettings: async () => ({ settings: { failMode, timeoutMs: 2000 } }),
     chinese: () => false,
     newKey: () => KEY,
   });
@@ -115,11 +115,12 @@ test("no companion: the fail mode decides, the outcome is kept with the key, the
   const ask = guard({ failMode: "ask", host: missing, answer: { choice: "send" } });
   assert.deepEqual(header(await ask.g.onBeforeSend({ id: 1 }, DETAILS)), [`unchecked; key=${KEY}`]);
   assert.equal(ask.asked[0].reasonKind, "missing");
+  assert.equal(ask.asked[0].seconds, 2); // the time limit, for the sender's words
 
   const stalled = { hello: async () => Promise.reject(new HostError("no answer", { timedOut: true })) };
   const late = guard({ failMode: "closed", host: stalled });
   await late.g.onBeforeSend({ id: 1 }, DETAILS);
-  assert.match(late.keptLater[0].error, /did not answer within the 300 ms time limit/);
+  assert.match(late.keptLater[0].error, /did not answer within the 2000 ms time limit/);
 });
 
 test("an answer that is not a verdict is a check that did not run", async () => {

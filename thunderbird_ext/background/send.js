@@ -137,7 +137,15 @@ export class SendGuard {
       let answer;
       try {
         const subject = payload ? payload.subject : details.subject || "";
-        answer = await this.prompts.ask({ kind: "unchecked", reason, reasonKind: reasonKind(reason), subject, chinese: this.chinese() });
+        const seconds = Math.round(settings.timeoutMs / 1000);
+        answer = await this.prompts.ask({
+          kind: "unchecked",
+          reason,
+          reasonKind: reasonKind(reason),
+          seconds,
+          subject,
+          chinese: this.chinese(),
+        });
       } catch (e) {
         reason = `${reason}; the question window could not open: ${errorText(e)}`;
         answer = { choice: "edit" };
