@@ -16,9 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from collector.bodies import read_body
+from collector.errors import CollectorError, bad_request
 from collector.keys import load_policy_signer
-from collector.service import MAX_BODY, Collector, CollectorError, parse_json
+from collector.service import MAX_BODY, Collector
 from collector.storage import SqlStorage
+from collector.validation import INT32_MAX, parse_json
 
 API = "/api/v1"
 log = logging.getLogger(__name__)
@@ -112,26 +115,6 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit`: at once when
-    Content-Length says so, else while streaming (never reading more than limit + one chunk)."""
-    length = request.headers.get("content-length")
-    if length is not None:
-        try:
-            if int(length) > limit:
-                raise CollectorError(413, "too_large", f"bodies are limited to {limit} bytes")
-        except ValueError:
-            raise CollectorError(400, "bad_request", "invalid Content-Length") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise CollectorError(413, "too_large", f"bodies are limited to {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 DB_THREADS = int(os.environ.get("MAILWARDEN_COLLECTOR_DB_THREADS", "8"))
 
 
@@ -186,7 +169,7 @@ def create_app(collector: Collector) -> FastAPI:
         return error_response(500, "internal_error", "the collector failed; nothing was stored")
 
     async def _json(request: Request) -> dict[str, Any]:
-        return parse_json(await read_body(request))
+        return parse_json(await read_body(request, MAX_BODY))
 
     @app.post(f"{API}/enroll", status_code=201)
     async def enroll(request: Request) -> JSONResponse:
@@ -228,8 +211,10 @@ def create_app(collector: Collector) -> FastAPI:
         after_text = request.query_params.get("after", "0") or "0"
         try:
             after = int(after_text)
+            if not 0 <= after <= INT32_MAX:
+                raise ValueError
         except ValueError:
-            raise CollectorError(400, "bad_request", "after must be an integer cursor") from None
+            raise bad_request(f"after must be an integer cursor from 0 to {INT32_MAX}") from None
         return await run_in_threadpool(collector.decisions_since, device["id"], after)
 
     # The dashboard (collector/dashboard/, a separate optional part) mounts its own routes here;

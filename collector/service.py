@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import secrets
 import tomllib
 from collections.abc import Callable
@@ -19,8 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from collector.errors import CollectorError, bad_request
 from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
 from collector.storage import SqlStorage, Tx
+from collector.validation import INT64_MAX, bounded_int, check_text, naive_utc
+from collector.validation import field as _field
+from collector.validation import text as _text
+from collector.validation import when as _when
 from companion.policy_update import version_key  # one order of policy versions on both ends
 
 MAX_BODY = 1024 * 1024
@@ -31,25 +35,8 @@ DECISIONS_PAGE = 500
 KEY_CACHE_MAX = 100_000  # device keys cached per process (about 150 bytes each)
 
 
-class CollectorError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message = status, code, message
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
-
-
-def bad_request(message: str) -> CollectorError:
-    return CollectorError(400, "bad_request", message)
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def naive_utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -59,58 +46,6 @@ def iso(dt: datetime | None) -> str | None:
 def token_hash(token: str) -> str:
     # Tokens are 256-bit random strings: a plain SHA-256 is enough to keep them unusable at rest.
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-# -- validation helpers ------------------------------------------------------------------------
-
-
-def _field(
-    obj: dict[str, Any],
-    name: str,
-    kind: type | tuple[type, ...],
-    where: str,
-    optional: bool = False,
-    default: Any = None,
-) -> Any:
-    if name not in obj:
-        if optional:
-            return default
-        raise bad_request(f"{where}: missing field {name!r}")
-    value = obj[name]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise bad_request(f"{where}: {name!r} has the wrong type")
-    if not isinstance(value, kinds):
-        raise bad_request(f"{where}: {name!r} has the wrong type")
-    return value
-
-
-def _text(obj: dict[str, Any], name: str, where: str, max_len: int = 200, optional: bool = False) -> str:
-    value = _field(obj, name, str, where, optional=optional, default="")
-    if len(value) > max_len:
-        raise bad_request(f"{where}: {name!r} is longer than {max_len} characters")
-    return value
-
-
-def _when(obj: dict[str, Any], name: str, where: str, optional: bool = False) -> datetime | None:
-    value = _text(obj, name, where, 64, optional=optional)
-    if not value and optional:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise bad_request(f"{where}: {name!r} is not an ISO 8601 date-time") from None
-    return naive_utc(dt)
-
-
-def parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        obj = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad_request("the body is not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise bad_request("the body must be a JSON object")
-    return obj
 
 
 @functools.cache
@@ -272,6 +207,7 @@ class Collector:
         """The device's public key (cached); 401 unknown_device when it never enrolled."""
         if not isinstance(device_id, str) or not device_id:
             raise bad_request("device_id must be a string")
+        check_text(device_id, "device_id")
         key = self._keys.get(device_id)
         if key is None:
             with self.storage.read() as tx:
@@ -345,9 +281,7 @@ class Collector:
     def ingest_summary(self, envelope: dict[str, Any]) -> dict[str, Any]:
         device, payload, data = self._verified(envelope, "summary")
         where = "summary"
-        seq = _field(payload, "seq", int, where)
-        if seq < 1 or seq > 2**31 - 1:
-            raise bad_request("summary: seq must be a positive integer")
+        seq = bounded_int(payload, "seq", where, 1)
         prev_hash = _text(payload, "prev_hash", where, 64)
         period = _field(payload, "period", dict, where)
         period_start = _when(period, "start", "period")
@@ -355,6 +289,12 @@ class Collector:
         for name in ("counts", "presend", "health"):
             _field(payload, name, dict, where, optional=True)
         events = self._events(payload, device)
+        # Informational labels: kept (cut to the column's width) whatever the agent sends, but
+        # held to the rule of every text field.
+        versions = {
+            name: check_text(str(payload.get(name, ""))[:64], f"{where}: {name!r}")
+            for name in ("policy_version", "agent_version")
+        }
         digest = hashlib.sha256(data).hexdigest()
         device_id = device["id"]
         now = self.now()
@@ -429,8 +369,8 @@ class Collector:
                         "prev_hash": prev_hash,
                         "period_start": period_start,
                         "period_end": period_end,
-                        "policy_version": str(payload.get("policy_version", ""))[:64],
-                        "agent_version": str(payload.get("agent_version", ""))[:64],
+                        "policy_version": versions["policy_version"],
+                        "agent_version": versions["agent_version"],
                         "payload": data.decode("utf-8"),
                         "signature": envelope["signature"],
                         "received_at": now,
@@ -451,16 +391,14 @@ class Collector:
     def ingest_appeal(self, envelope: dict[str, Any]) -> dict[str, Any]:
         device, payload = self.verify_envelope(envelope, "appeal")
         where = "appeal"
-        appeal_id = _field(payload, "appeal_id", int, where)
-        if appeal_id < 0 or appeal_id > 2**31 - 1:
-            raise bad_request("appeal: appeal_id is out of range")
+        appeal_id = bounded_int(payload, "appeal_id", where, 0)
         row = {
             "device_id": device["id"],
             "appeal_id": appeal_id,
             "message_hash": _text(payload, "message_hash", where, 64),
             "rule": _text(payload, "rule", where),
-            "reason": _text(payload, "reason", where, 2000),
-            "comment": _text(payload, "comment", where, 4000, optional=True),
+            "reason": _text(payload, "reason", where, 2000, multiline=True),
+            "comment": _text(payload, "comment", where, 4000, optional=True, multiline=True),
             "filed_at": _text(payload, "filed_at", where, 64),
             "status": "pending",
         }
@@ -487,6 +425,8 @@ class Collector:
             raise bad_request("signed request headers are missing (X-Mailwarden-Device, -Time, -Signature)")
         try:
             when = int(when_text)
+            if not 0 <= when <= INT64_MAX:
+                raise ValueError
         except ValueError:
             raise bad_request("X-Mailwarden-Time must be an integer (unix seconds)") from None
         if not verify(self._device_key(device_id), request_message(method, path, query, when), signature):

@@ -50,6 +50,19 @@ CATALOG: dict[str, dict[str, str]] = {
     "error.not_found": {"en": "Not found", "zh": "未找到"},
     "error.bad_request_title": {"en": "Bad request", "zh": "请求无效"},
     "error.bad_request": {"en": "The request was not valid: {message}", "zh": "请求无效：{message}"},
+    "error.not_found_text": {"en": "There is no such page or entry.", "zh": "没有这个页面或条目。"},
+    "error.too_large": {
+        "en": "The form is larger than {kib} KiB and was not read.",
+        "zh": "表单超过 {kib} KiB，未被读取。",
+    },
+    "error.control_character": {
+        "en": "The field “{field}” holds the control character {char}, which no text may hold.",
+        "zh": "字段“{field}”含有控制字符 {char}，文本中不允许出现控制字符。",
+    },
+    "error.page": {
+        "en": "The page number must be a whole number from 0 to {max}.",
+        "zh": "页码必须是 0 到 {max} 之间的整数。",
+    },
     "common.department": {"en": "Department", "zh": "部门"},
     "common.all_departments": {"en": "All departments", "zh": "全部部门"},
     "common.none": {"en": "(none)", "zh": "（无）"},
