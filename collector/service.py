@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from collector.errors import CollectorError, bad_request
 from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
 from collector.storage import SqlStorage, Tx
-from collector.validation import INT64_MAX, bounded_int, check_text, naive_utc
+from collector.validation import INT32_MAX, INT64_MAX, bounded_int, check_text, days, naive_utc
 from collector.validation import field as _field
 from collector.validation import text as _text
 from collector.validation import when as _when
@@ -89,6 +89,11 @@ class Collector:
     def create_token(self, department: str, expires_days: float | None = None) -> dict[str, Any]:
         if not department:
             raise bad_request("a token needs a department")
+        check_text(department, "the department")
+        if len(department) > 200:
+            raise bad_request("the department is longer than 200 characters")
+        if expires_days is not None:
+            days(expires_days, "the validity", 1 / 1440)  # a minute at least
         token = "mwt_" + secrets.token_urlsafe(32)
         now = self.now()
         expires = now + timedelta(days=expires_days) if expires_days is not None else None
@@ -106,14 +111,18 @@ class Collector:
 
     def revoke_token(self, token_or_id: str | int) -> bool:
         """Revoke by the token itself or by its numeric id; True when something was revoked."""
-        if isinstance(token_or_id, int) or str(token_or_id).isdigit():
+        text = str(token_or_id)
+        if isinstance(token_or_id, int) or (text.isascii() and text.isdigit() and len(text) <= 10):
             where: dict[str, Any] = {"id": int(token_or_id)}
+            if not 0 <= where["id"] <= INT32_MAX:
+                return False
         else:
             where = {"token_hash": token_hash(str(token_or_id))}
         with self.storage.transaction() as tx:
             return tx.update("tokens", {**where, "revoked_at": None}, {"revoked_at": self.now()}) > 0
 
     def revoke_device(self, device_id: str) -> bool:
+        check_text(device_id, "the device id")
         with self.storage.transaction() as tx:
             return tx.update("devices", {"id": device_id, "revoked_at": None}, {"revoked_at": self.now()}) > 0
 
@@ -126,6 +135,10 @@ class Collector:
             raise bad_request(f"role must be one of {', '.join(ROLES)}")
         if not username or len(password) < 8:
             raise bad_request("a user needs a name and a password of at least 8 characters")
+        check_text(username, "the user name")
+        check_text(department or "", "the department")
+        if len(username) > 200 or len(department or "") > 200:
+            raise bad_request("the user name and the department are at most 200 characters")
         try:
             with self.storage.transaction() as tx:
                 return tx.insert(
@@ -661,8 +674,7 @@ class Collector:
         """Retention: delete summaries and their events received, gaps and alerts recorded, and
         appeals decided (with their decisions) more than `older_than_days` ago. Devices keep their
         chain head (last seq and hash), so the chain still verifies after a purge."""
-        if older_than_days < 0:
-            raise bad_request("older_than must be >= 0 days")
+        days(older_than_days, "older_than", 0)
         cutoff = self.now() - timedelta(days=older_than_days)
         with self.storage.transaction() as tx:
             counts = {"events": tx.delete_events_of_summaries_before(cutoff)}

@@ -12,6 +12,7 @@ mail decoded as Latin-1 instead of Windows-1252 and are harmless to store.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,7 @@ from collector.errors import bad_request
 
 MAX_DEPTH = 32  # the protocol nests 5 levels; a deeper body is an attack on the parsers
 INT32_MAX = 2**31 - 1  # the integer columns (PostgreSQL `integer`)
+MAX_DAYS = 36_500  # token validity and retention: a century, far inside datetime's range
 INT64_MAX = 2**63 - 1  # the widest integer either database binds (SQLite raises OverflowError above)
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
@@ -94,6 +96,14 @@ def bounded_int(obj: dict[str, Any], name: str, where: str, low: int, high: int 
     if not low <= value <= high:
         raise bad_request(f"{where}: {name!r} must be from {low} to {high}")
     return value
+
+
+def days(value: float, what: str, low: float, high: float = MAX_DAYS) -> float:
+    """`value`, or 400 unless it is a number of days from `low` to `high` (a longer timedelta
+    overflows the date; NaN and infinity are refused too)."""
+    if not (isinstance(value, int | float) and math.isfinite(value) and low <= value <= high):
+        raise bad_request(f"{what} must be a number of days from {low:g} to {high:g}")
+    return float(value)
 
 
 def when(obj: dict[str, Any], name: str, where: str, optional: bool = False) -> datetime | None:

@@ -344,3 +344,21 @@ def test_the_login_page_says_failed_or_wait_only_after_a_real_attempt(dash: Dash
     r = anonymous.get("/dashboard/login?failed=true&wait_minutes=100000")
     assert r.status_code == 200
     assert "100000" not in _visible(r.text) and "Try again" not in r.text
+
+
+def test_token_validity_retention_and_ids_are_bounded(server):
+    from collector.errors import CollectorError
+
+    coll = server.collector
+    for days in (float("inf"), float("nan"), 1e300, 99_999_999_999, 0, -1):
+        with pytest.raises(CollectorError, match="the validity must be a number of days"):
+            coll.create_token("sales", days)
+    with pytest.raises(CollectorError, match="control character U\\+0000"):
+        coll.create_token("sales\x00")
+    for days in (float("inf"), float("nan"), 1e300, -1):
+        with pytest.raises(CollectorError, match="older_than must be a number of days"):
+            coll.purge(days)
+    assert coll.revoke_token("²") is False and coll.revoke_token("9" * 25) is False
+    with pytest.raises(CollectorError, match="control character"):
+        coll.revoke_device("dev\x00")
+    assert coll.create_token("sales", 0.5)["expires_at"] is not None

@@ -51,6 +51,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "error.bad_request_title": {"en": "Bad request", "zh": "请求无效"},
     "error.bad_request": {"en": "The request was not valid: {message}", "zh": "请求无效：{message}"},
     "error.not_found_text": {"en": "There is no such page or entry.", "zh": "没有这个页面或条目。"},
+    "error.method_text": {
+        "en": "This address does not take that kind of request.",
+        "zh": "此地址不接受这种请求方式。",
+    },
     "error.too_large": {
         "en": "The form is larger than {kib} KiB and was not read.",
         "zh": "表单超过 {kib} KiB，未被读取。",

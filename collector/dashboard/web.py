@@ -353,3 +353,18 @@ def install_handlers(app: Any) -> None:
     app.add_exception_handler(CsrfFailed, csrf_failed)
     app.add_exception_handler(BadInput, bad_input)
     app.add_exception_handler(NotFound, not_found)
+    # No route (or the wrong method) under /dashboard: a page too; elsewhere the API's JSON answer.
+    for status, key in ((404, "error.not_found_text"), (405, "error.method_text")):
+        api_handler = app.exception_handlers.get(status)
+
+        async def html_or_json(
+            request: Request, exc: Exception, api_handler=api_handler, status=status, key=key
+        ):
+            path = request.url.path
+            if api_handler is not None and not (path == PREFIX or path.startswith(PREFIX + "/")):
+                return await api_handler(request, exc)
+            message = i18n.translate(language(request), key)
+            title = "error.not_found" if status == 404 else "error.bad_request_title"
+            return render(request, "error.html", None, status, title_key=title, message=message)
+
+        app.add_exception_handler(status, html_or_json)
