@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from collector.bodies import read_body
 from collector.errors import CollectorError, bad_request
-from collector.keys import load_policy_signer
+from collector.keys import load_audit_signer, load_policy_signer
 from collector.service import MAX_BODY, Collector
 from collector.storage import SqlStorage
 from collector.validation import INT32_MAX, parse_json
@@ -27,6 +27,7 @@ API = "/api/v1"
 log = logging.getLogger(__name__)
 ENV_DB = "MAILWARDEN_COLLECTOR_DB"
 ENV_KEY_FILE = "MAILWARDEN_COLLECTOR_POLICY_KEY_FILE"
+ENV_AUDIT_KEY_FILE = "MAILWARDEN_COLLECTOR_AUDIT_KEY_FILE"
 
 
 class Metrics:
@@ -132,11 +133,17 @@ class Offload:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
 
-def build_collector(db_url: str, key_file: str | None = None, migrate: bool = True) -> Collector:
+def build_collector(
+    db_url: str, key_file: str | None = None, migrate: bool = True, audit_key_file: str | None = None
+) -> Collector:
     storage = SqlStorage(db_url)
     if migrate:
         storage.migrate()
-    return Collector(storage, load_policy_signer(storage, key_file))
+    return Collector(
+        storage,
+        load_policy_signer(storage, key_file),
+        audit_signer=load_audit_signer(storage, audit_key_file),
+    )
 
 
 def create_app(collector: Collector) -> FastAPI:
@@ -250,4 +257,10 @@ def app_from_env() -> FastAPI:
     if not db:
         raise RuntimeError(f"set {ENV_DB} to the database URL")
     # The parent (`serve`) ran the migrations already; migrating again is a cheap no-op.
-    return create_app(build_collector(db, os.environ.get(ENV_KEY_FILE) or None))
+    return create_app(
+        build_collector(
+            db,
+            os.environ.get(ENV_KEY_FILE) or None,
+            audit_key_file=os.environ.get(ENV_AUDIT_KEY_FILE) or None,
+        )
+    )

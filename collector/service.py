@@ -19,7 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from collector.errors import CollectorError, bad_request
-from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
+from collector.keys import (
+    Signer,
+    b64url_decode,
+    canonical,
+    load_audit_signer,
+    request_message,
+    verify,
+    verify_bytes,
+)
 from collector.storage import SqlStorage, Tx
 from collector.validation import INT32_MAX, INT64_MAX, bounded_int, check_text, days, naive_utc
 from collector.validation import field as _field
@@ -69,11 +77,16 @@ def validate_policy(text: str) -> str:
 
 class Collector:
     def __init__(
-        self, storage: SqlStorage, policy_signer: PolicySigner, clock: Callable[[], datetime] = utcnow
+        self,
+        storage: SqlStorage,
+        policy_signer: Signer,
+        clock: Callable[[], datetime] = utcnow,
+        audit_signer: Signer | None = None,
     ) -> None:
         self.storage = storage
         self.signer = policy_signer
         self.clock = clock
+        self._audit_signer = audit_signer
         self.collector_id = storage.meta_setdefault("collector_id", "col_" + secrets.token_hex(8))
         # device id -> public key. A device's key never changes (a new key is a new enrolment, a new
         # id), so caching it keeps the process stateless in every way that matters and saves a
@@ -83,6 +96,13 @@ class Collector:
 
     def now(self) -> datetime:
         return naive_utc(self.clock())
+
+    @property
+    def audit_signer(self) -> Signer:
+        """The key that signs the access log's day heads (in the database unless given)."""
+        if self._audit_signer is None:
+            self._audit_signer = load_audit_signer(self.storage)
+        return self._audit_signer
 
     # -- tokens, devices, users (administration) -------------------------------------------
 

@@ -227,6 +227,43 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "与上一条记录的链接不符",
     },
     "log.reason.hash": {"en": "the entry was altered", "zh": "记录内容被修改"},
+    "log.heads.title": {"en": "Signed day heads", "zh": "已签名的每日链头"},
+    "log.heads.intro": {
+        "en": "Each day's last entry, signed with the collector's audit key. Download them and keep them "
+        "outside this server: a chain rewritten later no longer matches a head you kept "
+        "(mailwarden-collector verify-access-log --heads FOLDER --audit-public-key KEY).",
+        "zh": "每天最后一条记录，由汇总服务器的审计密钥签名。请下载并保存在本服务器之外："
+        "日后被整体改写的哈希链将无法与您保存的链头相符"
+        "（mailwarden-collector verify-access-log --heads 文件夹 --audit-public-key 公钥）。",
+    },
+    "log.heads.key": {"en": "Audit public key: {public_key}", "zh": "审计公钥：{public_key}"},
+    "log.heads.day": {"en": "Day (UTC)", "zh": "日期（UTC）"},
+    "log.heads.entry": {"en": "Last entry", "zh": "最后一条记录"},
+    "log.heads.hash": {"en": "Hash", "zh": "哈希"},
+    "log.heads.download": {"en": "Download", "zh": "下载"},
+    "log.heads.download_all": {"en": "Download all signed heads", "zh": "下载全部已签名链头"},
+    "log.heads.none": {
+        "en": "No day is finished yet: a day's head is signed with the next day's first entry.",
+        "zh": "还没有已结束的日期：每天的链头在次日第一条记录写入时签名。",
+    },
+    "log.heads.ok": {
+        "en": "{n} signed day heads verify against the chain.",
+        "zh": "{n} 个已签名的每日链头与哈希链相符。",
+    },
+    "log.heads.bad": {
+        "en": "The signed head of {day} does not match: {reason}.",
+        "zh": "{day} 的已签名链头不相符：{reason}。",
+    },
+    "log.heads.reason.bad_signature": {"en": "it is not signed by the audit key", "zh": "不是审计密钥的签名"},
+    "log.heads.reason.other_collector": {
+        "en": "it belongs to another collector",
+        "zh": "属于另一台汇总服务器",
+    },
+    "log.heads.reason.rewritten": {
+        "en": "the entry it signed was rewritten",
+        "zh": "其签名的记录已被改写",
+    },
+    "log.heads.reason.missing": {"en": "the entry it signed is gone", "zh": "其签名的记录已不存在"},
     "action.login": {"en": "logged in", "zh": "登录"},
     "action.logout": {"en": "logged out", "zh": "退出登录"},
     "action.trends.view": {"en": "viewed trends", "zh": "查看趋势报表"},
@@ -242,6 +279,7 @@ CATALOG: dict[str, dict[str, str]] = {
     "action.device.revoke": {"en": "revoked a device", "zh": "撤销设备"},
     "action.access_log.view": {"en": "viewed the access log", "zh": "查看访问日志"},
     "action.access_log.verify": {"en": "verified the access log", "zh": "校验访问日志"},
+    "action.access_log.heads": {"en": "downloaded signed day heads", "zh": "下载已签名的每日链头"},
     "action.denied": {"en": "was refused a page", "zh": "访问被拒绝"},
 }
 

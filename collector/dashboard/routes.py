@@ -3,6 +3,7 @@ Collector. Handlers are plain `def` (FastAPI runs them in its thread pool: the d
 
 from __future__ import annotations
 
+import json
 import secrets
 import tomllib
 from datetime import datetime
@@ -18,6 +19,7 @@ from collector.dashboard.auth import Auth
 from collector.dashboard.web import (
     HOME,
     PREFIX,
+    SECURITY_HEADERS,
     BadInput,
     NotFound,
     Posted,
@@ -568,11 +570,9 @@ def device_revoke(request: Request, device_id: str, posted: PostAdmin) -> Respon
 # -- audit ------------------------------------------------------------------------------------------------
 
 
-@router.get("/access-log")
-def access_log_page(request: Request, user: Auditor, page: str = "0") -> Response:
-    number = page_number(page)
-    log(request, user, "access_log.view", f"page={number}")
-    rows = access_log.entries(collector_of(request), LOG_PAGE + 1, number * LOG_PAGE)
+def _access_log_page(request: Request, user: Auth, number: int, verification: Any, problems: Any) -> Response:
+    collector = collector_of(request)
+    rows = access_log.entries(collector, LOG_PAGE + 1, number * LOG_PAGE)
     return render(
         request,
         "access_log.html",
@@ -581,25 +581,49 @@ def access_log_page(request: Request, user: Auditor, page: str = "0") -> Respons
         more=len(rows) > LOG_PAGE,
         page=number,
         when=_when,
-        verification=None,
+        verification=verification,
+        heads=access_log.signed_heads(collector)[::-1],
+        head_problems=problems,
+        audit_key=collector.audit_signer.public_key_b64,
     )
+
+
+@router.get("/access-log")
+def access_log_page(request: Request, user: Auditor, page: str = "0") -> Response:
+    number = page_number(page)
+    log(request, user, "access_log.view", f"page={number}")
+    return _access_log_page(request, user, number, None, None)
+
+
+def _download(data: Any, filename: str) -> Response:
+    return Response(
+        json.dumps(data, indent=2, sort_keys=True) + "\n",
+        media_type="application/json",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/access-log/heads.json")
+def access_log_heads(request: Request, user: Auditor) -> Response:
+    heads = access_log.signed_heads(collector_of(request))
+    log(request, user, "access_log.heads", "all")
+    return _download(heads, "access-log-heads.json")
+
+
+@router.get("/access-log/heads/{day}.json")
+def access_log_head(request: Request, user: Auditor, day: str) -> Response:
+    found = [h for h in access_log.signed_heads(collector_of(request)) if h["day"] == day]
+    if not found:
+        raise NotFound()
+    log(request, user, "access_log.heads", f"day={day}")
+    return _download(found[0], access_log.head_file_name(day))
 
 
 @router.get("/access-log/verify")
 def access_log_verify(request: Request, user: Auditor) -> Response:
     collector = collector_of(request)
     verification = access_log.verify(collector)
-    log(
-        request, user, "access_log.verify", "ok" if verification.ok else f"broken at {verification.broken_at}"
-    )
-    rows = access_log.entries(collector, LOG_PAGE + 1, 0)
-    return render(
-        request,
-        "access_log.html",
-        user,
-        rows=rows[:LOG_PAGE],
-        more=len(rows) > LOG_PAGE,
-        page=0,
-        when=_when,
-        verification=verification,
-    )
+    problems = access_log.verify_heads(collector, access_log.signed_heads(collector))
+    outcome = "ok" if verification.ok else f"broken at {verification.broken_at}"
+    log(request, user, "access_log.verify", outcome + (f", {len(problems)} bad heads" if problems else ""))
+    return _access_log_page(request, user, 0, verification, problems)
