@@ -227,6 +227,7 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh": "与上一条记录的链接不符",
     },
     "log.reason.hash": {"en": "the entry was altered", "zh": "记录内容被修改"},
+    "log.entries": {"en": "Entries", "zh": "日志记录"},
     "log.heads.title": {"en": "Signed day heads", "zh": "已签名的每日链头"},
     "log.heads.intro": {
         "en": "Each day's last entry, signed with the collector's audit key. Download them and keep them "
