@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from collector import chain
 from collector.errors import CollectorError, bad_request
 from collector.keys import (
     Signer,
@@ -336,37 +337,13 @@ class Collector:
         with self.storage.transaction() as tx:
             dev = self._admitted(tx, device_id)  # the lock serialises one device's uploads
             last_seq = dev["last_seq"]
-            # Only a seq at or below the chain head can exist already (the common case skips the look-up).
-            existing = tx.get("summaries", {"device_id": device_id, "seq": seq}) if seq <= last_seq else None
-            if existing is not None:
-                if existing["hash"] == digest:
-                    tx.update("devices", {"id": device_id}, {"last_seen": now})
-                    return {"status": "duplicate", "seq": seq, "hash": digest}
-                conflict = f"a different summary was already accepted under seq {seq}"
-            elif seq <= last_seq and not any(
-                g["from_seq"] <= seq <= g["to_seq"] for g in tx.select("gaps", {"device_id": device_id})
-            ):
-                # Below the chain head, not stored and not missing: it was purged by retention.
-                # Only a replay of an old upload does that (a workstation sends each seq until
-                # acknowledged, then never again); storing it would count it twice.
-                conflict = f"seq {seq} is below the chain head ({last_seq}) and was not missing: a replay"
-            else:
-                expected = None
-                if seq == 1:
-                    expected = ""
-                elif dev["last_seq"] == seq - 1 and dev["last_hash"]:
-                    expected = dev["last_hash"]  # the chain head (also after a retention purge)
-                else:
-                    prev = tx.get("summaries", {"device_id": device_id, "seq": seq - 1})
-                    if prev is not None:
-                        expected = prev["hash"]
-                if expected is not None and prev_hash != expected:
-                    conflict = f"prev_hash does not match the summary with seq {seq - 1} (chain break)"
-                nxt = (
-                    tx.get("summaries", {"device_id": device_id, "seq": seq + 1}) if seq < last_seq else None
-                )
-                if conflict is None and nxt is not None and nxt["prev_hash"] != digest:
-                    conflict = f"the summary with seq {seq + 1} does not chain to this one"
+            head = chain.Head(last_seq, dev["last_hash"])
+            decision = chain.decide(head, seq, prev_hash, digest, self._neighbours(tx, device_id, head, seq))
+            if decision.outcome is chain.Outcome.DUPLICATE:
+                tx.update("devices", {"id": device_id}, {"last_seen": now})
+                return {"status": "duplicate", "seq": seq, "hash": digest}
+            if decision.outcome is chain.Outcome.CONFLICT:
+                conflict = decision.detail
             if conflict is not None:
                 tx.insert(
                     "alerts",
@@ -382,17 +359,13 @@ class Collector:
                 tx.update("devices", {"id": device_id}, {"last_seen": now})
             else:
                 answer = {"status": "accepted", "seq": seq, "hash": digest}
-                if seq > last_seq + 1:
+                if decision.gap is not None:
+                    first, last = decision.gap
                     tx.insert(
                         "gaps",
-                        {
-                            "device_id": device_id,
-                            "from_seq": last_seq + 1,
-                            "to_seq": seq - 1,
-                            "detected_at": now,
-                        },
+                        {"device_id": device_id, "from_seq": first, "to_seq": last, "detected_at": now},
                     )
-                    answer["gap"] = [last_seq + 1, seq - 1]
+                    answer["gap"] = [first, last]
                 summary_id = tx.insert(
                     "summaries",
                     {
@@ -420,6 +393,29 @@ class Collector:
         if conflict is not None:
             raise CollectorError(409, "sequence_conflict", conflict)
         return answer
+
+    @staticmethod
+    def _neighbours(tx: Tx, device_id: str, head: chain.Head, seq: int) -> chain.Neighbours:
+        """The stored facts chain.decide needs for this seq, and only those (one look-up each)."""
+        needed = chain.lookups(head, seq)
+
+        def stored(at: int) -> dict[str, Any] | None:
+            return tx.get("summaries", {"device_id": device_id, "seq": at})
+
+        existing = stored(seq) if "existing_hash" in needed else None
+        previous = stored(seq - 1) if "previous_hash" in needed and existing is None else None
+        following = stored(seq + 1) if "next_prev_hash" in needed and existing is None else None
+        in_gap = (
+            "in_gap" in needed
+            and existing is None
+            and any(g["from_seq"] <= seq <= g["to_seq"] for g in tx.select("gaps", {"device_id": device_id}))
+        )
+        return chain.Neighbours(
+            existing_hash=existing["hash"] if existing else None,
+            in_gap=in_gap,
+            previous_hash=previous["hash"] if previous else None,
+            next_prev_hash=following["prev_hash"] if following else None,
+        )
 
     def ingest_appeal(self, envelope: dict[str, Any]) -> dict[str, Any]:
         device, payload = self.verify_envelope(envelope, "appeal")
