@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from collector.service import ROLES, CollectorError
+from collector.admin import ROLES
+from collector.errors import CollectorError
 
 DB_HELP = "database URL: sqlite:///path/collector.db or postgresql://user@host/db"
 db_option = click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True, help=DB_HELP)

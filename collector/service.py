@@ -8,17 +8,16 @@ web processes can share one PostgreSQL.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import secrets
-import tomllib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from collector import chain
+from collector.admin import Administration, iso, token_hash, validate_policy
 from collector.errors import CollectorError, bad_request
 from collector.keys import (
     Signer,
@@ -30,7 +29,7 @@ from collector.keys import (
     verify_bytes,
 )
 from collector.storage import SqlStorage, Tx
-from collector.validation import INT32_MAX, INT64_MAX, bounded_int, check_text, days, naive_utc
+from collector.validation import INT64_MAX, bounded_int, check_text, naive_utc
 from collector.validation import field as _field
 from collector.validation import text as _text
 from collector.validation import when as _when
@@ -38,7 +37,6 @@ from companion.policy_update import version_key  # one order of policy versions 
 
 MAX_BODY = 1024 * 1024
 REQUEST_WINDOW = 300  # seconds a signed GET may be away from the collector's clock
-ROLES = ("admin", "compliance", "manager", "auditor")
 APPEAL_DECISIONS = ("upheld", "rejected")
 DECISIONS_PAGE = 500
 KEY_CACHE_MAX = 100_000  # device keys cached per process (about 150 bytes each)
@@ -48,35 +46,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.replace(tzinfo=UTC).isoformat()
+class Collector(Administration):
+    """The collector's API: ingest (enrolment, signed uploads and pulls), review and learning here;
+    administration (tokens, devices, users, policy publishing, retention) from
+    collector/admin.py."""
 
-
-def token_hash(token: str) -> str:
-    # Tokens are 256-bit random strings: a plain SHA-256 is enough to keep them unusable at rest.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher().hash(secrets.token_urlsafe(16))
-
-
-def validate_policy(text: str) -> str:
-    """Check that `text` is TOML with a [policy] table carrying a string version; return it."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise bad_request(f"the policy is not valid TOML: {exc}") from None
-    policy = data.get("policy")
-    if not isinstance(policy, dict) or not isinstance(policy.get("version"), str) or not policy["version"]:
-        raise bad_request('the policy needs a [policy] table with version = "…"')
-    return policy["version"]
-
-
-class Collector:
     def __init__(
         self,
         storage: SqlStorage,
@@ -104,93 +78,6 @@ class Collector:
         if self._audit_signer is None:
             self._audit_signer = load_audit_signer(self.storage)
         return self._audit_signer
-
-    # -- tokens, devices, users (administration) -------------------------------------------
-
-    def create_token(self, department: str, expires_days: float | None = None) -> dict[str, Any]:
-        if not department:
-            raise bad_request("a token needs a department")
-        check_text(department, "the department")
-        if len(department) > 200:
-            raise bad_request("the department is longer than 200 characters")
-        if expires_days is not None:
-            days(expires_days, "the validity", 1 / 1440)  # a minute at least
-        token = "mwt_" + secrets.token_urlsafe(32)
-        now = self.now()
-        expires = now + timedelta(days=expires_days) if expires_days is not None else None
-        with self.storage.transaction() as tx:
-            pk = tx.insert(
-                "tokens",
-                {
-                    "token_hash": token_hash(token),
-                    "department": department,
-                    "created_at": now,
-                    "expires_at": expires,
-                },
-            )
-        return {"token": token, "id": pk, "department": department, "expires_at": iso(expires)}
-
-    def revoke_token(self, token_or_id: str | int) -> bool:
-        """Revoke by the token itself or by its numeric id; True when something was revoked."""
-        text = str(token_or_id)
-        if isinstance(token_or_id, int) or (text.isascii() and text.isdigit() and len(text) <= 10):
-            where: dict[str, Any] = {"id": int(token_or_id)}
-            if not 0 <= where["id"] <= INT32_MAX:
-                return False
-        else:
-            where = {"token_hash": token_hash(str(token_or_id))}
-        with self.storage.transaction() as tx:
-            return tx.update("tokens", {**where, "revoked_at": None}, {"revoked_at": self.now()}) > 0
-
-    def revoke_device(self, device_id: str) -> bool:
-        check_text(device_id, "the device id")
-        with self.storage.transaction() as tx:
-            return tx.update("devices", {"id": device_id, "revoked_at": None}, {"revoked_at": self.now()}) > 0
-
-    def create_user(
-        self, username: str, password: str, role: str = "admin", department: str | None = None
-    ) -> int:
-        from argon2 import PasswordHasher
-
-        if role not in ROLES:
-            raise bad_request(f"role must be one of {', '.join(ROLES)}")
-        if not username or len(password) < 8:
-            raise bad_request("a user needs a name and a password of at least 8 characters")
-        check_text(username, "the user name")
-        check_text(department or "", "the department")
-        if len(username) > 200 or len(department or "") > 200:
-            raise bad_request("the user name and the department are at most 200 characters")
-        try:
-            with self.storage.transaction() as tx:
-                return tx.insert(
-                    "users",
-                    {
-                        "username": username,
-                        "password_hash": PasswordHasher().hash(password),
-                        "role": role,
-                        "department": department,
-                        "created_at": self.now(),
-                    },
-                )
-        except sa.exc.IntegrityError:
-            raise CollectorError(409, "user_exists", f"user {username!r} exists already") from None
-
-    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
-        from argon2 import PasswordHasher
-        from argon2.exceptions import InvalidHashError, VerificationError
-
-        with self.storage.read() as tx:
-            user = tx.get("users", {"username": username})
-        usable = user is not None and user["disabled_at"] is None
-        try:
-            # An unknown or disabled user costs one verification too, so the answer's timing does
-            # not tell which usernames exist.
-            PasswordHasher().verify(user["password_hash"] if usable else _dummy_hash(), password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if not usable:
-            return None
-        return {k: v for k, v in user.items() if k != "password_hash"}
 
     # -- enrolment ---------------------------------------------------------------------------
 
@@ -479,32 +366,6 @@ class Collector:
             "signature": row["signature"],
         }
 
-    def publish_policy(self, text: str, published_by: str = "") -> dict[str, Any]:
-        version = validate_policy(text)
-        signature = self.signer.sign({"version": version, "policy": text})
-        now = self.now()
-        with (
-            self.storage.transaction() as tx
-        ):  # the check and the insert in one: two publishers never both win
-            current = tx.latest("policies", lock=True)
-            if current is not None and version_key(version) <= version_key(current["version"]):
-                raise CollectorError(
-                    409,
-                    "stale_version",
-                    f"version {version} is not newer than {current['version']} (in force)",
-                )
-            tx.insert(
-                "policies",
-                {
-                    "version": version,
-                    "policy": text,
-                    "signature": signature,
-                    "published_at": now,
-                    "published_by": published_by,
-                },
-            )
-        return {"version": version, "policy": text, "published_at": iso(now), "signature": signature}
-
     def decisions_since(self, device_id: str, after: int = 0) -> dict[str, Any]:
         with self.storage.read() as tx:
             rows = tx.select("decisions", {"device_id": device_id}, after_id=after, limit=DECISIONS_PAGE)
@@ -685,18 +546,3 @@ class Collector:
             "phrase": phrase,
             "based_on": old_version,
         }
-
-    def purge(self, older_than_days: float) -> dict[str, int]:
-        """Retention: delete summaries and their events received, gaps and alerts recorded, and
-        appeals decided (with their decisions) more than `older_than_days` ago. Devices keep their
-        chain head (last seq and hash), so the chain still verifies after a purge."""
-        days(older_than_days, "older_than", 0)
-        cutoff = self.now() - timedelta(days=older_than_days)
-        with self.storage.transaction() as tx:
-            counts = {"events": tx.delete_events_of_summaries_before(cutoff)}
-            counts["summaries"] = tx.delete_before("summaries", "received_at", cutoff)
-            counts["gaps"] = tx.delete_before("gaps", "detected_at", cutoff)
-            counts["alerts"] = tx.delete_before("alerts", "at", cutoff)
-            counts["decisions"] = tx.delete_decisions_of_appeals_before(cutoff)
-            counts["appeals"] = tx.delete_before("appeals", "decided_at", cutoff)
-        return counts

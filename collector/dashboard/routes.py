@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from collector.admin import ROLES
 from collector.dashboard import access_log, auth, charts, learning, masking, policy_editor, reports
 from collector.dashboard.auth import Auth
 from collector.dashboard.web import (
@@ -39,7 +40,7 @@ from collector.dashboard.web import (
     scope_department,
     set_cookie,
 )
-from collector.service import ROLES, CollectorError
+from collector.errors import CollectorError
 from collector.storage import users
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(clean_request)])
@@ -480,19 +481,10 @@ def user_update(request: Request, user_pk: str, posted: PostAdmin) -> Response:
     if user_id == posted.user.user_id and (role != "admin" or disabled):
         raise BadInput("you cannot demote or disable yourself")  # keeps at least this admin
     collector = collector_of(request)
-    with collector.storage.transaction() as tx:
-        target = tx.get("users", {"id": user_id})
-        if target is None:
-            raise NotFound()
-        tx.update(
-            "users",
-            {"id": user_id},
-            {
-                "role": role,
-                "department": department,
-                "disabled_at": (target["disabled_at"] or collector.now()) if disabled else None,
-            },
-        )
+    try:
+        target = collector.update_user(user_id, role, department, disabled)
+    except CollectorError as exc:
+        raise NotFound() if exc.status == 404 else BadInput(exc.message) from None
     auth.end_sessions_of(collector, user_id)  # new rights take effect at once
     log(
         request,
