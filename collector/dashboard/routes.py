@@ -41,7 +41,6 @@ from collector.dashboard.web import (
     set_cookie,
 )
 from collector.errors import CollectorError
-from collector.storage import users
 
 router = APIRouter(prefix=PREFIX, dependencies=[Depends(clean_request)])
 EVENTS_PAGE = 50
@@ -418,17 +417,16 @@ def policy_publish(request: Request, posted: PostCompliance) -> Response:
 # -- administration -----------------------------------------------------------------------------------
 
 
-def _users(request: Request) -> list[dict[str, Any]]:
-    columns = [c for c in users.c if c.name != "password_hash"]
-    import sqlalchemy as sa
-
-    with collector_of(request).storage.read() as tx:
-        return [dict(r._mapping) for r in tx.conn.execute(sa.select(*columns).order_by(users.c.username))]
-
-
 def _users_page(request: Request, user: Auth, message: str = "", status: int = 200) -> Response:
     return render(
-        request, "users.html", user, status, users=_users(request), roles=ROLES, when=_when, message=message
+        request,
+        "users.html",
+        user,
+        status,
+        users=collector_of(request).storage.reports.users(),
+        roles=ROLES,
+        when=_when,
+        message=message,
     )
 
 
@@ -450,8 +448,7 @@ def _user_notice(request: Request) -> str:
         user_id = record_id(request.query_params.get("user", ""))
     except NotFound:
         return ""
-    with collector_of(request).storage.read() as tx:
-        found = tx.get("users", {"id": user_id})
+    found = collector_of(request).storage.reports.user(user_id)
     return _t(request, key, name=found["username"]) if found else ""
 
 
@@ -496,8 +493,7 @@ def user_update(request: Request, user_pk: str, posted: PostAdmin) -> Response:
 
 
 def _tokens(request: Request) -> list[dict[str, Any]]:
-    with collector_of(request).storage.read() as tx:
-        rows = tx.select("tokens")
+    rows = collector_of(request).storage.reports.tokens()
     now = collector_of(request).now()
     for r in rows:
         r["state"] = (
@@ -507,7 +503,7 @@ def _tokens(request: Request) -> list[dict[str, Any]]:
             if r["expires_at"] and r["expires_at"] <= now
             else "active"
         )
-    return rows[::-1]
+    return rows
 
 
 @router.get("/admin/tokens")
@@ -537,9 +533,8 @@ def token_create(request: Request, posted: PostAdmin) -> Response:
 def token_revoke(request: Request, token_pk: str, posted: PostAdmin) -> Response:
     token_id = record_id(token_pk)
     collector = collector_of(request)
-    with collector.storage.read() as tx:
-        if tx.get("tokens", {"id": token_id}) is None:
-            raise NotFound()
+    if collector.storage.reports.token(token_id) is None:
+        raise NotFound()
     collector.revoke_token(token_id)  # False when revoked already: a second click changes nothing
     log(request, posted.user, "token.revoke", f"token={token_id}")
     return redirect(f"{PREFIX}/admin/tokens")
