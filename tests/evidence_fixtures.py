@@ -238,6 +238,9 @@ def local_tsa(directory: Path) -> Iterator[LocalTsa]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            if self.path != "/tsa":
+                self.send_error(404)
+                return
             length = int(self.headers.get("Content-Length", 0))
             query = self.rfile.read(length)
             if self.headers.get("Content-Type") != "application/timestamp-query":
