@@ -489,6 +489,132 @@ def mask() -> None:
     sys.stdout.flush()
 
 
+@cli.command()
+@click.argument("target", metavar="FILE|MESSAGE-ID")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+    help="Folder for the bundle (.proof.json) and its page (.proof.pdf).",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["sent", "received"]),
+    default="received",
+    show_default=True,
+    help="For a file: sent or received mail.",
+)
+@click.option("--tsa", "tsa_url", metavar="URL", help="Time-stamp the record now at this RFC 3161 authority.")
+@click.option(
+    "--tsa-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="With --tsa: the authority's certificate chain (PEM), put in the bundle.",
+)
+@click.option("--no-pdf", is_flag=True, help="Write the bundle only.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as one JSON object.")
+def prove(
+    target: str,
+    out_dir: Path,
+    direction: str,
+    tsa_url: str | None,
+    tsa_cert: Path | None,
+    no_pdf: bool,
+    as_json: bool,
+) -> None:
+    """Make a proof bundle for a mail FILE (.eml, .msg) or a recorded MESSAGE-ID: its fingerprint,
+    its record in this device's evidence chain, the proofs up to the signed roots, the time-stamps
+    and the DKIM result, plus a printable page. Nothing is sent anywhere (docs/evidence.md)."""
+    from companion.evidence.prove import TsaConfig, make_proof
+    from companion.i18n import t
+
+    if bool(tsa_url) != bool(tsa_cert):
+        raise click.UsageError("--tsa and --tsa-cert go together")
+    tsa = TsaConfig(tsa_url, tsa_cert.read_bytes()) if tsa_url and tsa_cert else None
+    lang = _lang()
+    db = _open_db()
+    try:
+        files = make_proof(target, out_dir, db=db.db, lang=lang, direction=direction, tsa=tsa, pdf=not no_pdf)
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.close()
+    written = {"bundle": files.bundle, "pdf": files.pdf, "normalised": files.normalised}
+    if as_json:
+        click.echo(_dump({k: str(v) if v else None for k, v in written.items()}))
+        return
+    click.echo(t("evidence.written", lang, path=files.bundle))
+    if files.pdf:
+        click.echo(t("evidence.written_pdf", lang, path=files.pdf))
+    if files.normalised:
+        click.echo(t("evidence.written_eml", lang, path=files.normalised))
+
+
+@cli.command("verify-proof")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--tsa-root",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Trust only this root certificate (PEM or DER) for the time-stamps.",
+)
+@click.option("--collector-key", "collector_keys", multiple=True, help="Trust only this collector key.")
+@click.option(
+    "--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the page here."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object.")
+def verify_proof(
+    bundle_path: Path,
+    file: Path,
+    tsa_root: Path | None,
+    collector_keys: tuple[str, ...],
+    pdf_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Check a proof BUNDLE against the mail FILE, offline, and say in plain words what it proves
+    and what it does not. Exits 0 when the file is the recorded message and every check present
+    holds, 1 otherwise."""
+    from companion.evidence.bundle import load_bundle, verify_bundle
+    from companion.evidence.report import as_text, describe
+
+    lang = _lang()
+    try:
+        bundle = load_bundle(bundle_path.read_bytes())
+        roots = None
+        if tsa_root is not None:
+            from companion.evidence.timestamp import load_certificates
+
+            roots = load_certificates(tsa_root.read_bytes())
+        verification = verify_bundle(
+            bundle, file.read_bytes(), tsa_roots=roots, collector_keys=collector_keys or None
+        )
+    except MailwardenError as exc:
+        raise click.ClickException(exc.message) from None
+    description = describe(verification, lang)
+    if pdf_path is not None:
+        from companion.evidence.pdf import write_pdf
+
+        write_pdf(description, pdf_path, lang, bundle_path.name)
+    if as_json:
+        click.echo(
+            _dump(
+                {
+                    "verified": verification.ok,
+                    "proven_time": verification.proven_time,
+                    "checks": [
+                        {"check": c.key, "status": c.status, "detail": c.detail} for c in verification.checks
+                    ],
+                    "proven": list(description.proven),
+                    "not_proven": list(description.not_proven),
+                }
+            )
+        )
+    else:
+        click.echo(as_text(description))
+    sys.exit(0 if verification.ok else 1)
+
+
 @cli.group()
 def policy() -> None:
     """Work with policy files."""
