@@ -96,6 +96,10 @@ CATALOG: dict[str, dict[str, str]] = {
     "evidence.detail.stored": {"en": "byte for byte", "zh": "逐字节一致"},
     "evidence.detail.normalised": {"en": "the normalised content", "zh": "规范化内容一致"},
     "evidence.detail.differs": {"en": "the SHA-256 differs", "zh": "SHA-256 指纹不一致"},
+    "evidence.detail.dkim.pass": {
+        "en": "passed when recorded; not checked again on a file that differs",
+        "zh": "记录时已通过；文件不一致，未再次核验",
+    },
     "evidence.detail.dkim.none": {"en": "the mail is not DKIM-signed", "zh": "该邮件没有 DKIM 签名"},
     "evidence.detail.dkim.temperror": {
         "en": "the key could not be fetched when it was recorded (no network)",
