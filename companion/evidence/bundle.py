@@ -269,7 +269,7 @@ def _check_log(
         )
     except (EvidenceError, ValueError, TypeError) as exc:
         return Check("log", "failed", getattr(exc, "message", str(exc))), None
-    return Check("log", "ok", f"{checkpoint.origin}, {checkpoint.size}"), section["checkpoint"]["checkpoint"]
+    return Check("log", "ok", checkpoint.origin), section["checkpoint"]["checkpoint"]
 
 
 def _check_timestamps(
@@ -312,7 +312,7 @@ def _check_timestamps(
             checks.append(Check("timestamp", "failed", getattr(exc, "message", str(exc))))
             continue
         times.append((info, of))
-        checks.append(Check("timestamp", "ok", f"{of}: {info.time}, {info.tsa}"))
+        checks.append(Check("timestamp", "ok", f"{info.time}, {info.tsa}"))
     return times, checks
 
 

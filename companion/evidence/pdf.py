@@ -48,7 +48,7 @@ def write_pdf(d: Description, out: Path, lang: str, bundle_name: str) -> Path:
         pdf.set_text_color(*GREY)
         pdf.cell(label_width, 5.6, label)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(width - label_width, 5.6, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width - label_width, 5.6, value, new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.ln(3)
 
     if d.proven:
@@ -62,8 +62,10 @@ def write_pdf(d: Description, out: Path, lang: str, bundle_name: str) -> Path:
         pdf.set_text_color(*colour)
         pdf.cell(7, 5.6, MARKS[status])
         pdf.set_text_color(*INK)
-        line = f"{label}: {text}" + (f" ({detail})" if detail else "")
-        pdf.multi_cell(width - 7, 5.6, line, new_x="LMARGIN", new_y="NEXT")
+        line = f"{label}{d.sep}{text}" + (
+            f"（{detail}）" if detail and lang == "zh" else f" ({detail})" if detail else ""
+        )
+        pdf.multi_cell(width - 7, 5.6, line, new_x="LMARGIN", new_y="NEXT", align="L")
 
     pdf.ln(5)
     pdf.set_font("body", size=8)
@@ -75,7 +77,7 @@ def write_pdf(d: Description, out: Path, lang: str, bundle_name: str) -> Path:
         time=utc_now().replace("T", " ")[:19].rstrip("Z"),
         bundle=bundle_name,
     )
-    pdf.multi_cell(width, 4.4, footer, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 4.4, footer, new_x="LMARGIN", new_y="NEXT", align="L")
     out.parent.mkdir(parents=True, exist_ok=True)
     pdf.output(str(out))
     return out
@@ -94,6 +96,6 @@ def _section(pdf, heading: str, items: tuple[str, ...], colour: tuple[int, int, 
         pdf.set_text_color(*colour)
         pdf.cell(6, 5.8, "•")
         pdf.set_text_color(*INK)
-        pdf.multi_cell(pdf.epw - 6, 5.8, item, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(pdf.epw - 6, 5.8, item, new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.ln(0.8)
     pdf.ln(2.5)

@@ -21,6 +21,7 @@ class Description:
     not_proven: tuple[str, ...]
     checks: tuple[tuple[str, str, str, str], ...]  # (label, status key, status text, detail)
     headings: tuple[str, str, str]  # proven, not proven, checks
+    sep: str  # between a label and its value: "：" in Chinese, ": " in English
 
 
 def describe(v: Verification, lang: str) -> Description:
@@ -31,7 +32,7 @@ def describe(v: Verification, lang: str) -> Description:
         (t("evidence.date", lang), r.date or "-"),
         (t("evidence.direction", lang), t(f"direction.{r.direction}", lang)),
         (t("evidence.store", lang), f"{r.store} {r.position}".strip()),
-        (t("evidence.seen_at", lang), r.seen_at),
+        (t("evidence.seen_at", lang), _time(r.seen_at) + " UTC"),
     ) + (((t("evidence.device", lang), v.device_id),) if v.device_id else ())
     return Description(
         title=t("evidence.title", lang),
@@ -50,6 +51,7 @@ def describe(v: Verification, lang: str) -> Description:
             for c in sorted(v.checks, key=lambda c: CHECK_ORDER.index(c.key))
         ),
         headings=(t("evidence.proven", lang), t("evidence.not_proven", lang), t("evidence.checks", lang)),
+        sep="：" if lang == "zh" else ": ",
     )
 
 
@@ -65,7 +67,7 @@ def _proven(v: Verification, lang: str) -> list[str]:
     if v.status("device") == "ok":
         out.append(t("evidence.p.device", lang, device=v.device_id))
     if v.status("log") == "ok":
-        origin = next(c.detail for c in v.checks if c.key == "log").rsplit(",", 1)[0]
+        origin = next(c.detail for c in v.checks if c.key == "log")
         out.append(t("evidence.p.log", lang, origin=origin))
     if v.status("dkim") == "ok" and v.dkim is not None:
         fetched = min(s.key.fetched_at for s in v.dkim.signatures if s.status == "pass" and s.key)
@@ -84,8 +86,8 @@ def _proven(v: Verification, lang: str) -> list[str]:
 def _not_proven(v: Verification, lang: str) -> list[str]:
     r = v.record
     out: list[str] = []
-    if v.content is None:
-        out.append(t("evidence.n.differs", lang))
+    if v.content is None:  # nothing else matters: the bundle is about another message
+        return [t("evidence.n.differs", lang)]
     failed = [
         t(f"evidence.check.{c.key}", lang) for c in v.checks if c.status == "failed" and c.key != "content"
     ]
@@ -136,12 +138,12 @@ def _spaced(hex_text: str) -> str:
 def as_text(d: Description) -> str:
     """The description as terminal text."""
     marks = {"ok": "✓", "failed": "✗", "absent": "–"}
-    lines = [f"{d.title}: {d.verdict}", ""]
-    lines += [f"  {label}: {value}" for label, value in d.facts]
+    lines = [f"{d.title}{d.sep}{d.verdict}", ""]
+    lines += [f"  {label}{d.sep}{value}" for label, value in d.facts]
     if d.proven:
         lines += ["", d.headings[0]] + [f"  • {p}" for p in d.proven]
     lines += ["", d.headings[1]] + [f"  • {p}" for p in d.not_proven]
     lines += ["", d.headings[2]]
     for label, status, text, detail in d.checks:
-        lines.append(f"  {marks[status]} {label}: {text}" + (f" ({detail})" if detail else ""))
+        lines.append(f"  {marks[status]} {label}{d.sep}{text}" + (f" ({detail})" if detail else ""))
     return "\n".join(lines)
