@@ -100,6 +100,10 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "passed when recorded; not checked again on a file that differs",
         "zh": "记录时已通过；文件不一致，未再次核验",
     },
+    "evidence.detail.dkim.unverified": {
+        "en": "signing keys kept when recorded; not checked on a file that differs",
+        "zh": "记录时已保存签名密钥；文件不一致，未核验",
+    },
     "evidence.detail.dkim.none": {"en": "the mail is not DKIM-signed", "zh": "该邮件没有 DKIM 签名"},
     "evidence.detail.dkim.temperror": {
         "en": "the key could not be fetched when it was recorded (no network)",

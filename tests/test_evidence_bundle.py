@@ -221,7 +221,7 @@ def test_a_record_time_stamp_alone_gives_the_time(world, tsa):
 
 def test_a_bundle_without_a_closed_period_says_so(chain, tsa):
     raw = build_eml("Offer")
-    record = record_for_rfc822(raw, parse_eml_bytes(raw), "s", check_dkim=False)
+    record = record_for_rfc822(raw, parse_eml_bytes(raw), "s", dkim="off")
     chain.append(record)
     bundle = build_bundle(record, chain=chain, seq=1)
     v = verify_bundle(bundle, raw)

@@ -37,7 +37,7 @@ def test_links_follow_each_other(chain):
     links = fill(chain, 3)
     assert [x.seq for x in links] == [1, 2, 3]
     assert links[0].prev == GENESIS and links[1].prev == links[0].hash and links[2].prev == links[1].hash
-    assert chain.head() == links[2]
+    assert chain.head() == (3, links[2].hash)
     link, rec = chain.entry(2)
     assert link == links[1] and rec.hash == link.record and rec.message_id == "offer-2@corp.example"
     assert chain.audit() == []
@@ -54,7 +54,7 @@ def test_find_by_fingerprint_or_message_id(chain):
 def test_periods_and_the_proof_of_one_record(chain):
     fill(chain, 5)
     first = chain.close_period()
-    assert (first.first_seq, first.last_seq, first.head) == (1, 5, chain.head().hash)
+    assert (first.first_seq, first.last_seq, first.head) == (1, 5, chain.head()[1])
     assert chain.close_period() is None  # nothing new
     chain.append(record(6))
     chain.append(record(7))
@@ -66,10 +66,23 @@ def test_periods_and_the_proof_of_one_record(chain):
         verify_inclusion(link.leaf, period.root, proof, index=seq - period.first_seq + 1, size=period.size)
     assert chain.period_proof(8) is None
     assert commitment(chain.head(), second) == {
-        "chain": {"seq": 7, "head": chain.head().hash},
+        "chain": {"seq": 7, "head": chain.head()[1]},
         "period": {"first_seq": 6, "last_seq": 7, "root": second.root},
     }
     assert commitment(None, None) is None
+
+
+def test_a_stale_cached_head_does_not_fork_the_chain(chain, tmp_path):
+    """Two writers on one database (the agent's scan and a CLI command): the second's append is
+    after the first's, never beside it."""
+    fill(chain, 2)
+    other = EvidenceChain(sqlite_utils.Database(sqlite3.connect(str(tmp_path / "evidence.db"))))
+    other.append(record(3))
+    other.db.conn.commit()
+    link = chain.append(record(4))  # its cached head says 2
+    chain.db.conn.commit()
+    assert link.seq == 4 and chain.audit() == []
+    other.db.conn.close()
 
 
 def test_a_removed_record_is_a_gap(chain):
@@ -97,8 +110,9 @@ def test_a_rewritten_chain_loses_its_committed_root(chain):
     fill(chain, 4)
     period = chain.close_period()
     chain.db.execute("DELETE FROM evidence_chain WHERE seq >= 2")
+    forger = EvidenceChain(chain.db)  # another program, working on the file
     for n in (20, 3, 4):
-        chain.append(record(n))
+        forger.append(record(n))
     problems = chain.audit()
     assert problems == ["period 1..4 no longer has its committed root"]
     assert chain.period_of(1).root == period.root

@@ -15,6 +15,7 @@ from companion.evidence.dkim import (
     OfflineLookup,
     SnapshotLookup,
     StaticLookup,
+    snapshot_keys,
     verify_dkim,
 )
 from companion.evidence.errors import EvidenceError
@@ -83,16 +84,42 @@ def test_record_round_trips_through_canonical_json(key):
 )
 def test_bad_record_is_a_clear_error(key, broken):
     raw = signed_mail(key)
-    record = record_for_rfc822(raw, parse_eml_bytes(raw), "s", check_dkim=False).to_dict()
+    record = record_for_rfc822(raw, parse_eml_bytes(raw), "s", dkim="off").to_dict()
     data = {} if not broken else {**record, **broken}
     with pytest.raises(EvidenceError, match="not an evidence record"):
         EvidenceRecord.from_dict(data)
 
 
-def test_sent_mail_has_no_dkim_check(key):
+def test_dkim_modes(key):
     raw = signed_mail(key)
-    record = record_for_rfc822(raw, parse_eml_bytes(raw, direction="sent"), "s", lookup=OfflineLookup())
-    assert record.dkim is None
+    message = parse_eml_bytes(raw, direction="received")
+    lookup = StaticLookup({key.name: key.record})
+    assert record_for_rfc822(raw, message, "s", lookup=OfflineLookup(), dkim="off").dkim is None
+    assert record_for_rfc822(raw, message, "s", lookup=lookup, dkim="verify").dkim.status == "pass"
+    snapshot = record_for_rfc822(raw, message, "s", lookup=lookup).dkim  # the scan's default
+    assert snapshot.status == "unverified" and snapshot.signatures[0].key.record == key.record
+
+
+def test_a_snapshot_verifies_later_exactly_as_at_the_time(key):
+    """What the scan keeps (bytes' fingerprint + key snapshot) decides the DKIM answer for good."""
+    raw = signed_mail(key)
+    snapshot = snapshot_keys(raw, StaticLookup({key.name: key.record}))
+    (sig,) = snapshot.signatures
+    assert (sig.domain, sig.selector, sig.status) == ("supplier.example", "mw2026", "unverified")
+    keys = SnapshotLookup((sig.key,))
+    assert verify_dkim(raw, keys).status == "pass"
+    assert verify_dkim(raw.replace(b"6222", b"6223"), keys).status == "fail"
+
+
+def test_snapshot_without_network_or_key(key):
+    raw = signed_mail(key)
+    offline = snapshot_keys(raw, OfflineLookup())
+    assert offline.status == "temperror" and offline.signatures[0].key is None
+    missing = snapshot_keys(raw, StaticLookup({}))
+    assert missing.signatures[0].key.record is None
+    assert snapshot_keys(build_eml("unsigned"), OfflineLookup()).status == "none"
+    broken = b"DKIM-Signature: v=1; d=x.example; d=twice\r\n" + build_eml("x")
+    assert snapshot_keys(broken, OfflineLookup()).signatures[0].status == "permerror"
 
 
 def test_dkim_pass_with_the_key_from_a_local_dns_server(key):

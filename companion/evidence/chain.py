@@ -15,6 +15,7 @@ Appends join the caller's transaction: the scan commits a message and its record
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -24,12 +25,16 @@ from companion.evidence.dkim import utc_now
 from companion.evidence.errors import EvidenceError
 from companion.evidence.merkle import prove_inclusion, root_hex, tree_of
 from companion.evidence.record import EvidenceRecord
-from companion.signing import obj_hash
+from companion.signing import canonical, obj_hash
 
 if TYPE_CHECKING:
     import sqlite_utils
 
 GENESIS = "0" * 64
+_INSERT = (
+    "INSERT INTO evidence_chain (seq, prev, record_hash, link_hash, record, sha256, normalised_sha256,"
+    " message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ def create_tables(db: sqlite_utils.Database) -> None:
             "prev": str,
             "record_hash": str,
             "link_hash": str,
-            "record": str,  # canonical JSON of the EvidenceRecord
+            "record": str,  # the EvidenceRecord's canonical JSON, exactly as hashed
             "sha256": str,
             "normalised_sha256": str,
             "message_id": str,
@@ -124,31 +129,46 @@ class EvidenceChain:
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
+        # (seq, link hash) of the last append: a scan appends thousands in a row. The sequence
+        # number is the table's key, so a stale cache fails the insert instead of forking the chain.
+        self._head: tuple[int, str] | None = None
 
     # -- writing -----------------------------------------------------------------------------------
 
     def append(self, record: EvidenceRecord) -> ChainLink:
         """Add `record` after the head, in the caller's transaction (nothing is committed here)."""
-        head = self.head()
-        link = ChainLink(head.seq + 1 if head else 1, head.hash if head else GENESIS, record.hash)
-        self.db.execute(
-            "INSERT INTO evidence_chain (seq, prev, record_hash, link_hash, record, sha256,"
-            " normalised_sha256, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                link.seq,
-                link.prev,
-                link.record,
-                link.hash,
-                json.dumps(record.to_dict(), ensure_ascii=False, sort_keys=True),
-                record.sha256,
-                record.normalised_sha256 or "",
-                record.message_id,
-            ),
+        import sqlite3
+
+        head = self._head if self._head is not None else self.head()
+        body = canonical(record.to_dict())  # serialised once: hashed, and stored as it was hashed
+        link = ChainLink(
+            head[0] + 1 if head else 1, head[1] if head else GENESIS, hashlib.sha256(body).hexdigest()
         )
+        link_hash = link.hash
+        row = (
+            link.seq,
+            link.prev,
+            link.record,
+            link_hash,
+            body.decode("utf-8"),
+            record.sha256,
+            record.normalised_sha256 or "",
+            record.message_id,
+        )
+        try:
+            # The plain connection: sqlite-utils would commit a write made outside a transaction.
+            self.db.conn.execute(_INSERT, row)
+        except sqlite3.IntegrityError:
+            if self._head is None:
+                raise
+            self._head = None  # another writer appended since we cached the head: start again
+            return self.append(record)
+        self._head = (link.seq, link_hash)
         return link
 
     def close_period(self) -> Period | None:
-        """Close the period of every link after the last closed one; None when there is none."""
+        """Close the period of every link after the last closed one; None when there is none. In
+        the caller's transaction: the summary that carries the period commits with it."""
         last = self._last_period()
         first = last.last_seq + 1 if last else 1
         links = list(self._links(first))
@@ -157,16 +177,20 @@ class EvidenceChain:
         period = Period(
             first, links[-1].seq, root_hex(tree_of(x.leaf for x in links)), links[-1].hash, utc_now()
         )
-        self.db["evidence_periods"].insert(period.to_dict())
+        self.db.conn.execute(
+            "INSERT INTO evidence_periods (first_seq, last_seq, root, head, closed_at) VALUES (?, ?, ?, ?, ?)",
+            (period.first_seq, period.last_seq, period.root, period.head, period.closed_at),
+        )
         return period
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def head(self) -> ChainLink | None:
+    def head(self) -> tuple[int, str] | None:
+        """(seq, link hash) of the last record, None before the first."""
         row = self.db.execute(
-            "SELECT seq, prev, record_hash FROM evidence_chain ORDER BY seq DESC LIMIT 1"
+            "SELECT seq, link_hash FROM evidence_chain ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        return ChainLink(*row) if row else None
+        return (row[0], row[1]) if row else None
 
     def entry(self, seq: int) -> tuple[ChainLink, EvidenceRecord] | None:
         row = self.db.execute(
@@ -255,13 +279,13 @@ class EvidenceChain:
         return Period(*periods) if periods else None
 
 
-def commitment(head: ChainLink | None, period: Period | None) -> dict[str, Any] | None:
-    """What a summary carries (docs/protocol.md): the chain's head and the period's Merkle root,
-    never the records. None before the first record."""
+def commitment(head: tuple[int, str] | None, period: Period | None) -> dict[str, Any] | None:
+    """What a summary carries (docs/protocol.md): the chain's head (seq, link hash) and the period's
+    Merkle root, never the records. None before the first record."""
     if head is None:
         return None
     return {
-        "chain": {"seq": head.seq, "head": head.hash},
+        "chain": {"seq": head[0], "head": head[1]},
         "period": None
         if period is None
         else {"first_seq": period.first_seq, "last_seq": period.last_seq, "root": period.root},

@@ -67,7 +67,7 @@ def record_mail_file(
     if message.defects and not message.sender and not message.subject:
         raise EvidenceError(f"{path} is not a mail file")
     # DKIM whatever the direction: a bundle is made once, and a signature is worth keeping.
-    return record_for_rfc822(data, message, store, lookup=lookup, check_dkim=True), data, message
+    return record_for_rfc822(data, message, store, lookup=lookup, dkim="verify"), data, message
 
 
 def make_proof(

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, Literal
 
-from companion.evidence.dkim import DkimResult, TxtLookup, utc_now, verify_dkim
+from companion.evidence.dkim import DkimResult, TxtLookup, snapshot_keys, utc_now, verify_dkim
 from companion.message import Message
 from companion.signing import obj_hash
 
 Form = Literal["rfc822", "outlook-msg", "outlook-item"]
+DkimMode = Literal["verify", "snapshot", "off"]
 FORMS: tuple[str, ...] = ("rfc822", "outlook-msg", "outlook-item")
 RECORD_VERSION = 1
 NORMALISED_FORM = "outlook-mime/1"
@@ -125,11 +126,15 @@ def record_for_rfc822(
     position: str = "",
     *,
     lookup: TxtLookup | None = None,
-    check_dkim: bool = True,
+    dkim: DkimMode = "snapshot",
 ) -> EvidenceRecord:
-    """The record of a message whose bytes are stored as they travelled. DKIM is checked on
-    received mail (through `lookup`; the DNS by default) unless `check_dkim` is False."""
-    dkim = verify_dkim(raw, lookup) if check_dkim and message.direction == "received" else None
+    """The record of a message whose bytes are stored as they travelled, with DKIM (through
+    `lookup`; the DNS by default): "snapshot" keeps the signing keys as published now (what a scan
+    does for received mail: companion.evidence.dkim says why that is enough), "verify" also
+    checks the signatures (a proof made on demand), "off" does neither (sent mail)."""
+    result = None
+    if dkim != "off":
+        result = verify_dkim(raw, lookup) if dkim == "verify" else snapshot_keys(raw, lookup)
     return EvidenceRecord(
         form="rfc822",
         sha256=sha256_hex(raw),
@@ -140,7 +145,7 @@ def record_for_rfc822(
         store=store,
         position=position,
         seen_at=utc_now(),
-        dkim=dkim,
+        dkim=result,
     )
 
 
