@@ -14,12 +14,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
 
+# A demo collector on 127.0.0.1, and `mailwarden demo` (the workstation's part) run against it.
 demo: install
-	$(BIN)/mailwarden demo
+	$(BIN)/mailwarden-collector demo
 
 # The same, keeping the demo collector and its dashboard up until Ctrl-C.
 demo-serve: install
-	$(BIN)/mailwarden demo --serve
+	$(BIN)/mailwarden-collector demo --serve
 
 # Every window of the dashboard and the tray, in Chinese and English, as PNG under docs/screenshots/.
 screenshots: install

@@ -34,7 +34,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from timing import pct  # noqa: E402
 
-from tests.collector_fixtures import Workstation, free_port, obj_hash, running_postgres, summary_payload  # noqa: E402
+from tests.collector_fixtures import Workstation, obj_hash, running_postgres, summary_payload  # noqa: E402
+from tests.fixtures import free_port  # noqa: E402
 
 
 def spawn(db: str, port: int, workers: int) -> subprocess.Popen:

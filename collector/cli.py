@@ -186,7 +186,15 @@ def _add_dashboard_commands() -> None:
     main.add_command(verify_access_log)
 
 
+def _add_demo_command() -> None:
+    # `make demo`: the collector's side of the demo, which runs the workstation's (`mailwarden demo`).
+    from collector.demo import demo
+
+    main.add_command(demo)
+
+
 _add_dashboard_commands()
+_add_demo_command()
 
 if __name__ == "__main__":
     main()

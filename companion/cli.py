@@ -6,12 +6,18 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from companion import __version__
 from companion.errors import MailwardenError
 from companion.machine_config import FAIL_MODES  # (a light module: the CLI starts fast)
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+COMMANDS_GROUP = "mailwarden.commands"  # commands other packages add (pyproject.toml entry points)
 
 
 def _lang() -> str:
@@ -51,7 +57,34 @@ def _dump(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MailwardenGroup(click.Group):
+    """The CLI's own commands, and those other parts of the product add through the entry point
+    group `mailwarden.commands` (outlook_bridge's install-outlook): listed and loaded from the
+    installed metadata, so the companion never imports those packages (docs/architecture.md)."""
+
+    def _added(self) -> dict[str, EntryPoint]:
+        from importlib.metadata import entry_points
+
+        return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._added()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command  # the companion's own: no metadata scan on the pre-send path
+        entry = self._added().get(name)
+        if entry is None:
+            return None
+        try:
+            loaded = entry.load()
+        except ImportError as exc:
+            raise click.ClickException(f"the command '{name}' is not installed here ({exc})") from None
+        return loaded if isinstance(loaded, click.Command) else None
+
+
+@click.group(cls=MailwardenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mailwarden")
 def cli() -> None:
     """Mailwarden: checks mail against the company's bilingual policy before it leaves, and scans
@@ -392,21 +425,6 @@ def _store_health() -> tuple[int, int]:
     return len(stores), sum(1 for s in stores if not s.readable)
 
 
-@cli.command("install-outlook")
-@click.option("--uninstall", is_flag=True, help="Remove the registration instead.")
-def install_outlook(uninstall: bool) -> None:
-    """Register the Outlook add-in for you (classic Outlook for Windows): the COM server and the
-    Addins key with LoadBehavior 3, under HKEY_CURRENT_USER. The MSI does it for all users."""
-    if sys.platform != "win32":
-        raise click.ClickException("the Outlook add-in needs classic Outlook on Windows; nothing to do here")
-    from outlook_bridge.install import install_outlook as install
-    from outlook_bridge.install import uninstall_outlook
-
-    rows = uninstall_outlook(scope="user") if uninstall else install(scope="user")
-    for row in rows:
-        click.echo(f"{row.get('hive', '')}\\{row.get('key', '')}  {row.get('name') or '(default)'}")
-
-
 @cli.command("native-host", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def native_host(args: tuple[str, ...]) -> None:
@@ -659,16 +677,24 @@ def policy_show() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Data directory for the demo (default: a new temporary one).",
 )
-@click.option(
-    "--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C."
-)
-def demo(home: Path | None, serve: bool) -> None:
+@click.option("--collector", "collector_url", help="Then enrol with this collector and upload to it.")
+@click.option("--token", help="The enrolment token for --collector.")
+@click.option("--color/--no-color", default=None, help="Colours (default: when printing to a terminal).")
+@click.pass_context
+def demo(
+    ctx: click.Context, home: Path | None, collector_url: str | None, token: str | None, color: bool | None
+) -> None:
     """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
-    separate data directory (your own data is never touched); with the collector installed, also
-    upload the signed summary to a demo collector on 127.0.0.1 and print the dashboard login."""
+    separate data directory (your own data is never touched); with --collector and --token, also
+    enrol, file an appeal and upload the signed summary. `mailwarden-collector demo` runs a demo
+    collector and this command against it (make demo)."""
     from companion.demo import run_demo
 
-    run_demo(home, _lang(), sys.stdout.isatty(), serve=serve)
+    if (collector_url is None) != (token is None):
+        raise click.UsageError("--collector and --token go together")
+    if color is not None:
+        ctx.color = color  # (when the collector's demo reads this output through a pipe)
+    run_demo(home, _lang(), sys.stdout.isatty() if color is None else color, collector_url, token)
 
 
 def _setup_logging() -> None:

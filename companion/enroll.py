@@ -1,120 +1,27 @@
-"""Enrolment with a collector (docs/protocol.md "Enrolment"), and the enrolment as stored.
-
-`requests` is imported lazily: only the commands that talk to the collector pay for it.
-"""
+"""Enrolment with a collector (docs/protocol.md "Enrolment"): a new device key, registered with the
+collector (companion.collector_client), stored as this computer's identity (companion.device)."""
 
 from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from companion import __version__
+from companion.clock import now_iso
+from companion.collector_client import EnrollError, normalize_url, request_enrolment
 from companion.config import Paths
+from companion.device import Device, load_device, save_device
 from companion.errors import MailwardenError
 from companion.keystore import delete_device_key, load_device_key, store_device_key
-from companion.signing import b64url_decode, generate_private_key, private_key_bytes, public_key_b64
+from companion.signing import generate_private_key, private_key_bytes, public_key_b64
 
 if TYPE_CHECKING:
     import requests
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from companion.database import Database
 
 log = logging.getLogger(__name__)
-
-API = "/api/v1"
-TIMEOUT = 15.0  # seconds for one request; the agent retries later, so failing fast is fine
-
-
-class SyncError(MailwardenError):
-    title = "Cannot talk to the collector"
-
-
-class EnrollError(SyncError):
-    title = "Enrolment failed"
-
-
-class NotEnrolledError(SyncError):
-    title = "Not enrolled"
-
-    def __init__(
-        self,
-        message: str = "this computer is not enrolled with a collector (run: mailwarden enroll URL TOKEN)",
-    ) -> None:
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class Device:
-    device_id: str
-    collector_url: str
-    collector_id: str
-    department: str
-    public_key: str
-    policy_key: str  # the collector's policy-signing key, pinned at enrolment
-    key_store: str  # where the private key is (companion.keystore: "keyring" or "file")
-    enrolled_at: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-    def url(self, route: str) -> str:
-        return self.collector_url + API + route
-
-
-def now_iso(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
-
-
-def load_device(db: Database) -> Device | None:
-    rows = list(db.db.query("SELECT * FROM device WHERE id = 1"))
-    if not rows:
-        return None
-    return Device(**{k: rows[0][k] or "" for k in Device.__dataclass_fields__})
-
-
-def require_device(db: Database) -> Device:
-    device = load_device(db)
-    if device is None:
-        raise NotEnrolledError()
-    return device
-
-
-def device_private_key(paths: Paths, device: Device) -> Ed25519PrivateKey:
-    from companion.signing import load_private_key
-
-    return load_private_key(load_device_key(paths, device.key_store))
-
-
-def new_session() -> requests.Session:
-    import requests
-
-    session = requests.Session()
-    session.headers["User-Agent"] = f"mailwarden/{__version__}"
-    return session
-
-
-def error_of(response: requests.Response) -> tuple[str, str]:
-    """(code, message) of a protocol error answer; falls back to the HTTP status."""
-    try:
-        err = response.json().get("error") or {}
-        return str(err.get("code") or f"http_{response.status_code}"), str(err.get("message") or "")
-    except (ValueError, AttributeError):
-        return f"http_{response.status_code}", response.reason or ""
-
-
-def normalize_url(url: str) -> str:
-    url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise EnrollError(f"'{url}' is not a collector address (expected http(s)://host[:port])")
-    if url.endswith(API):
-        url = url[: -len(API)]  # accept the API root as well as the server root
-    return url
 
 
 def enroll(
@@ -129,8 +36,6 @@ def enroll(
     force: bool = False,
 ) -> dict[str, Any]:
     """Make the device key, register it with the collector, store the enrolment; return it as plain data."""
-    import requests
-
     from companion.database import Database
 
     url = normalize_url(collector_url)
@@ -154,50 +59,24 @@ def enroll(
         }
         if department:
             body["department"] = department
-        session = session or new_session()
-        try:
-            response = session.post(url + API + "/enroll", json=body, timeout=TIMEOUT)
-        except requests.RequestException as exc:
-            raise EnrollError(f"cannot reach the collector at {url}: {type(exc).__name__}") from None
-        if response.status_code != 201:
-            code, message = error_of(response)
-            raise EnrollError(
-                f"the collector refused the enrolment ({response.status_code} {code})"
-                + (f": {message}" if message else "")
-            )
-        try:
-            answer = response.json()
-            device_id, policy_key = str(answer["device_id"]), str(answer["policy_key"])
-            if not device_id or len(b64url_decode(policy_key)) != 32:
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
-            raise EnrollError(
-                "the collector's answer to the enrolment is not what the protocol says"
-            ) from None
+        answer = request_enrolment(url, body, session)
         # The new key may take the old one's place in the credential store: keep the old one until
         # the database says the new identity is the one in force, and put it back if that fails.
         old_raw = _old_key(paths, old)
         stored = store_device_key(paths, private_key_bytes(key))
         device = Device(
-            device_id,
+            answer.device_id,
             url,
-            str(answer.get("collector") or ""),
+            answer.collector_id,
             department or "",
             body["public_key"],
-            policy_key,
+            answer.policy_key,
             stored.where,
             now_iso(),
         )
         try:
             with db.transaction():
-                db.conn.execute(
-                    "INSERT OR REPLACE INTO device (id, "
-                    + ", ".join(device.to_dict())
-                    + ") VALUES (1, "
-                    + ", ".join("?" * len(device.to_dict()))
-                    + ")",
-                    tuple(device.to_dict().values()),
-                )
+                save_device(db, device)
                 if old is not None:
                     _forget_old_identity(db)
         except Exception:
@@ -206,7 +85,7 @@ def enroll(
             raise
         if old is not None and old.key_store != stored.where:
             delete_device_key(paths, old.key_store)  # (in the same place it was simply replaced)
-        log.info("enrolled as %s with %s (key in %s)", device_id, url, stored.where)
+        log.info("enrolled as %s with %s (key in %s)", answer.device_id, url, stored.where)
         return device.to_dict()
     finally:
         if own_db:

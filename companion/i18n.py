@@ -64,6 +64,23 @@ CATALOG: dict[str, dict[str, str]] = {
         "en": "Demo data directory (your own data is untouched): {home}",
         "zh": "演示数据目录（不会触碰您自己的数据）：{home}",
     },
+    "demo.collector": {
+        "en": "4. Enrolling with the collector and uploading (signed, PII-masked)",
+        "zh": "4. 向汇总服务器注册并上传（已签名、已脱敏）",
+    },
+    "demo.enrolled": {"en": "enrolled as {device} with {url}", "zh": "已注册为 {device}，汇总服务器 {url}"},
+    "demo.appeal": {"en": "one appeal filed: «{subject}»", "zh": "已提交一条申诉：«{subject}»"},
+    "demo.uploaded": {
+        "en": "uploaded, signed: summaries {summaries}, appeals {appeals} (accepted {accepted}, failed {failed})",
+        "zh": "已签名上传：摘要 {summaries} 份，申诉 {appeals} 条（接收 {accepted}，失败 {failed}）",
+    },
+    "demo.no_collector": {
+        "en": "4. The collector's part: `mailwarden-collector demo` (as `make demo` does) starts a demo\n"
+        "   collector and runs this demo against it; `mailwarden demo --collector URL --token TOKEN`\n"
+        "   enrols with one you run.",
+        "zh": "4. 汇总服务器部分：`mailwarden-collector demo`（即 `make demo`）会启动演示汇总服务器，\n"
+        "   并让本演示向其注册；`mailwarden demo --collector 地址 --token 令牌` 向您运行的汇总服务器注册。",
+    },
     "policy.ok": {
         "en": "{file}: valid policy {version} ({rules} rules, {phrases} phrases)",
         "zh": "{file}：策略有效，版本 {version}（{rules} 条规则，{phrases} 个短语）",

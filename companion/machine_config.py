@@ -193,6 +193,7 @@ def enroll_from_machine_config(
         return {"status": "no-config"}
     if not config.enroll_token or not config.collector_url:
         return {"status": "no-token", "collector_url": config.collector_url}
+    from companion import device as device_module
     from companion import enroll as enroll_module
 
     own_db = db is None
@@ -201,7 +202,7 @@ def enroll_from_machine_config(
 
         db = Database(paths.ensure().database)
     try:
-        if enroll_module.load_device(db) is not None:
+        if device_module.load_device(db) is not None:
             return _delete_token(registry, {"status": "already-enrolled"})
         enroll = enroll or enroll_module.enroll
         try:

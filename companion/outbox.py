@@ -19,8 +19,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from companion.clock import now_iso
+from companion.collector_client import TIMEOUT, error_of, new_session
 from companion.config import Paths
-from companion.enroll import TIMEOUT, device_private_key, error_of, new_session, now_iso, require_device
+from companion.device import device_private_key, require_device
 from companion.pii import mask_text
 from companion.signing import canonical, sign
 

@@ -14,18 +14,10 @@ import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from companion.clock import now_iso
+from companion.collector_client import API, TIMEOUT, SyncError, error_of, new_session
 from companion.config import Paths
-from companion.enroll import (
-    API,
-    TIMEOUT,
-    Device,
-    SyncError,
-    device_private_key,
-    error_of,
-    new_session,
-    now_iso,
-    require_device,
-)
+from companion.device import Device, device_private_key, require_device
 from companion.errors import PolicyError
 from companion.signing import request_message, sign, verify
 

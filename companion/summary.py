@@ -22,8 +22,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from companion import __version__
+from companion.clock import now_iso
 from companion.config import Paths
-from companion.enroll import device_private_key, load_device, now_iso, require_device
+from companion.device import device_private_key, load_device, require_device
 from companion.pii import mask_text
 from companion.presend import CHOICES
 from companion.signing import canonical, obj_hash, sign

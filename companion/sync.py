@@ -58,7 +58,7 @@ def sync_round(
     {"summaries_queued", "upload": counts, "policy": ..., "decisions": ...}. Transport problems
     of the pulls are reported in the answer, never raised: the outbox keeps its own retry state.
     `now` decides which outbox items are due (their retry times)."""
-    from companion.enroll import require_device
+    from companion.device import require_device
     from companion.outbox import upload_pending
     from companion.policy_update import pull_decisions, pull_policy
     from companion.summary import queue_summary

@@ -30,6 +30,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tests.fixtures import free_port, wait_until
+
 __all__ = [
     "Clock",
     "Server",
@@ -38,7 +40,6 @@ __all__ = [
     "canonical",
     "collector",
     "db_url",
-    "free_port",
     "obj_hash",
     "pg_server",
     "running_postgres",
@@ -67,12 +68,6 @@ def b64url(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def summary_payload(
@@ -374,11 +369,9 @@ def start_server(db: str) -> Server:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
+    wait_until("uvicorn to start", lambda: server.started or not thread.is_alive(), 10, 0.01)
+    if not server.started:
+        raise RuntimeError("uvicorn did not start")
     return Server(f"http://127.0.0.1:{port}", coll, clock, server, thread)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fixtures"]  # the shared fixtures and helpers, written once
+
 REPO = Path(__file__).resolve().parents[1]
 # The real Outlook files live in ../shared/samples (read there, never copied); MAILWARDEN_SAMPLES
 # overrides. Tests that need them fail, not skip, when they are missing: CI always has them.

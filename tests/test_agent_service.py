@@ -16,10 +16,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +27,7 @@ from companion.agent.errors import AgentNotRunning, BadRequest, NotFound
 from companion.agent.lock import InstanceLock
 from companion.config import Paths
 from tests.conftest import REPO, age, build_eml, write_mbox
+from tests.fixtures import free_port, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses POSIX signals")
 
@@ -51,18 +51,6 @@ class Agent:
 
     def stderr(self) -> str:
         return (self.home.parent / "agent.err").read_text(errors="replace")
-
-
-def poll(what: str, check: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """check() until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _start(root: Path) -> Agent:
@@ -126,7 +114,9 @@ def _start(root: Path) -> Agent:
     err.close()
     agent = Agent(proc, home, mbox, folder, env)
     try:
-        poll("agent.json", lambda: proc.poll() is not None or (home / "agent.json").exists(), START_TIMEOUT)
+        wait_until(
+            "agent.json", lambda: proc.poll() is not None or (home / "agent.json").exists(), START_TIMEOUT
+        )
         assert proc.poll() is None, f"the agent exited with {proc.returncode}: {agent.stderr()}"
     except BaseException:
         _stop(agent)
@@ -257,7 +247,7 @@ def test_routes_and_bodies_are_checked(agent):
 
 def test_status_shows_the_stores_and_the_first_scan(agent):
     client = agent.client()
-    status = poll("the first scan", lambda: (s := client.status())["totals"]["messages"] == 4 and s)
+    status = wait_until("the first scan", lambda: (s := client.status())["totals"]["messages"] == 4 and s)
     stores = {s["path"]: s for s in status["stores"]}
     assert set(stores) == {str(agent.mbox), str(agent.folder)}
     assert all(s["readable"] and s["watching"] and s["kind"] == "configured" for s in stores.values())
@@ -268,7 +258,7 @@ def test_status_shows_the_stores_and_the_first_scan(agent):
 
 def test_flags_flag_and_appeal_over_http(agent):
     client = agent.client()
-    flags = poll("two flags", lambda: (f := client.flags())["total"] >= 2 and f)
+    flags = wait_until("two flags", lambda: (f := client.flags())["total"] >= 2 and f)
     subjects = [f["subject"] for f in flags["flags"]]
     assert subjects.index("eml bank") < subjects.index("mbox risky")  # newest first
     key = next(f["id"] for f in flags["flags"] if f["subject"] == "mbox risky")
@@ -305,7 +295,7 @@ def test_check_answers_fast(agent):
 
 def test_mail_appended_to_a_watched_mbox_is_flagged(agent):
     client = agent.client()
-    poll("the first scan", lambda: client.status()["totals"]["messages"] >= 4)
+    wait_until("the first scan", lambda: client.status()["totals"]["messages"] >= 4)
     new = build_eml(
         "Keep this between us: pay to my personal account.",
         subject="appended risky",
@@ -314,7 +304,7 @@ def test_mail_appended_to_a_watched_mbox_is_flagged(agent):
     )
     with agent.mbox.open("ab") as f:  # as Thunderbird does: append in place
         f.write(b"From - Wed Nov  4 10:00:00 2026\n" + new.replace(b"\r\n", b"\n") + b"\n")
-    flagged = poll(
+    flagged = wait_until(
         "the appended mail among the flags",
         lambda: [f for f in client.flags()["flags"] if f["subject"] == "appended risky"],
         timeout=10,
@@ -324,7 +314,7 @@ def test_mail_appended_to_a_watched_mbox_is_flagged(agent):
     new_eml.write_bytes(
         build_eml("we can be flexible on the terms", subject="dropped eml", message_id="<b3@t>")
     )
-    poll(
+    wait_until(
         "a new .eml file in a watched folder",
         lambda: any(m["subject"] == "dropped eml" for m in client.messages(limit=100)["messages"]),
     )
@@ -354,16 +344,14 @@ def test_client_says_when_no_agent_runs(tmp_path):
     write_agent_file(home / "agent.json", AgentInfo(dead.pid, 9, "t"))  # left by an agent that died
     with pytest.raises(AgentNotRunning, match=f"not running .*pid {dead.pid}, which has exited"):
         AgentClient.connect(Paths(home))
-    with socket.socket() as s:  # a port nothing listens on (bound, then released)
-        s.bind(("127.0.0.1", 0))
-        silent = s.getsockname()[1]
+    silent = free_port()
     write_agent_file(home / "agent.json", AgentInfo(os.getpid(), silent, "t"))  # a live pid, but no agent
     with pytest.raises(AgentNotRunning, match=f"does not answer on port {silent}"):
         AgentClient.connect(Paths(home))
 
 
 def test_sigterm_stops_cleanly(fresh_agent):
-    poll("the agent to answer", lambda: fresh_agent.client().status())
+    wait_until("the agent to answer", lambda: fresh_agent.client().status())
     started = time.monotonic()
     fresh_agent.proc.send_signal(signal.SIGTERM)
     assert fresh_agent.proc.wait(10) == 0, fresh_agent.stderr()
@@ -409,7 +397,7 @@ def test_watcher_scans_a_burst_once_after_it_ends_at_low_priority(tmp_path, isol
         for i in range(5):  # a burst: each write comes before the debounce delay of the previous one ends
             (box / f"{i}.eml").write_bytes(build_eml("the lowest price", message_id=f"<w{i}@t>"))
             time.sleep(0.1)
-        poll("the scan after the burst", lambda: scans)
+        wait_until("the scan after the burst", lambda: scans)
         assert scans[0] == (5, os.getpriority(os.PRIO_PROCESS, 0) + 10)  # all five at once, nice +10
         assert watcher.stores_state()[0]["last_totals"]["flagged"] == 5
     finally:
@@ -419,7 +407,7 @@ def test_watcher_scans_a_burst_once_after_it_ends_at_low_priority(tmp_path, isol
 
 def test_tray_routes_over_http(fresh_agent):
     client = fresh_agent.client()
-    status = poll("the first scan", lambda: (s := client.status())["totals"]["messages"] == 4 and s)
+    status = wait_until("the first scan", lambda: (s := client.status())["totals"]["messages"] == 4 and s)
     assert status["flags"]["new"] == 2 and status["sync"]["enrolled"] is False and status["language"] == ""
     assert client.mark_flags_seen() == {"seen": 4}  # every message scanned so far
     assert client.status()["flags"]["new"] == 0

@@ -20,18 +20,9 @@ from companion.database import Database
 from companion.settings import Settings
 from tests.collector_fixtures import start_server
 from tests.conftest import build_eml
-from tests.test_machine_config import MSI_VALUES, FakeRegistry
-from tests.test_signing import MemoryKeyring
+from tests.fixtures import MSI_VALUES, FakeRegistry, wait_until
 
-
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # tests/fixtures.py
 
 
 @pytest.fixture
@@ -218,7 +209,6 @@ def test_the_real_agent_uploads_on_its_own(collector_server, tmp_path):
     import os
     import subprocess
     import sys
-    import time
 
     from tests.conftest import age
 
@@ -268,14 +258,13 @@ def test_the_real_agent_uploads_on_its_own(collector_server, tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            status = collector_server.collector.device_status(device_id)
-            if status["summaries"] >= 2 and status["last_seq"] >= 2:
-                break
+
+        def uploaded() -> dict | None:
             assert agent.poll() is None, agent.stderr.read().decode()
-            assert time.monotonic() < deadline, f"the agent uploaded {status['summaries']} summaries in 60 s"
-            time.sleep(0.2)
+            status = collector_server.collector.device_status(device_id)
+            return status if status["summaries"] >= 2 and status["last_seq"] >= 2 else None
+
+        status = wait_until("two summaries uploaded by the agent", uploaded, 60)
         assert status["gaps"] == [] and status["alerts"] == []
         with collector_server.collector.storage.read() as tx:
             rules = {e["rule"] for e in tx.select("events", {"device_id": device_id})}
@@ -315,7 +304,7 @@ def test_only_the_oldest_summary_decides_whether_the_outbox_is_due(isolated_home
     """Summaries go in order: while the oldest waits out its backoff, the newer ones are not due
     (no round every tick); an appeal item is due on its own time."""
     from companion.agent.sync_loop import _outbox_due
-    from companion.enroll import now_iso
+    from companion.clock import now_iso
 
     now = datetime.now(UTC)
     db = Database(Paths(isolated_home).ensure().database)

@@ -11,17 +11,8 @@ import time
 
 from companion.agent.client import AgentClient
 from companion.config import Paths
+from tests.fixtures import wait_until
 from tests.tbfactory import append_mbox, build_profile, tb_message
-
-
-def wait_for(predicate, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def test_serve_finds_the_thunderbird_profile_and_follows_the_inbox(tmp_path, isolated_home):
@@ -41,8 +32,12 @@ def test_serve_finds_the_thunderbird_profile_and_follows_the_inbox(tmp_path, iso
         stderr=subprocess.DEVNULL,
     )
     try:
-        client = wait_for(lambda: _connect(isolated_home))
-        status = wait_for(lambda: (s := client.status())["totals"]["messages"] >= len(built.expected) and s)
+        client = wait_until("the agent to answer", lambda: _connect(isolated_home), 30)
+        status = wait_until(
+            "the profile scanned",
+            lambda: (s := client.status())["totals"]["messages"] >= len(built.expected) and s,
+            30,
+        )
         assert [(s["kind"], s["path"]) for s in status["stores"]] == [
             ("thunderbird-profile", str(built.profile))
         ]
@@ -56,7 +51,8 @@ def test_serve_finds_the_thunderbird_profile_and_follows_the_inbox(tmp_path, iso
             ),
         )
         started = time.monotonic()
-        flag = wait_for(
+        flag = wait_until(
+            "the appended message flagged",
             lambda: next(
                 (f for f in client.flags()["flags"] if f["counterpart"] == "fraud@evil.example"), None
             ),

@@ -237,3 +237,24 @@ def test_real_process_exit_status_and_startup(tmp_path):
 def test_install_outlook_explains_it_needs_windows():
     result = CliRunner().invoke(cli, ["install-outlook"])
     assert result.exit_code == 1 and "classic Outlook on Windows" in result.output
+
+
+def test_install_outlook_is_added_by_outlook_bridge_through_entry_points():
+    """companion.cli lists and loads it from the installed metadata: the companion never imports
+    outlook_bridge (tests/test_architecture.py)."""
+    import click
+
+    assert "install-outlook" in CliRunner().invoke(cli, ["--help"]).output
+    command = cli.get_command(click.Context(cli), "install-outlook")
+    assert command is not None and command.callback.__module__ == "outlook_bridge.cli"
+    assert cli.get_command(click.Context(cli), "no-such-command") is None
+
+
+def test_an_added_command_that_cannot_be_imported_says_so(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    broken = EntryPoint("install-elsewhere", "no_such_package.cli:command", "mailwarden.commands")
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: [broken])
+    result = CliRunner().invoke(cli, ["install-elsewhere"])
+    assert result.exit_code == 1
+    assert "the command 'install-elsewhere' is not installed here" in result.output

@@ -6,9 +6,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 from tests.conftest import build_eml
+from tests.fixtures import wait_until
 
 
 def cli(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -33,15 +33,13 @@ def test_serve_status_stop(tmp_path, isolated_home):
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        info: dict = {}
-        while time.monotonic() < deadline:
+
+        def scanned() -> dict | None:
             result = cli("status", "--json", env=env)
-            if result.returncode == 0:
-                info = json.loads(result.stdout)
-                if info["totals"]["messages"] == 1:
-                    break
-            time.sleep(0.2)
+            info = json.loads(result.stdout) if result.returncode == 0 else {}
+            return info if info and info["totals"]["messages"] == 1 else None
+
+        info = wait_until("the agent's first scan", scanned, 30)
         assert info.get("running") is True and info["totals"]["flagged"] == 1
         assert [s["path"] for s in info["stores"]] == [str(box)]
         text = cli("status", env={**env, "MAILWARDEN_LANG": "zh"}).stdout

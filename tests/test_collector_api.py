@@ -19,7 +19,8 @@ import requests
 from click.testing import CliRunner
 
 from tests.collector_fixtures import *  # noqa: F403
-from tests.collector_fixtures import Server, Workstation, free_port, obj_hash, start_server, summary_payload
+from tests.collector_fixtures import Server, Workstation, obj_hash, start_server, summary_payload
+from tests.fixtures import free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 POLICY = '[policy]\nversion = "{v}"\nname = "Trade"\n\n[rules]\nsnippets = true\n'
@@ -532,16 +533,17 @@ def _spawn(db: str, port: int) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except requests.ConnectionError:
-            time.sleep(0.05)
+
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(proc.stderr.read().decode())
-    raise RuntimeError("the collector did not start")
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_until("the collector to start", healthy, 20)
+    return proc
 
 
 def test_killed_collector_loses_no_acknowledged_summary(db_url):
@@ -575,8 +577,7 @@ def test_killed_collector_loses_no_acknowledged_summary(db_url):
     threads = [threading.Thread(target=run, args=(ws,)) for ws in devices]
     for t in threads:
         t.start()
-    while sum(len(a) for a in acked.values()) < 150:
-        time.sleep(0.01)
+    wait_until("150 acknowledged summaries", lambda: sum(len(a) for a in acked.values()) >= 150, 60, 0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     stop.set()

@@ -7,13 +7,8 @@ import pytest
 from companion.errors import PolicyError
 from companion.message import Address, Attachment, Message, Span
 from companion.parsing.quoted import find_quoted_spans
-from companion.policy import PolicyEngine, load_policy, parse_policy
+from companion.policy import PolicyEngine, parse_policy
 from companion.policy.loader import default_policy_text
-
-
-@pytest.fixture(scope="module")
-def engine() -> PolicyEngine:
-    return PolicyEngine(load_policy())
 
 
 def sent(body: str = "", subject: str = "hello", **kw) -> Message:

@@ -8,43 +8,8 @@ import sys
 import pytest
 
 from companion import machine_config as mc
-from companion.config import Paths
-from companion.enroll import EnrollError
-
-
-class FakeRegistry:
-    """HKLM as a dict of key -> {name: data}; deletions can be made to fail like Windows does."""
-
-    def __init__(
-        self, values: dict[str, object] | None = None, *, delete_error: OSError | None = None
-    ) -> None:
-        self.keys: dict[str, dict[str, object]] = {}
-        if values is not None:  # laid out as the MSI writes them: the token in a key of its own
-            self.keys[mc.KEY] = {k: v for k, v in values.items() if k != mc.TOKEN_VALUE}
-            if mc.TOKEN_VALUE in values:
-                self.keys[mc.TOKEN_KEY] = {mc.TOKEN_VALUE: values[mc.TOKEN_VALUE]}
-        self.delete_error = delete_error
-        self.deleted: list[tuple[str, str]] = []
-
-    def read_values(self, key: str):
-        return None if key not in self.keys else dict(self.keys[key])
-
-    def delete_value(self, key: str, name: str) -> None:
-        if self.delete_error is not None:
-            raise self.delete_error
-        self.keys.get(key, {}).pop(name, None)
-        self.deleted.append((key, name))
-
-
-MSI_VALUES = {
-    "CollectorUrl": "https://collector.corp",
-    "EnrollToken": "tok-123",
-    "Department": "Sales",
-    "PolicyFailMode": "",
-    "InstallDir": "C:\\Program Files\\Mailwarden\\",
-    "Version": "0.1.0",
-    "RemoveDataOnUninstall": "0",
-}
+from companion.collector_client import EnrollError
+from tests.fixtures import MSI_VALUES, FakeRegistry
 
 
 def test_reads_the_msi_values_as_plain_data():
@@ -89,11 +54,6 @@ def test_policy_fail_mode_is_checked(caplog):
     assert "PolicyFailMode is 'sometimes' (expected one of: ask, open, closed): ignored" in caplog.text
     with pytest.raises(mc.MachineConfigError, match="not a string"):
         mc.read_machine_config(FakeRegistry({**MSI_VALUES, "CollectorUrl": 3}))
-
-
-@pytest.fixture()
-def paths(tmp_path):
-    return Paths(tmp_path / "home")
 
 
 def test_enrols_once_with_the_token_then_deletes_it(paths):
@@ -150,9 +110,9 @@ def test_a_failed_enrolment_keeps_the_token_for_the_next_start(paths):
 
 
 def test_already_enrolled_user_does_not_enrol_again_but_the_token_goes(paths, monkeypatch):
-    from companion import enroll as enroll_module
+    from companion import device as device_module
 
-    monkeypatch.setattr(enroll_module, "load_device", lambda db: object())
+    monkeypatch.setattr(device_module, "load_device", lambda db: object())
     registry = FakeRegistry(MSI_VALUES)
     result = mc.enroll_from_machine_config(
         paths, registry=registry, enroll=lambda *a, **k: pytest.fail("enrolled")

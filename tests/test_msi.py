@@ -8,8 +8,8 @@ makes reruns fast.
 
 from __future__ import annotations
 
+import configparser
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,26 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from installer.common import project_version
+from installer.runtime import WINPYTHON, wine_environment, wine_path
+from installer.wix import TOKEN_KEY_SDDL
 from outlook_bridge import registration
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load_build_script():
-    """installer/build.py under its own name (a plain `import build` could find pypa's build)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mailwarden_msi_build", REPO / "installer" / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-msi_build = _load_build_script()
-
 pytestmark = pytest.mark.timeout(1800)
 
-VERSION = msi_build.project_version()
+VERSION = project_version()
 _major, _minor, _patch = (int(x) for x in VERSION.split("."))
 UPGRADE_VERSION = f"{_major}.{_minor}.{_patch + 1}"
 UPGRADE_CODE = "{6F0B9C56-4A1E-4C36-9E0B-6D1C3A7E2B41}"
@@ -264,7 +255,7 @@ def test_users_may_delete_the_token_and_nothing_else(msi):
         and registry_ids[lock_object] == (TOKEN_KEY, "EnrollToken")
         and condition == ""
     )
-    assert sddl == msi_build.TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
+    assert sddl == TOKEN_KEY_SDDL == "D:P(A;;KA;;;SY)(A;;KA;;;BA)(A;;0x2001b;;;BU)"
     summary = subprocess.run(
         ["msiinfo", "suminfo", str(msi)], capture_output=True, text=True, check=True
     ).stdout
@@ -367,9 +358,17 @@ def test_components_files_and_payload(msi):
     ):
         assert not any(unwanted in "/" + r for r in rel), unwanted
     assert not any(r.endswith((".so", ".pyi")) for r in rel)
-    assert (
-        stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info" / "METADATA"
-    ).exists()
+    info = stage / "python" / "Lib" / "site-packages" / f"mailwarden-{VERSION}.dist-info"
+    assert (info / "METADATA").exists()
+    entry_points = configparser.ConfigParser()
+    entry_points.read(info / "entry_points.txt", encoding="utf-8")
+    assert dict(entry_points["console_scripts"]) == {
+        "mailwarden": "companion.cli:main",
+        "mailwarden-tray": "ui.app:main",
+    }
+    assert dict(entry_points["mailwarden.commands"]) == {
+        "install-outlook": "outlook_bridge.cli:install_outlook"
+    }
 
 
 def test_lock_file_is_for_windows():
@@ -442,14 +441,7 @@ def parse_reg(path: Path) -> dict[str, dict[str, object]]:
 class Wine:
     def __init__(self, prefix: Path) -> None:
         self.prefix = prefix
-        self.env = dict(
-            os.environ,
-            WINEPREFIX=str(prefix),
-            WINEDEBUG="-all",
-            WINEDLLOVERRIDES="mscoree,mshtml=",
-            DISPLAY="",
-            WINEARCH="win64",
-        )
+        self.env = wine_environment(prefix)  # the one the build uses too
 
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         p = subprocess.run(["wine", *args], env=self.env, capture_output=True, timeout=timeout)
@@ -458,7 +450,7 @@ class Wine:
 
     def msiexec(self, *args: str, log: str) -> tuple[int, str, float]:
         t0 = time.monotonic()
-        p = self.run("msiexec", *args, "/qn", "/l*v", "Z:" + str(self.prefix.parent / log).replace("/", "\\"))
+        p = self.run("msiexec", *args, "/qn", "/l*v", wine_path(self.prefix.parent / log))
         elapsed = time.monotonic() - t0
         raw = (self.prefix.parent / log).read_bytes()
         text = (
@@ -496,12 +488,15 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     story: dict[str, object] = {}
     p = wine.run("wineboot", "--init")
     assert p.returncode == 0, p.stderr[-2000:]
-    win = lambda path: "Z:" + str(path).replace("/", "\\")  # noqa: E731
 
-    story["no_url"] = wine.msiexec("/i", win(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
+    story["no_url"] = wine.msiexec("/i", wine_path(msi), f"ENROLL_TOKEN={TOKEN}", log="no-url.log")
     story["no_url_installed"] = wine.drive_c(INSTALL).exists()
     story["bad_fail_mode"] = wine.msiexec(
-        "/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", "POLICY_FAIL_MODE=sometimes", log="bad-fail-mode.log"
+        "/i",
+        wine_path(msi),
+        f"COLLECTOR_URL={COLLECTOR}",
+        "POLICY_FAIL_MODE=sometimes",
+        log="bad-fail-mode.log",
     )
     story["bad_fail_mode_installed"] = wine.drive_c(INSTALL).exists()
 
@@ -510,7 +505,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     assert p.returncode == 0, p.stderr[-2000:]
     story["install"] = wine.msiexec(
         "/i",
-        win(msi),
+        wine_path(msi),
         f"COLLECTOR_URL={COLLECTOR}",
         f"ENROLL_TOKEN={TOKEN}",
         "DEPARTMENT=Sales",
@@ -528,6 +523,10 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     }
     story["tb_policies"] = wine.drive_c(TB_DEFAULT + r"\distribution\policies.json").read_text()
     story["version_cmd"] = wine.run("cmd", "/c", INSTALL + r"\bin\mailwarden.cmd", "--version", timeout=300)
+    # install-outlook comes from outlook_bridge through the dist-info's entry points
+    story["outlook_cmd"] = wine.python(
+        "import sys; from companion.cli import main; sys.exit(main())", "install-outlook", "--help"
+    )
     demo = PY + r"\Lib\site-packages\companion\demo\data\outgoing\02-off-book.eml"
     story["check"] = wine.python(
         "import sys; from companion.cli import main; sys.exit(main())", "check", "--json", demo
@@ -543,21 +542,21 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     (data / "mailwarden.db").write_bytes(b"user data")
     story["data_dir"] = data
 
-    story["upgrade"] = wine.msiexec("/i", win(msi_upgrade), log="upgrade.log")
+    story["upgrade"] = wine.msiexec("/i", wine_path(msi_upgrade), log="upgrade.log")
     story["upgraded_hklm"] = wine.hklm()
     story["upgraded_tb_policies"] = [
         path
         for path in (TB_DEFAULT, TB_ELSEWHERE)
         if wine.drive_c(path + r"\distribution\policies.json").exists()
     ]
-    story["downgrade"] = wine.msiexec("/i", win(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
+    story["downgrade"] = wine.msiexec("/i", wine_path(msi), f"COLLECTOR_URL={COLLECTOR}", log="downgrade.log")
     story["after_downgrade_hklm"] = wine.hklm()
     story["delete_token"] = wine.python(
         "import json, companion.machine_config as mc; r = mc.WindowsRegistry(); r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE);"
         " r.delete_value(mc.TOKEN_KEY, mc.TOKEN_VALUE); print(json.dumps(mc.read_machine_config().to_dict()))"
     )
 
-    story["uninstall"] = wine.msiexec("/x", win(msi_upgrade), log="uninstall.log")
+    story["uninstall"] = wine.msiexec("/x", wine_path(msi_upgrade), log="uninstall.log")
     story["uninstalled_hklm"] = wine.hklm()
     story["left_files"] = (
         [p for p in wine.drive_c(INSTALL).rglob("*") if p.is_file()] if wine.drive_c(INSTALL).exists() else []
@@ -574,7 +573,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     script.write_text(
         (REPO / "installer" / "remove_user_data.js").read_text() + "\nWScript.Echo(RemoveUserData());\n"
     )
-    story["remove_data"] = wine.run("cscript", "//nologo", win(script), timeout=300)
+    story["remove_data"] = wine.run("cscript", "//nologo", wine_path(script), timeout=300)
     story["data_after_remove"] = data.parent.exists()
     for step in ("install", "upgrade", "uninstall"):
         print(f"wine {step}: {story[step][2]:.0f} s")
@@ -675,15 +674,15 @@ def test_uninstall_entry(wine_story):
 
 def test_installed_runtime_runs_the_companion(wine_story):
     p = wine_story["version_cmd"]
-    assert p.returncode == 0 and p.stdout.decode().strip().endswith(
-        f"version {msi_build.project_version()}"
-    ), p.stderr
+    assert p.returncode == 0 and p.stdout.decode().strip().endswith(f"version {project_version()}"), p.stderr
     check = wine_story["check"]
     result = json.loads(check.stdout.decode("utf-8"))
     assert result["verdict"] == "block"
     assert "offbook.private-deal" in {f["rule"] for f in result["findings"]}
+    outlook = wine_story["outlook_cmd"]
+    assert outlook.returncode == 0 and "HKEY_CURRENT_USER" in outlook.stdout.decode(), outlook.stderr
     engine = json.loads(wine_story["engine"].stdout.decode("utf-8"))
-    assert engine["exe"] == PY + r"\python.exe" and engine["version"] == msi_build.WINPYTHON["python_version"]
+    assert engine["exe"] == PY + r"\python.exe" and engine["version"] == WINPYTHON["python_version"]
     assert engine["machine"] == {
         "collector_url": COLLECTOR,
         "enroll_token": TOKEN,

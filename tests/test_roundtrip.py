@@ -16,7 +16,6 @@ from companion.policy.loader import default_policy_text
 from tests.collector_fixtures import *  # noqa: F403
 from tests.collector_fixtures import obj_hash
 from tests.conftest import build_eml
-from tests.test_signing import MemoryKeyring
 
 BODY = (
     "Dear buyer,\nAs agreed we guarantee the lowest price for this order. Call me on +44 20 7946 0958.\n"
@@ -24,14 +23,7 @@ BODY = (
 )
 
 
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # tests/fixtures.py
 
 
 def _run(*args: str) -> dict:

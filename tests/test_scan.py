@@ -7,13 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from companion.database import Database
 from companion.policy import PolicyEngine, load_policy
 from companion.scan import scan_paths
 from tests.conftest import age, build_eml, write_mbox
+from tests.fixtures import wait_until
 
 
 def engine() -> PolicyEngine:
@@ -120,17 +120,18 @@ def test_sigkill_mid_scan_loses_nothing_and_duplicates_nothing(tmp_path, isolate
     proc = subprocess.Popen(
         [sys.executable, str(script), str(db_path), str(mbox)], env=env, stdout=subprocess.PIPE
     )
+
     # Kill once some batches have been committed, but long before the end.
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        if db_path.exists():
-            try:
-                with sqlite3.connect(db_path, timeout=1) as c:
-                    if c.execute("SELECT count(*) FROM messages").fetchone()[0] > 50:
-                        break
-            except sqlite3.OperationalError:
-                pass
+    def committed() -> bool:
+        if not db_path.exists():  # (connecting would create it)
+            return False
+        try:
+            with sqlite3.connect(db_path, timeout=1) as c:
+                return c.execute("SELECT count(*) FROM messages").fetchone()[0] > 50
+        except sqlite3.OperationalError:  # no table yet, or busy
+            return False
+
+    wait_until("some batches committed", committed, 60)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     db = Database(db_path)

@@ -24,6 +24,7 @@ from companion.signing import (
     sign,
     verify,
 )
+from tests.fixtures import MemoryKeyring
 
 
 def test_canonical_json_is_sorted_compact_utf8():
@@ -87,40 +88,6 @@ def test_request_message_is_what_the_protocol_signs():
 
 
 # -- the device key store (companion.keystore) --------------------------------------------------------
-
-
-class MemoryKeyring:
-    """A stand-in OS credential store, built on keyring's own backend base class."""
-
-    def __new__(cls):
-        from keyring.backend import KeyringBackend
-
-        class _Memory(KeyringBackend):
-            priority = 1
-
-            def __init__(self) -> None:
-                super().__init__()
-                self.items: dict[tuple[str, str], str] = {}
-
-            def get_password(self, service, username):
-                return self.items.get((service, username))
-
-            def set_password(self, service, username, password):
-                self.items[(service, username)] = password
-
-            def delete_password(self, service, username):
-                self.items.pop((service, username), None)
-
-        return _Memory()
-
-
-@pytest.fixture
-def restore_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    yield keyring
-    keyring.set_keyring(before)
 
 
 def test_key_goes_to_the_os_credential_store_when_one_works(tmp_path, restore_keyring, caplog):

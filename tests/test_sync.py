@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from companion.config import Paths
+from companion.collector_client import EnrollError
 from companion.database import Database
-from companion.enroll import EnrollError, load_device
+from companion.device import load_device
 from companion.outbox import upload_pending
 from companion.policy import PolicyEngine, load_policy
 from companion.policy.loader import default_policy_text
@@ -27,7 +27,7 @@ from companion.signing import obj_hash, public_key_b64, verify
 from companion.summary import build_next_summary, queue_summary
 from tests.conftest import REPO, build_eml
 from tests.fake_collector import FakeCollector
-from tests.test_signing import MemoryKeyring
+from tests.fixtures import wait_until
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LATER = T0 + timedelta(days=1)  # past any backoff
@@ -63,14 +63,7 @@ SUBJECTS = [m[2] for m in MAILS]
 ADDRESSES = ["li.wei@buyer.example", "sales@corp.example", "acc@supplier.example", "li.wei"]
 
 
-@pytest.fixture(autouse=True)
-def memory_keyring():
-    import keyring
-
-    before = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("memory_keyring")  # tests/fixtures.py
 
 
 @pytest.fixture
@@ -78,11 +71,6 @@ def collector():
     fc = FakeCollector().up()
     yield fc
     fc.down()
-
-
-@pytest.fixture
-def paths(isolated_home) -> Paths:
-    return Paths(isolated_home).ensure()
 
 
 @pytest.fixture
@@ -390,7 +378,7 @@ def test_a_slow_collector_times_out_and_the_resend_is_a_duplicate(
     queue_summary(db, paths, now=T0)
     collector.state.delay = 0.6
     assert upload_pending(db, paths, now=T0)["retry"] == 1
-    time.sleep(0.6)  # the collector stored it after all
+    wait_until("the slow collector to store it after all", lambda: collector.seqs("dev_0001") == [1], 5)
     collector.state.delay = 0
     assert upload_pending(db, paths, now=LATER)["duplicate"] == 1
     assert collector.seqs("dev_0001") == [1]
@@ -624,7 +612,7 @@ def test_a_failed_re_enrolment_leaves_the_old_identity_whole(db, paths, collecto
     """The new key replaces the old one in the credential store only once the database has the new
     identity: a failure in between must not leave the old device row with the new key."""
     from companion import enroll as enroll_module
-    from companion.enroll import device_private_key
+    from companion.device import device_private_key
     from companion.signing import sign, verify
 
     before = load_device(db)

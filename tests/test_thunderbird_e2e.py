@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ from companion.database import Database
 from companion.policy.loader import default_policy_text
 from companion.thunderbird_install import EXTENSION_ID, install_extension, install_native_manifest
 from tests.conftest import REPO
+from tests.fixtures import free_port
 from tests.mailfactory import pdf_bytes
 
 E2E = Path(__file__).resolve().parent / "thunderbird_e2e"
@@ -65,12 +65,6 @@ def thunderbird_binary() -> str:
             pytrace=False,
         )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Mailbox:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 
-from ui.windows import AppealsWindow, FlagsWindow, merged_ranges
+from ui.windows.appeals import AppealsWindow
+from ui.windows.flags import FlagsWindow, merged_ranges
 
 if TYPE_CHECKING:
     from tests.ui_fixtures import RealAgent
@@ -361,7 +362,7 @@ def tr_cancel() -> str:
 
 
 def _dialog(window):
-    from ui.windows import AppealDialog
+    from ui.windows.appeals import AppealDialog
 
     found = window.findChildren(AppealDialog)
     return found[-1] if found else None

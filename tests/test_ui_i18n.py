@@ -52,13 +52,13 @@ def test_no_visible_string_bypasses_the_catalogue():
         r"'(?:[^'\\\\]|\\\\.)*')"
     )
     offenders, checked = [], 0
-    for path in UI.glob("*.py"):
+    for path in UI.rglob("*.py"):  # ui/windows/ too
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             for m in setter.finditer(line):
                 checked += 1
                 words = re.sub(r"\{[^{}]*\}", "", m.group(2)[1:-1])
                 if re.search(r"[^\W\d_]", words):
-                    offenders.append(f"{path.name}:{n}: {line.strip()}")
+                    offenders.append(f"{path.relative_to(UI)}:{n}: {line.strip()}")
     assert checked >= 5 and offenders == []
 
 

@@ -12,8 +12,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,21 +25,12 @@ from companion.agent.client import AgentClient
 from companion.agent.errors import AgentNotRunning
 from companion.config import Paths
 from tests.conftest import REPO, age, build_eml
+from tests.fixtures import wait_until
 
 START_TIMEOUT = 30.0
+WAIT_SECONDS = 20.0  # a scan or a shutdown of the real agent
 DEMO_MAILBOX = REPO / "companion" / "demo" / "data" / "mailbox"
 DEMO_MESSAGES = 7  # 4 in Inbox, 3 in Sent
-
-
-def poll(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass
@@ -84,20 +74,21 @@ class RealAgent:
             except AgentNotRunning:
                 return None
 
-        return poll("the agent to answer", connected, START_TIMEOUT)
+        return wait_until("the agent to answer", connected, START_TIMEOUT)
 
     def client(self) -> AgentClient:
         return AgentClient.connect(self.paths, timeout=10)
 
     def wait_scanned(self, messages: int = DEMO_MESSAGES) -> dict[str, Any]:
         client = self.client()
-        return poll(
+        return wait_until(
             f"{messages} messages scanned",
             lambda: (
                 (s := client.status())["totals"]["messages"] >= messages
                 and s["scan"]["state"] == "idle"
                 and s
             ),
+            WAIT_SECONDS,
         )
 
     def stop(self) -> None:
@@ -112,7 +103,7 @@ class RealAgent:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        poll("agent.json to be removed", lambda: not (self.home / "agent.json").exists())
+        wait_until("agent.json to be removed", lambda: not (self.home / "agent.json").exists(), WAIT_SECONDS)
 
     def kill_all(self) -> None:
         """Last resort at teardown: the agents this test started, by pid (including one the tray started)."""

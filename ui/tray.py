@@ -16,7 +16,12 @@ from ui.i18n import explanation, tr, tr_or, translator
 from ui.qtcompat import emit
 
 if TYPE_CHECKING:  # the windows are imported when first opened: an idle tray does not pay for them
-    from ui.windows import AboutWindow, AppealsWindow, FlagsWindow, SettingsWindow, TransparencyWindow, Window
+    from ui.windows.about import AboutWindow
+    from ui.windows.appeals import AppealsWindow
+    from ui.windows.flags import FlagsWindow
+    from ui.windows.settings import SettingsWindow
+    from ui.windows.transparency import TransparencyWindow
+    from ui.windows.widgets import Window
 
 ICONS = Path(__file__).resolve().parent / "icons"
 
@@ -123,7 +128,7 @@ class TrayApp(QObject):
             )
             self.tray.showMessage(title, text, kind, 15000)
         else:
-            from ui.windows import NoticeWindow
+            from ui.windows.notices import NoticeWindow
 
             board = self._window("notices", lambda: NoticeWindow(self.link))
             assert isinstance(board, NoticeWindow)
@@ -172,22 +177,22 @@ class TrayApp(QObject):
         return window
 
     def show_flags(self) -> FlagsWindow:
-        from ui.windows import FlagsWindow
+        from ui.windows.flags import FlagsWindow
 
         return self._show("flags", lambda: FlagsWindow(self.link))  # type: ignore[return-value]
 
     def show_appeals(self) -> AppealsWindow:
-        from ui.windows import AppealsWindow
+        from ui.windows.appeals import AppealsWindow
 
         return self._show("appeals", lambda: AppealsWindow(self.link))  # type: ignore[return-value]
 
     def show_transparency(self) -> TransparencyWindow:
-        from ui.windows import TransparencyWindow
+        from ui.windows.transparency import TransparencyWindow
 
         return self._show("transparency", lambda: TransparencyWindow(self.link))  # type: ignore[return-value]
 
     def show_settings(self) -> SettingsWindow:
-        from ui.windows import SettingsWindow
+        from ui.windows.settings import SettingsWindow
 
         def make() -> SettingsWindow:
             window = SettingsWindow(self.link)
@@ -197,7 +202,7 @@ class TrayApp(QObject):
         return self._show("settings", make)  # type: ignore[return-value]
 
     def show_about(self) -> AboutWindow:
-        from ui.windows import AboutWindow
+        from ui.windows.about import AboutWindow
 
         return self._show("about", lambda: AboutWindow(self.link, __version__))  # type: ignore[return-value]
 

@@ -109,7 +109,7 @@ class SyncLoop:
         return None
 
     def _tick(self, db: Any, now: datetime, forced: bool) -> dict[str, Any] | None:
-        from companion.enroll import load_device
+        from companion.device import load_device
         from companion.sync import SyncPlan, summary_due, sync_round
 
         if load_device(db) is None:
@@ -151,7 +151,7 @@ class SyncLoop:
 def _outbox_due(db: Any, now: datetime) -> bool:
     """Something to send: an appeal filed since the last round, or an outbox item whose time came.
     Summaries go strictly in order (companion.outbox), so only the oldest one's time counts."""
-    from companion.enroll import now_iso
+    from companion.clock import now_iso
 
     if db.conn.execute("SELECT 1 FROM appeals WHERE status = 'pending' LIMIT 1").fetchone():
         return True

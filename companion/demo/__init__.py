@@ -1,10 +1,12 @@
-"""`mailwarden demo`: the main job on embedded defaults, in a data directory of its own.
+"""`mailwarden demo`: the workstation's part of the main job on embedded defaults, in a data
+directory of its own.
 
 It scans a small demo mailbox (an Inbox and a Sent mbox) and checks sample outgoing mails with the
 default policy, completed with the demo company's domain and finance address so the structural
-rules are active too. Then, when the collector (an optional extra) is installed, it runs the
-central part on embedded defaults too (companion/demo/collector.py): a collector on 127.0.0.1 with
-SQLite, this workstation enrolled, its summary signed and uploaded, and the dashboard's login.
+rules are active too. Given a collector and an enrolment token, it then enrols this demo
+workstation, files an appeal and uploads its signed summary (companion/demo/upload.py). The
+collector's part lives on the collector's side: `mailwarden-collector demo` (collector/demo.py)
+starts a demo collector and runs this command against it; `make demo` runs that.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ def demo_policy_text() -> str:
     return text.replace('version = "', 'version = "demo-', 1)
 
 
-def run_demo(home: Path | None, lang: str, color: bool, serve: bool = False) -> dict | None:
+def run_demo(
+    home: Path | None, lang: str, color: bool, collector_url: str | None = None, token: str | None = None
+) -> dict | None:
     from companion.config import HOME_ENV, Paths
     from companion.database import Database
     from companion.i18n import t
@@ -74,19 +78,9 @@ def run_demo(home: Path | None, lang: str, color: bool, serve: bool = False) -> 
         verdict = engine.check(message)
         click.echo(verdict_report(path.name, verdict, message.field_texts(), lang, color), color=color)
         click.echo()
-    return run_central_part(home, serve)
-
-
-def run_central_part(home: Path, serve: bool) -> dict | None:
-    """The collector half of the demo, or a note saying why it is skipped."""
-    from companion.demo.collector import collector_available, run_collector_demo
-
-    click.echo(click.style("4. The central collector (summaries, appeals, dashboard)", bold=True))
-    missing = collector_available()
-    if missing is not None:
-        click.echo(
-            f"  skipped: the collector is not installed (missing {missing}); install it with"
-            " pip install 'mailwarden[collector]'. The local part above is complete."
-        )
+    if collector_url is None or token is None:
+        click.echo(click.style(t("demo.no_collector", lang), bold=True))
         return None
-    return run_collector_demo(home, demo_policy_text(), serve=serve)
+    from companion.demo.upload import enrol_and_upload
+
+    return enrol_and_upload(home, collector_url, token, lang)
