@@ -133,7 +133,7 @@ def test_a_complete_bundle_proves_content_device_and_time(world):
         "timestamp": "ok",
         "dkim": "ok",
     }
-    assert v.time_source == "CN=Mailwarden Test TSA" and v.proven_time.endswith("Z")
+    assert v.time_source == "CN=Mailwarden Test TSA" and v.proven_time.endswith("+00:00")
     text = as_text(describe(v, "en"))
     assert "VERIFIED" in text and "existed no later than" in text and "Device dev-42 signed" in text
     assert "the domain supplier.example" in text

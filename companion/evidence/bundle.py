@@ -17,8 +17,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from companion.clock import now_iso
 from companion.evidence.chain import ChainLink, EvidenceChain, Period
-from companion.evidence.dkim import DkimResult, SnapshotLookup, utc_now, verify_dkim
+from companion.evidence.dkim import DkimResult, SnapshotLookup, verify_dkim
 from companion.evidence.errors import EvidenceError, TimestampError
 from companion.evidence.merkle import verify_checkpoint, verify_inclusion
 from companion.evidence.record import EvidenceRecord
@@ -38,7 +39,7 @@ def device_statement(device_id: str, commitment: Mapping[str, Any], at: str | No
         "format": STATEMENT_FORMAT,
         "device_id": device_id,
         "commitment": dict(commitment),
-        "at": at or utc_now(),
+        "at": at or now_iso(),
     }
 
 
@@ -66,7 +67,7 @@ def build_bundle(
     statement, signature}); `log`: the collector's entry, inclusion proof and signed checkpoint."""
     bundle: dict[str, Any] = {
         "format": BUNDLE_FORMAT,
-        "created_at": utc_now(),
+        "created_at": now_iso(),
         "record": record.to_dict(),
         "chain": None,
         "period": None,

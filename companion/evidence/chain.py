@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from companion.evidence.dkim import utc_now
+from companion.clock import now_iso
 from companion.evidence.errors import EvidenceError
 from companion.evidence.merkle import prove_inclusion, root_hex, tree_of
 from companion.evidence.record import EvidenceRecord
@@ -175,7 +175,7 @@ class EvidenceChain:
         if not links:
             return None
         period = Period(
-            first, links[-1].seq, root_hex(tree_of(x.leaf for x in links)), links[-1].hash, utc_now()
+            first, links[-1].seq, root_hex(tree_of(x.leaf for x in links)), links[-1].hash, now_iso()
         )
         self.db.conn.execute(
             "INSERT INTO evidence_periods (first_seq, last_seq, root, head, closed_at) VALUES (?, ?, ?, ?, ?)",

@@ -20,8 +20,9 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+
+from companion.clock import now_iso
 
 Status = Literal["pass", "fail", "none", "temperror", "permerror", "unverified"]
 
@@ -118,11 +119,6 @@ class DkimResult:
             str(data["checked_at"]),
             tuple(SignatureCheck.from_dict(s) for s in data.get("signatures", ())),
         )
-
-
-def utc_now() -> str:
-    """Seconds-precision UTC time in ISO 8601 (the form every evidence time is written in)."""
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 # -- lookups ---------------------------------------------------------------------------------------
@@ -244,10 +240,10 @@ def snapshot_keys(raw: bytes, lookup: TxtLookup | None = None) -> DkimResult:
             continue
         checks.append(
             SignatureCheck(
-                domain, selector, "unverified", "", KeySnapshot(name, record, utc_now(), lookup.source)
+                domain, selector, "unverified", "", KeySnapshot(name, record, now_iso(), lookup.source)
             )
         )
-    return DkimResult(_overall(tuple(checks)), utc_now(), tuple(checks))
+    return DkimResult(_overall(tuple(checks)), now_iso(), tuple(checks))
 
 
 # -- verification ----------------------------------------------------------------------------------
@@ -270,7 +266,7 @@ class _Recorder:
         except DnsUnavailable as exc:
             self.unavailable = str(exc)
             raise dkim.DnsTimeoutError(str(exc)) from None
-        self.snapshot = KeySnapshot(text, record, utc_now(), self.lookup.source)
+        self.snapshot = KeySnapshot(text, record, now_iso(), self.lookup.source)
         return record.encode("ascii", errors="replace") if record is not None else None
 
 
@@ -289,9 +285,9 @@ def verify_dkim(raw: bytes, lookup: TxtLookup | None = None) -> DkimResult:
             1 for name, _ in dkim.DKIM(raw, logger=quiet).headers if name.lower() == b"dkim-signature"
         )
     except dkim.DKIMException as exc:
-        return DkimResult("permerror", utc_now(), (SignatureCheck("", "", "permerror", str(exc)),))
+        return DkimResult("permerror", now_iso(), (SignatureCheck("", "", "permerror", str(exc)),))
     checks = tuple(_check_one(raw, index, lookup, quiet) for index in range(count))
-    return DkimResult(_overall(checks), utc_now(), checks)
+    return DkimResult(_overall(checks), now_iso(), checks)
 
 
 def _check_one(raw: bytes, index: int, lookup: TxtLookup, logger: Any) -> SignatureCheck:

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from companion import __version__
-from companion.evidence.dkim import utc_now
+from companion.clock import now_iso
 from companion.evidence.report import Description
 from companion.i18n import t
 
@@ -74,7 +74,7 @@ def write_pdf(d: Description, out: Path, lang: str, bundle_name: str) -> Path:
         "evidence.footer",
         lang,
         version=__version__,
-        time=utc_now().replace("T", " ")[:19].rstrip("Z"),
+        time=now_iso().replace("T", " ")[:19],
         bundle=bundle_name,
     )
     pdf.multi_cell(width, 4.4, footer, new_x="LMARGIN", new_y="NEXT", align="L")

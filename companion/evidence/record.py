@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from typing import Any, Literal
 
-from companion.evidence.dkim import DkimResult, TxtLookup, snapshot_keys, utc_now, verify_dkim
+from companion.clock import now_iso
+from companion.evidence.dkim import DkimResult, TxtLookup, snapshot_keys, verify_dkim
 from companion.message import Message
 from companion.signing import obj_hash
 
@@ -144,7 +145,7 @@ def record_for_rfc822(
         direction=message.direction,
         store=store,
         position=position,
-        seen_at=utc_now(),
+        seen_at=now_iso(),
         dkim=result,
     )
 
@@ -165,7 +166,7 @@ def record_for_outlook(
         direction=message.direction,
         store=store,
         position=position,
-        seen_at=utc_now(),
+        seen_at=now_iso(),
     )
 
 

@@ -127,8 +127,8 @@ def _detail(check: Check, lang: str) -> str:
 
 
 def _time(iso: str) -> str:
-    """2026-11-02T10:00:00Z -> 2026-11-02 10:00:00"""
-    return iso.replace("T", " ").removesuffix("Z").removesuffix("+00:00")
+    """2026-11-02T10:00:00+00:00 -> 2026-11-02 10:00:00"""
+    return iso.replace("T", " ").removesuffix("+00:00")
 
 
 def _spaced(hex_text: str) -> str:

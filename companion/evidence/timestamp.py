@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
+from companion.clock import now_iso
 from companion.evidence.errors import TimestampError
 
 CONTENT_TYPE_QUERY = "application/timestamp-query"
@@ -103,7 +103,7 @@ def verify_timestamp(
         info = response.tst_info
         signer = _signer_certificate(response, x509)
         return TimestampInfo(
-            time=info.gen_time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            time=now_iso(info.gen_time),
             tsa=signer.subject.rfc4514_string() if signer else "",
             serial=info.serial_number,
             policy=info.policy.dotted_string,
