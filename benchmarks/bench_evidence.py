@@ -51,11 +51,12 @@ def build_mbox(path: Path, count: int, key) -> list[bytes]:
     return raws
 
 
-def scan_figures(count: int) -> None:
+def scan_figures(count: int, rounds: int) -> None:
+    """Scan and evidence pass in turn, `rounds` times, each on fresh databases; the best round of
+    each is printed (the machine is shared: the best is the least disturbed)."""
     import os
 
     from companion.database import Database
-    from companion.evidence.chain import EvidenceChain, create_tables
     from companion.evidence.dkim import StaticLookup, verify_dkim
     from companion.evidence.record import record_for_rfc822
     from companion.parsing import parse_eml_bytes
@@ -65,19 +66,15 @@ def scan_figures(count: int) -> None:
     from tests.evidence_fixtures import make_dkim_key
 
     key = make_dkim_key()
+    engine = PolicyEngine(load_policy())
+    lookup = StaticLookup({key.name: key.record}, source="injected (benchmark)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         mbox = tmp_path / "Inbox"
         build_mbox(mbox, count, key)
         old = time.time() - 60
         os.utime(mbox, (old, old))
-        db = Database(tmp_path / "scan.db")
-        t0 = time.perf_counter()
-        totals = scan_paths(db, PolicyEngine(load_policy()), [mbox], frozenset({"me@corp.example"}))
-        scan_s = time.perf_counter() - t0
-        db.close()
-
-        # The evidence work for the same messages, on its own: the part a scan would add.
+        # The messages as the scan reads them (parsing is the scan's cost, not the evidence's).
         messages = []
         for offset, _, raw in split_mbox(mbox):
             message = parse_eml_bytes(raw)
@@ -85,52 +82,61 @@ def scan_figures(count: int) -> None:
             messages.append(
                 (offset, raw, dataclasses.replace(message, direction="received" if received else "sent"))
             )
-        # A companion database of its own (WAL, as the scan's), the chain's tables added as the
-        # migration will; one commit per 200 messages, as the scan's batches.
-        evidence_db = Database(tmp_path / "evidence.db")
-        edb = evidence_db.db
-        create_tables(edb)
-        chain = EvidenceChain(edb)
-        lookup = StaticLookup({key.name: key.record}, source="injected (benchmark)")
-        t0 = time.perf_counter()
-        dkim_s = 0.0
-        for i, (offset, raw, message) in enumerate(messages):
-            d0 = time.perf_counter()
-            mode = "snapshot" if message.direction == "received" else "off"  # as the scan will
-            record = record_for_rfc822(raw, message, str(mbox), str(offset), lookup=lookup, dkim=mode)
-            dkim_s += time.perf_counter() - d0
-            chain.append(record)
-            if i % 200 == 199:
-                edb.conn.commit()
-        edb.conn.commit()
-        chain.close_period()
-        edb.conn.commit()
-        evidence_s = time.perf_counter() - t0
-        problems = chain.audit()
-        evidence_db.close()
-    per_scan = scan_s / max(totals.messages, 1) * 1e6
-    per_evidence = evidence_s / count * 1e6
-    print(f"first scan: {totals.messages} messages in {scan_s:.2f} s ({per_scan:.0f} µs/message)")
+        scans, passes, problems, scanned = [], [], [], 0
+        for n in range(rounds):
+            db = Database(tmp_path / f"scan-{n}.db")
+            t0 = time.perf_counter()
+            scanned = scan_paths(db, engine, [mbox], frozenset({"me@corp.example"})).messages
+            scans.append(time.perf_counter() - t0)
+            db.close()
+            evidence_db = Database(tmp_path / f"evidence-{n}.db")  # WAL, as the scan's
+            t0 = time.perf_counter()
+            chain = _evidence_pass(evidence_db, messages, str(mbox), lookup, record_for_rfc822)
+            passes.append(time.perf_counter() - t0)
+            problems = chain.audit()  # not timed: an audit is not part of a scan
+            evidence_db.close()
+        record_t0 = time.perf_counter()
+        for offset, raw, message in messages:
+            mode = "snapshot" if message.direction == "received" else "off"
+            record_for_rfc822(raw, message, str(mbox), str(offset), lookup=lookup, dkim=mode)
+        record_s = time.perf_counter() - record_t0
+    scan_s, evidence_s = min(scans), min(passes)
     print(
-        f"evidence for the same messages: {evidence_s:.2f} s ({per_evidence:.0f} µs/message; fingerprint, "
-        f"record and DKIM key snapshot {dkim_s / count * 1e6:.0f} µs, for half the messages signed) = "
-        f"{100 * evidence_s / scan_s:.1f} % of the scan's time (goal: under 5 %)"
+        f"first scan: {scanned} messages, best of {rounds}: {scan_s:.2f} s ({scan_s / scanned * 1e6:.0f} µs/message)"
     )
-    received = [(raw, m) for _, raw, m in messages if m.direction == "received"][:500]
+    print(
+        f"evidence for the same messages, best of {rounds}: {evidence_s:.2f} s "
+        f"({evidence_s / count * 1e6:.0f} µs/message, of which fingerprint, record and DKIM key snapshot "
+        f"{record_s / count * 1e6:.0f} µs; half the messages signed) = {100 * evidence_s / scan_s:.1f} % "
+        f"of the scan's time (goal: under 5 %)"
+    )
+    received = [raw for _, raw, m in messages if m.direction == "received"][:500]
     v0 = time.perf_counter()
-    for raw, _ in received:
+    for raw in received:
         verify_dkim(raw, lookup)
     verify_us = (time.perf_counter() - v0) / max(len(received), 1) * 1e6
     print(
         f"  full DKIM verification, were the scan to do it: {verify_us:.0f} µs per signed message "
         f"(dkimpy's RSA is pure Python); done at proof time instead, from the snapshot"
     )
-    print(f"chain audit after the run: {'intact' if not problems else problems[:3]}")
-    no_dkim_t0 = time.perf_counter()
-    for offset, raw, message in messages:
-        record_for_rfc822(raw, message, str(mbox), str(offset), dkim="off")
-    no_dkim = time.perf_counter() - no_dkim_t0
-    print(f"  of which fingerprint + record without DKIM: {no_dkim / count * 1e6:.0f} µs/message")
+    print(f"  chain audit after the run: {'intact' if not problems else problems[:3]}")
+
+
+def _evidence_pass(db, messages, store: str, lookup, record_for_rfc822):
+    """What the scan will add: a record per message, appended to the chain in the scan's batches
+    (one commit per 200), then the period closed. Returns the chain."""
+    from companion.evidence.chain import EvidenceChain, create_tables
+
+    create_tables(db.db)  # as the companion's migration will
+    chain = EvidenceChain(db.db)
+    for i, (offset, raw, message) in enumerate(messages):
+        mode = "snapshot" if message.direction == "received" else "off"  # as the scan will
+        chain.append(record_for_rfc822(raw, message, store, str(offset), lookup=lookup, dkim=mode))
+        if i % 200 == 199:
+            db.conn.commit()
+    chain.close_period()
+    db.conn.commit()
+    return chain
 
 
 def log_figures(entries: int) -> None:
@@ -202,9 +208,10 @@ def _offline():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--log-entries", type=int, default=100_000)
     args = parser.parse_args()
-    scan_figures(args.messages)
+    scan_figures(args.messages, args.rounds)
     log_figures(args.log_entries)
     proof_figures()
 

@@ -171,12 +171,15 @@ class EvidenceChain:
         the caller's transaction: the summary that carries the period commits with it."""
         last = self._last_period()
         first = last.last_seq + 1 if last else 1
-        links = list(self._links(first))
-        if not links:
+        # The stored link hashes (audit() recomputes them): a period can hold a first scan's
+        # hundred thousand records.
+        rows = self.db.execute(
+            "SELECT seq, link_hash FROM evidence_chain WHERE seq >= ? ORDER BY seq", (first,)
+        ).fetchall()
+        if not rows:
             return None
-        period = Period(
-            first, links[-1].seq, root_hex(tree_of(x.leaf for x in links)), links[-1].hash, now_iso()
-        )
+        root = root_hex(tree_of(bytes.fromhex(h) for _, h in rows))
+        period = Period(first, rows[-1][0], root, rows[-1][1], now_iso())
         self.db.conn.execute(
             "INSERT INTO evidence_periods (first_seq, last_seq, root, head, closed_at) VALUES (?, ?, ?, ?, ?)",
             (period.first_seq, period.last_seq, period.root, period.head, period.closed_at),
