@@ -15,6 +15,22 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+# -- the device's chain ----------------------------------------------------------------------------
+
+
+def new_chain(path: Path):
+    """An evidence chain in a new SQLite file, its tables made as the companion's migration will."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from companion.evidence.chain import EvidenceChain, create_tables
+
+    db = sqlite_utils.Database(sqlite3.connect(str(path)))
+    create_tables(db)
+    return EvidenceChain(db)
+
+
 # -- DKIM ------------------------------------------------------------------------------------------
 
 
@@ -170,16 +186,11 @@ def make_tsa_pki(directory: Path, name: str = "Mailwarden Test TSA") -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "tsa.cnf").write_text(_TSA_CONF.replace("{dir}", str(directory)), encoding="utf-8")
     (directory / "serial").write_text("01\n", encoding="ascii")
-    conf = ["-config", "tsa.cnf"]
+    new_key = ["-config", "tsa.cnf", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
     _openssl(
         "req",
-        *conf,
+        *new_key,
         "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
         "-keyout",
         "root.key",
         "-out",
@@ -192,22 +203,7 @@ def make_tsa_pki(directory: Path, name: str = "Mailwarden Test TSA") -> Path:
         "root_ext",
         cwd=directory,
     )
-    _openssl(
-        "req",
-        *conf,
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        "tsa.key",
-        "-out",
-        "tsa.csr",
-        "-subj",
-        f"/CN={name}",
-        cwd=directory,
-    )
+    _openssl("req", *new_key, "-keyout", "tsa.key", "-out", "tsa.csr", "-subj", f"/CN={name}", cwd=directory)
     _openssl(
         "x509",
         "-req",

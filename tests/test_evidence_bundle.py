@@ -5,10 +5,8 @@ key snapshot; then every way the proof can be broken, each caught by the right c
 from __future__ import annotations
 
 import copy
-import sqlite3
 
 import pytest
-import sqlite_utils
 
 from companion.evidence.bundle import (
     build_bundle,
@@ -17,7 +15,7 @@ from companion.evidence.bundle import (
     timestamp_entry,
     verify_bundle,
 )
-from companion.evidence.chain import EvidenceChain, commitment, create_tables
+from companion.evidence.chain import EvidenceChain, commitment
 from companion.evidence.dkim import StaticLookup
 from companion.evidence.errors import EvidenceError
 from companion.evidence.merkle import Checkpoint, prove_inclusion, root_hex, sign_checkpoint, tree_of
@@ -27,7 +25,7 @@ from companion.evidence.timestamp import load_certificates, request_timestamp
 from companion.parsing import parse_eml_bytes
 from companion.signing import canonical, generate_private_key, public_key_b64, sign
 from tests.conftest import build_eml
-from tests.evidence_fixtures import local_tsa, make_dkim_key, make_tsa_pki
+from tests.evidence_fixtures import local_tsa, make_dkim_key, make_tsa_pki, new_chain
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +41,9 @@ def dkim_key():
 
 @pytest.fixture
 def chain(tmp_path):
-    db = sqlite_utils.Database(sqlite3.connect(str(tmp_path / "device.db")))
-    create_tables(db)
-    yield EvidenceChain(db)
-    db.conn.close()
+    chain = new_chain(tmp_path / "device.db")
+    yield chain
+    chain.db.conn.close()
 
 
 class World:

@@ -7,19 +7,19 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from companion.evidence.chain import GENESIS, EvidenceChain, commitment, create_tables
+from companion.evidence.chain import GENESIS, EvidenceChain, commitment
 from companion.evidence.merkle import verify_inclusion
 from companion.evidence.record import record_for_rfc822
 from companion.parsing import parse_eml_bytes
 from tests.conftest import build_eml
+from tests.evidence_fixtures import new_chain
 
 
 @pytest.fixture
 def chain(tmp_path):
-    db = sqlite_utils.Database(sqlite3.connect(str(tmp_path / "evidence.db")))
-    create_tables(db)
-    yield EvidenceChain(db)
-    db.conn.close()
+    chain = new_chain(tmp_path / "device.db")
+    yield chain
+    chain.db.conn.close()
 
 
 def record(n: int, direction: str = "sent"):
@@ -76,7 +76,7 @@ def test_a_stale_cached_head_does_not_fork_the_chain(chain, tmp_path):
     """Two writers on one database (the agent's scan and a CLI command): the second's append is
     after the first's, never beside it."""
     fill(chain, 2)
-    other = EvidenceChain(sqlite_utils.Database(sqlite3.connect(str(tmp_path / "evidence.db"))))
+    other = EvidenceChain(sqlite_utils.Database(sqlite3.connect(str(tmp_path / "device.db"))))
     other.append(record(3))
     other.db.conn.commit()
     link = chain.append(record(4))  # its cached head says 2

@@ -116,10 +116,6 @@ def _hex64(value: Any) -> str:
     return text
 
 
-def _date(message: Message) -> str | None:
-    return message.date.isoformat() if message.date else None
-
-
 def record_for_rfc822(
     raw: bytes,
     message: Message,
@@ -136,18 +132,7 @@ def record_for_rfc822(
     result = None
     if dkim != "off":
         result = verify_dkim(raw, lookup) if dkim == "verify" else snapshot_keys(raw, lookup)
-    return EvidenceRecord(
-        form="rfc822",
-        sha256=sha256_hex(raw),
-        size=len(raw),
-        message_id=message.message_id,
-        date=_date(message),
-        direction=message.direction,
-        store=store,
-        position=position,
-        seen_at=now_iso(),
-        dkim=result,
-    )
+    return _record("rfc822", raw, message, store, position, dkim=result)
 
 
 def record_for_outlook(
@@ -155,18 +140,29 @@ def record_for_outlook(
 ) -> EvidenceRecord:
     """The record of an Outlook item: a .msg file (`file_bytes`) or an item in a .pst/.ost."""
     normalised = normalised_mime(message)
-    stored = file_bytes if file_bytes is not None else normalised
+    if file_bytes is None:
+        return _record(
+            "outlook-item", normalised, message, store, position, normalised_sha256=sha256_hex(normalised)
+        )
+    return _record(
+        "outlook-msg", file_bytes, message, store, position, normalised_sha256=sha256_hex(normalised)
+    )
+
+
+def _record(
+    form: Form, stored: bytes, message: Message, store: str, position: str, **extra: Any
+) -> EvidenceRecord:
     return EvidenceRecord(
-        form="outlook-msg" if file_bytes is not None else "outlook-item",
+        form=form,
         sha256=sha256_hex(stored),
         size=len(stored),
-        normalised_sha256=sha256_hex(normalised),
         message_id=message.message_id,
-        date=_date(message),
+        date=message.date.isoformat() if message.date else None,
         direction=message.direction,
         store=store,
         position=position,
         seen_at=now_iso(),
+        **extra,
     )
 
 
