@@ -594,6 +594,8 @@ def verify_proof(
     and what it does not. Exits 0 when the file is the recorded message and every check present
     holds, 1 otherwise."""
     from companion.evidence.bundle import load_bundle, verify_bundle
+    from companion.evidence.prove import checkable_bytes
+    from companion.evidence.record import EvidenceRecord
     from companion.evidence.report import as_text, describe
 
     lang = _lang()
@@ -604,8 +606,9 @@ def verify_proof(
             from companion.evidence.timestamp import load_certificates
 
             roots = load_certificates(tsa_root.read_bytes())
+        record = EvidenceRecord.from_dict(bundle.get("record") or {})
         verification = verify_bundle(
-            bundle, file.read_bytes(), tsa_roots=roots, collector_keys=collector_keys or None
+            bundle, checkable_bytes(file, record), tsa_roots=roots, collector_keys=collector_keys or None
         )
     except MailwardenError as exc:
         raise click.ClickException(exc.message) from None

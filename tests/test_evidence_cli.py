@@ -115,6 +115,33 @@ def test_outlook_msg_gets_a_normalised_copy_and_both_verify(tmp_path):
     assert "For an Outlook item" in checked.output
 
 
+def test_a_msg_saved_again_by_outlook_still_proves_by_content(tmp_path, isolated_home):
+    """The chain recorded the item when its .msg had other bytes (Outlook rewrites items): the
+    file is proven by that record through its normalised content, and verify-proof accepts it."""
+    from companion.database import Database
+    from companion.evidence.record import record_for_outlook
+    from companion.parsing import parse_file
+
+    msg = tmp_path / "chinese.msg"
+    shutil.copy(outlook_samples() / "tika" / "testMSG_chinese.msg", msg)
+    db = Database(isolated_home / "mailwarden.db")
+    create_tables(db.db)
+    chain = EvidenceChain(db.db)
+    earlier = record_for_outlook(
+        parse_file(msg, direction="received"), str(tmp_path), "", file_bytes=b"as saved then"
+    )
+    chain.append(earlier)
+    db.conn.commit()
+    db.close()
+    result = run("prove", str(msg), "--out", str(tmp_path / "p"), "--direction", "received", "--json")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads((tmp_path / "p" / "chinese.msg.proof.json").read_text())
+    assert bundle["chain"]["link"]["seq"] == 1 and bundle["record"]["sha256"] == earlier.sha256
+    checked = run("verify-proof", str(tmp_path / "p" / "chinese.msg.proof.json"), str(msg))
+    assert checked.exit_code == 0, checked.output
+    assert "the normalised content" in checked.output
+
+
 def test_prove_a_message_id_from_the_devices_chain(tmp_path, isolated_home):
     """A message recorded in an mbox: proven by its Message-ID, read back at its offset."""
     from companion.database import Database

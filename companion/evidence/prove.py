@@ -102,8 +102,10 @@ def make_proof(
         token = request_timestamp(canonical(record.to_dict()), tsa.url)
         timestamps.append(timestamp_entry("record", token, _pem_blocks(tsa.certificates)))
     bundle = build_bundle(record, chain=chain if seq else None, seq=seq, timestamps=timestamps)
-    check = content if record.form != "outlook-item" else normalised
-    verification = verify_bundle(bundle, check or b"")
+    # What the bundle is checked against: the file as it is, else (an Outlook item, a .msg that
+    # Outlook saved again since it was recorded) its normalised content, written next to it.
+    check = content if record.matches(content) or normalised is None else normalised
+    verification = verify_bundle(bundle, check)
     if not verification.ok:
         failed = ", ".join(f"{c.key}: {c.detail}" for c in verification.checks if c.status == "failed")
         raise EvidenceError(f"the proof of {target} does not verify ({failed}); nothing was written")
@@ -123,6 +125,21 @@ def make_proof(
             describe(verification, lang), out_dir / f"{stem}.proof.pdf", lang, bundle_path.name
         )
     return ProofFiles(bundle_path, pdf_path, eml_path, verification)
+
+
+def checkable_bytes(path: Path, record: EvidenceRecord) -> bytes:
+    """What `verify-proof` checks a file against `record` with: its bytes, or, for an Outlook .msg
+    that no longer matches byte for byte (Outlook saves items again), its normalised content."""
+    from companion.parsing import parse_file
+    from companion.parsing.msg import OLE_MAGIC
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if record.matches(data) or record.normalised_sha256 is None or not data.startswith(OLE_MAGIC):
+        return data
+    return normalised_mime(parse_file(path, direction=record.direction))
 
 
 def _earliest(chain: EvidenceChain | None, record: EvidenceRecord) -> int | None:
