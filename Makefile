@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo demo-serve test lint system-deps bench clean xpi screenshots msi
+.PHONY: install i18n demo demo-serve test lint system-deps bench clean xpi screenshots msi
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed i18n
 
 $(VENV)/.installed: pyproject.toml
 	bash scripts/system-deps.sh install
@@ -13,6 +13,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
 	touch $@
+
+# The message catalogue: companion/locale/*.po compiled to the .mo files the code reads (an
+# editable install has no package build to do it); docs/i18n.md.
+CATALOGUE_SOURCES := companion/locale/mailwarden.pot $(wildcard companion/locale/*/LC_MESSAGES/*.po)
+CATALOGUE := companion/locale/en/LC_MESSAGES/mailwarden.mo companion/locale/zh_CN/LC_MESSAGES/mailwarden.mo
+i18n: $(CATALOGUE)
+
+$(CATALOGUE) &: $(CATALOGUE_SOURCES) scripts/i18n.py | $(VENV)/.installed
+	$(BIN)/python scripts/i18n.py compile
 
 # A demo collector on 127.0.0.1, and `mailwarden demo` (the workstation's part) run against it.
 demo: install
@@ -43,6 +52,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_native_host.py
 	$(BIN)/python benchmarks/bench_collector.py
 	$(BIN)/python benchmarks/bench_tray.py
+	$(BIN)/python benchmarks/bench_pii.py
 	$(BIN)/python benchmarks/bench_evidence.py
 
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).

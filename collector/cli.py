@@ -1,4 +1,6 @@
-"""`mailwarden-collector`: serve, migrate and administer the collector."""
+"""`mailwarden-collector`: serve, migrate and administer the collector. Help texts and messages come
+from the catalogue in the reader's language (companion.cli_catalogue: "collector.cli.<command>",
+"collector.cli.<command>.<option>")."""
 
 from __future__ import annotations
 
@@ -9,15 +11,11 @@ from pathlib import Path
 import click
 
 from collector.service import ROLES, CollectorError
+from companion.cli_catalogue import CatalogueGroup, name_entries, use_catalogue_for_click
+from companion.i18n import t
 
-DB_HELP = "database URL: sqlite:///path/collector.db or postgresql://user@host/db"
-db_option = click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True, help=DB_HELP)
-key_option = click.option(
-    "--policy-key-file",
-    envvar="MAILWARDEN_COLLECTOR_POLICY_KEY_FILE",
-    default=None,
-    help="keep the policy-signing key in this file (mode 0600) instead of the database",
-)
+db_option = click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True)
+key_option = click.option("--policy-key-file", envvar="MAILWARDEN_COLLECTOR_POLICY_KEY_FILE", default=None)
 
 
 def _collector(db_url: str, key_file: str | None = None):
@@ -27,13 +25,13 @@ def _collector(db_url: str, key_file: str | None = None):
 
 
 def _fail(exc: CollectorError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
+    click.echo(t("collector.cli_out.error", message=exc.message), err=True)
     sys.exit(1)
 
 
-@click.group()
+@click.group(cls=CatalogueGroup)
 def main() -> None:
-    """Mailwarden collector: receives signed summaries and appeals, serves the signed policy."""
+    pass
 
 
 @main.command()
@@ -41,8 +39,8 @@ def main() -> None:
 @key_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8470, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
-@click.option("--forwarded-allow-ips", default=None, help="trusted proxy addresses (behind a load balancer)")
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--forwarded-allow-ips", default=None)
 def serve(
     db_url: str,
     policy_key_file: str | None,
@@ -51,7 +49,6 @@ def serve(
     workers: int,
     forwarded_allow_ips: str | None,
 ) -> None:
-    """Run the web service (migrates the database first)."""
     import uvicorn
 
     from collector.app import ENV_DB, ENV_KEY_FILE, create_app
@@ -83,82 +80,75 @@ def serve(
 @main.command()
 @db_option
 def migrate(db_url: str) -> None:
-    """Bring the database schema up to date."""
     from collector.migrations.runner import current
     from collector.storage import SqlStorage
 
     storage = SqlStorage(db_url)
     storage.migrate()
-    click.echo(f"database at revision {current(storage.engine)}")
+    click.echo(t("collector.cli_out.migrated", revision=current(storage.engine)))
 
 
 @main.command("create-token")
 @db_option
 @click.option("--department", required=True)
-@click.option("--expires", "expires_days", type=float, default=None, help="days until the token expires")
+@click.option("--expires", "expires_days", type=float, default=None)
 def create_token(db_url: str, department: str, expires_days: float | None) -> None:
-    """Create an enrolment token and print it (it is stored hashed: save it now)."""
     try:
         made = _collector(db_url).create_token(department, expires_days)
     except CollectorError as exc:
         _fail(exc)
     click.echo(made["token"])
-    click.echo(
-        f"token id {made['id']}, department {department}, expires {made['expires_at'] or 'never'}", err=True
-    )
+    expires = made["expires_at"] or t("collector.cli_out.never")
+    click.echo(t("collector.cli_out.token", id=made["id"], department=department, expires=expires), err=True)
 
 
 @main.command("revoke-token")
 @db_option
 @click.argument("token_or_id")
 def revoke_token(db_url: str, token_or_id: str) -> None:
-    """Revoke an enrolment token (by the token itself or its id)."""
     if not _collector(db_url).revoke_token(token_or_id):
-        click.echo("error: no such active token", err=True)
+        click.echo(t("collector.cli_out.no_token"), err=True)
         sys.exit(1)
-    click.echo("revoked")
+    click.echo(t("collector.cli_out.revoked"))
 
 
 @main.command("revoke-device")
 @db_option
 @click.argument("device_id")
 def revoke_device(db_url: str, device_id: str) -> None:
-    """Revoke an enrolled device: its uploads are refused from now on."""
     if not _collector(db_url).revoke_device(device_id):
-        click.echo("error: no such active device", err=True)
+        click.echo(t("collector.cli_out.no_device"), err=True)
         sys.exit(1)
-    click.echo("revoked")
+    click.echo(t("collector.cli_out.revoked"))
 
 
 @main.command("create-admin")
 @db_option
 @click.option("--user", "username", required=True)
 @click.option("--role", type=click.Choice(ROLES), default="admin", show_default=True)
-@click.option("--department", default=None, help="for managers: the department they see")
-@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+@click.option("--department", default=None)
+@click.option("--password-stdin", is_flag=True)
 def create_admin(db_url: str, username: str, role: str, department: str | None, password_stdin: bool) -> None:
-    """Create a dashboard user (the password is stored as an Argon2id hash)."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(t("collector.cli_out.password"), hide_input=True, confirmation_prompt=True)
     try:
         _collector(db_url).create_user(username, password, role, department)
     except CollectorError as exc:
         _fail(exc)
-    click.echo(f"user {username} ({role}) created")
+    click.echo(t("collector.cli_out.user_created", user=username, role=role))
 
 
 @main.command()
 @db_option
-@click.option("--older-than", "days", type=float, required=True, help="days to keep")
+@click.option("--older-than", "days", type=float, required=True)
 def purge(db_url: str, days: float) -> None:
-    """Retention: delete summaries, events, gaps, alerts and decided appeals older than DAYS."""
     try:
         counts = _collector(db_url).purge(days)
     except CollectorError as exc:
         _fail(exc)
-    click.echo(", ".join(f"{n} {what}" for what, n in counts.items()) + " deleted")
+    click.echo(t("collector.cli_out.purged", counts=", ".join(f"{what} {n}" for what, n in counts.items())))
 
 
 @main.command("publish-policy")
@@ -166,17 +156,16 @@ def purge(db_url: str, days: float) -> None:
 @key_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def publish_policy(db_url: str, policy_key_file: str | None, file: Path) -> None:
-    """Validate FILE (TOML with [policy] version), sign it and make it the policy in force."""
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        click.echo("error: the policy file is not UTF-8", err=True)
+        click.echo(t("collector.cli_out.error", message=t("policy.e.not_utf8")), err=True)
         sys.exit(1)
     try:
         published = _collector(db_url, policy_key_file).publish_policy(text, published_by="cli")
     except CollectorError as exc:
         _fail(exc)
-    click.echo(f"policy {published['version']} published")
+    click.echo(t("collector.cli_out.published", version=published["version"]))
 
 
 def _add_dashboard_commands() -> None:
@@ -195,6 +184,8 @@ def _add_demo_command() -> None:
 
 _add_dashboard_commands()
 _add_demo_command()
+name_entries(main, "collector.cli")
+use_catalogue_for_click()
 
 if __name__ == "__main__":
     main()

@@ -30,6 +30,8 @@ from typing import Any
 import click
 
 from collector.service import CollectorError
+from companion.cli_catalogue import CatalogueCommand
+from companion.i18n import t
 
 DEFAULT_PORT = 8470
 ADMIN = "admin"
@@ -108,7 +110,7 @@ def run_workstation(program: str, home: Path, url: str, token: str, color: bool)
         for line in proc.stdout:
             click.echo(line.rstrip("\n"))
     if proc.returncode != 0:
-        raise click.ClickException(f"the workstation's part of the demo failed (exit {proc.returncode})")
+        raise click.ClickException(t("collector.demo.workstation_failed", status=proc.returncode))
 
 
 def run_demo(
@@ -125,8 +127,11 @@ def run_demo(
         coll.create_user(ADMIN, password, "admin")
         token = coll.create_token(DEPARTMENT)["token"]
         click.echo(
-            click.style(f"Demo collector on {demo.url}", bold=True)
-            + f" (SQLite: {home / 'collector' / 'collector.db'}; an admin, an enrolment token for {DEPARTMENT})"
+            click.style(t("collector.demo.started", url=demo.url), bold=True)
+            + " "
+            + t(
+                "collector.demo.started_detail", db=home / "collector" / "collector.db", department=DEPARTMENT
+            )
         )
         click.echo()
         run_workstation(program, home, demo.url, token, color)
@@ -138,23 +143,22 @@ def run_demo(
                 (home / "policy.toml").read_text(encoding="utf-8"), published_by="demo"
             )
         except (OSError, CollectorError) as exc:
-            raise click.ClickException(
-                f"the workstation's demo policy could not be published: {exc}"
-            ) from None
+            raise click.ClickException(t("collector.demo.policy_failed", detail=str(exc))) from None
         click.echo()
-        click.echo(click.style("5. What the collector received", bold=True))
-        click.echo(
-            f"  verified and stored summaries {status['summaries']} of {device_id} (chain at seq"
-            f" {status['last_seq']}, gaps {len(status['gaps'])}, alerts {len(status['alerts'])});"
-            f" appeals to review: {len(coll.appeals('pending'))}"
-        )
-        click.echo(
-            f"  policy {policy['version']} (the workstation's) published, signed: workstations apply it"
-            " at their next pull"
-        )
+        click.echo(click.style(t("collector.demo.received"), bold=True))
+        received = {
+            "summaries": status["summaries"],
+            "device": device_id,
+            "seq": status["last_seq"],
+            "gaps": len(status["gaps"]),
+            "alerts": len(status["alerts"]),
+            "appeals": len(coll.appeals("pending")),
+        }
+        click.echo("  " + t("collector.demo.stored", **received))
+        click.echo("  " + t("collector.demo.published", version=policy["version"]))
         click.echo()
-        click.echo(click.style(f"Dashboard: {demo.url}/", bold=True))
-        click.echo(click.style(f"Login:     {ADMIN} / {password}", bold=True))
+        click.echo(click.style(t("collector.demo.dashboard", url=f"{demo.url}/"), bold=True))
+        click.echo(click.style(t("collector.demo.login", user=ADMIN, password=password), bold=True))
         out = {
             "url": demo.url,
             "device_id": device_id,
@@ -164,36 +168,23 @@ def run_demo(
             "password": password,
         }
         if serve:
-            click.echo("The collector keeps running; press Ctrl-C to stop it.")
+            click.echo(t("collector.demo.serving"))
             try:
                 while demo.thread.is_alive():
                     demo.thread.join(0.5)
             except KeyboardInterrupt:
-                click.echo("\nstopping")
+                click.echo("\n" + t("collector.demo.stopping"))
         else:
-            click.echo("(the demo collector stops now; `mailwarden-collector demo --serve` keeps it running)")
+            click.echo(t("collector.demo.stops"))
     finally:
         demo.stop()
     return out
 
 
-@click.command("demo")
-@click.option(
-    "--home",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Data directory for the demo (default: a new temporary one).",
-)
-@click.option(
-    "--port",
-    default=DEFAULT_PORT,
-    show_default=True,
-    type=int,
-    help="Port on 127.0.0.1 (a free one when it is taken).",
-)
-@click.option(
-    "--serve", is_flag=True, help="Keep the demo collector (and its dashboard) running until Ctrl-C."
-)
+# Help: "collector.cli.demo[.<option>]" in the catalogue.
+@click.command("demo", cls=CatalogueCommand)
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--serve", is_flag=True)
 def demo(home: Path | None, port: int, serve: bool) -> None:
-    """Run the whole demo on embedded defaults: a demo collector on 127.0.0.1, and the workstation's
-    part (`mailwarden demo`) enrolled with it and uploading; then the dashboard's login."""
     run_demo(home, port, serve, color=sys.stdout.isatty())

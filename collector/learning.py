@@ -16,9 +16,9 @@ import tomllib
 MAX_PHRASE = 80
 _MARKED = re.compile(r"»(.*?)«", re.S)
 # Where the context of an exception stops: clause and sentence ends (a snippet is one line, so
-# line breaks are gone), a snippet's cut edge (…) and PII masked with "*" (a masked phrase would
-# never match the real text again).
-_STOP = re.compile(r"[.,!?;:。，、！？；：…*\n]")
+# line breaks are gone), a snippet's cut edge (…) and masked personal data — a placeholder such as
+# "[姓名]" (or "*" in snippets of older agents) would never match the real text again.
+_STOP = re.compile(r"[.,!?;:。，、！？；：…*\[\]\n]")
 _VERSION_LINE = re.compile(r'^(\s*version\s*=\s*)"([^"\n]*)"', re.M)
 _TABLE_HEADER = re.compile(r"^\s*\[", re.M)
 
@@ -51,7 +51,7 @@ def _clause_end(text: str, from_left: bool) -> str:
         return text
     stop = stops[0] if from_left else stops[-1]
     piece = text[: stop.start()] if from_left else text[stop.end() :]
-    if not piece or stop.group() not in "…*":  # punctuation ends words; an edge or a mask may not
+    if not piece or stop.group() not in "…*[]":  # punctuation ends words; an edge or a mask may not
         return piece
     edge = piece[-1] if from_left else piece[0]
     if edge.isascii() and edge.isalnum():

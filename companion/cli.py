@@ -1,5 +1,7 @@
 """The `mailwarden` command line. Heavy modules are imported inside commands, so `--help` and the
-pre-send `check` start fast."""
+pre-send `check` start fast. Every help text and message comes from the catalogue in the user's
+language (companion.cli_catalogue: a command's help is the entry "cli.<command>", an option's
+"cli.<command>.<option>")."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from companion import __version__
+from companion.cli_catalogue import CatalogueCommand, CatalogueGroup, name_entries, use_catalogue_for_click
 from companion.errors import MailwardenError
 from companion.machine_config import FAIL_MODES  # (a light module: the CLI starts fast)
 
@@ -37,13 +40,15 @@ def _engine(policy_path: str | None):
     try:
         return PolicyEngine(load_policy(policy_path))
     except PolicyError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
 
 
 def _check_role(engine, role: str | None) -> None:
+    from companion.i18n import t
+
     if role is not None and role not in engine.policy.roles:
-        known = ", ".join(sorted(engine.policy.roles)) or "none"
-        raise click.ClickException(f"unknown role '{role}' (roles in this policy: {known})")
+        known = ", ".join(f"'{r}'" for r in sorted(engine.policy.roles)) or t("cli_out.no_roles")
+        raise click.ClickException(t("cli_out.unknown_role", role=role, known=known))
 
 
 def _open_db():
@@ -57,10 +62,14 @@ def _dump(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=False)
 
 
-class MailwardenGroup(click.Group):
+class MailwardenGroup(CatalogueGroup):
     """The CLI's own commands, and those other parts of the product add through the entry point
     group `mailwarden.commands` (outlook_bridge's install-outlook): listed and loaded from the
-    installed metadata, so the companion never imports those packages (docs/architecture.md)."""
+    installed metadata, so the companion never imports those packages (docs/architecture.md).
+    Help texts come from the catalogue (CatalogueGroup); subgroups (policy) are plain catalogue
+    groups, which list no added commands."""
+
+    group_class = CatalogueGroup
 
     def _added(self) -> dict[str, EntryPoint]:
         from importlib.metadata import entry_points
@@ -74,79 +83,140 @@ class MailwardenGroup(click.Group):
         command = super().get_command(ctx, name)
         if command is not None:
             return command  # the companion's own: no metadata scan on the pre-send path
+        from companion.i18n import t
+
         entry = self._added().get(name)
         if entry is None:
             return None
         try:
             loaded = entry.load()
         except ImportError as exc:
-            raise click.ClickException(f"the command '{name}' is not installed here ({exc})") from None
+            raise click.ClickException(t("cli_out.not_installed", name=name, detail=str(exc))) from None
         return loaded if isinstance(loaded, click.Command) else None
 
 
 @click.group(cls=MailwardenGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mailwarden")
 def cli() -> None:
-    """Mailwarden: checks mail against the company's bilingual policy before it leaves, and scans
-    mailboxes for risky mail. Mailwarden 邮件风险助手：发送前按公司中英文策略检查邮件，并扫描邮箱。"""
+    pass
 
 
-@cli.command()
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
-@click.option("--role", help="Judge as this role (the policy's role overrides apply).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
+# `mailwarden check --exit-code`: the verdict as the exit status, for scripts.
+EXIT_PASS, EXIT_WARN, EXIT_BLOCK, EXIT_ERROR = 0, 1, 2, 3
+EXIT_NOT_MAIL = 4  # a file that is not an e-mail message (with or without --exit-code)
+VERDICT_EXIT = {"pass": EXIT_PASS, "warn": EXIT_WARN, "block": EXIT_BLOCK}
+
+
+class _CheckCommand(CatalogueCommand):
+    """With --exit-code, 2 means "block": a usage error must not say it too, so it exits 3."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        asked = "--exit-code" in args  # asked now: the parser consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if asked:
+                exc.exit_code = EXIT_ERROR
+            raise
+
+
+@cli.command(cls=_CheckCommand)
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False))
+@click.option("--role")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--text", "as_text", is_flag=True)
+@click.option("--exit-code", "exit_code", is_flag=True)
 @click.argument("files", nargs=-1, required=True)
-def check(policy_path: str | None, role: str | None, as_json: bool, files: tuple[str, ...]) -> None:
-    """Check each FILE (.eml or .msg; - for stdin) as an outgoing mail.
-
-    Exits 0 when every file was checked, whatever the verdicts; 1 when any could not be read."""
-    from companion.errors import MailwardenError
-    from companion.parsing import parse_eml_bytes, parse_file
+def check(
+    policy_path: str | None,
+    role: str | None,
+    as_json: bool,
+    as_text: bool,
+    exit_code: bool,
+    files: tuple[str, ...],
+) -> None:
+    from companion.errors import NotAMailError, unexpected
+    from companion.i18n import say
     from companion.report import verdict_report
 
-    engine = _engine(policy_path)
-    _check_role(engine, role)
+    try:
+        engine = _engine(policy_path)
+        _check_role(engine, role)
+    except click.ClickException as exc:
+        exc.exit_code = EXIT_ERROR if exit_code else exc.exit_code
+        raise
     lang = _lang()
     color = sys.stdout.isatty()
-    failed = False
+    worst, failed, not_mail = EXIT_PASS, False, False
     for name in files:
         try:
-            if name == "-":
-                message = parse_eml_bytes(sys.stdin.buffer.read(), source="-", direction="sent")
-            else:
-                message = parse_file(Path(name), direction="sent")
+            message = _read_outgoing(name, as_text)
+        except NotAMailError as exc:
+            not_mail = True
+            _report_error(name, exc.text(lang), as_json, lang, "not_mail")
+            continue
         except MailwardenError as exc:
             failed = True
-            _report_error(name, exc.message, as_json, lang)
+            _report_error(name, exc.text(lang), as_json, lang, "unreadable")
             continue
         except Exception as exc:  # never crash on one bad file: report it and check the rest
             failed = True
-            _report_error(name, f"unexpected error: {type(exc).__name__}: {exc}", as_json, lang)
+            _report_error(name, say(unexpected(exc), lang), as_json, lang, "unreadable")
             continue
         verdict = engine.check(message, role=role)
+        worst = max(worst, VERDICT_EXIT[verdict.verdict])
         if as_json:
             click.echo(_dump({"file": name, **verdict.to_dict(lang)}))
         else:
             click.echo(verdict_report(name, verdict, message.field_texts(), lang, color), color=color)
-    sys.exit(1 if failed else 0)
+    if failed:
+        sys.exit(EXIT_ERROR if exit_code else 1)
+    if not_mail:
+        sys.exit(EXIT_NOT_MAIL)
+    sys.exit(worst if exit_code else 0)
 
 
-def _report_error(name: str, reason: str, as_json: bool, lang: str) -> None:
+def _read_outgoing(name: str, as_text: bool):
+    """The message in file `name` (- for stdin); with `as_text`, text that is not mail is its body."""
+    from companion.errors import NotAMailError, ParseError, os_reason
+    from companion.parsing import parse_eml_bytes, parse_file, parse_text_bytes
+
+    if name == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return parse_eml_bytes(data, source="-", direction="sent", strict=True)
+        except NotAMailError:
+            if not as_text:
+                raise
+            return parse_text_bytes(data, source="-")
+    try:
+        return parse_file(Path(name), direction="sent", strict=True)
+    except NotAMailError as exc:
+        if not as_text or exc.key != "error.not_mail":  # an Outlook contact is not text either
+            raise
+        try:
+            data = Path(name).read_bytes()
+        except OSError as os_exc:
+            raise ParseError(
+                key="error.cannot_read", values={"source": name, "reason": os_reason(os_exc)}
+            ) from None
+        return parse_text_bytes(data, source=name)
+
+
+def _report_error(name: str, reason: str, as_json: bool, lang: str, code: str = "unreadable") -> None:
     from companion.i18n import t
 
     if as_json:
-        click.echo(_dump({"file": name, "error": reason}))
+        click.echo(_dump({"file": name, "error": reason, "error_code": code}))
     else:
-        click.echo(f"{name}: {t('error', lang)}: {reason}", err=True)
+        click.echo(t("cli_out.file_error", lang, file=name, reason=reason), err=True)
 
 
 @cli.command()
-@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), help="Policy file (TOML).")
-@click.option("--role", help="Judge sent mail as this role (default: the role in config.toml).")
-@click.option(
-    "--identity", "identities", multiple=True, help="An address of yours (mail from it counts as sent)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the totals as one JSON object.")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False))
+@click.option("--role")
+@click.option("--identity", "identities", multiple=True)
+@click.option("--json", "as_json", is_flag=True)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def scan(
     policy_path: str | None,
@@ -155,11 +225,7 @@ def scan(
     as_json: bool,
     paths: tuple[Path, ...],
 ) -> None:
-    """Scan PATHs: mail files, folders of them, mbox files, maildirs, Thunderbird profiles or homes,
-    Outlook .pst/.ost files. With no PATH, every store discovery finds for you (`mailwarden stores`).
-
-    Only what is new since the last scan is read; unreadable messages are counted and logged."""
-    from companion.i18n import t
+    from companion.i18n import say, t
     from companion.scan import scan_paths
 
     settings = _settings()
@@ -182,16 +248,15 @@ def scan(
         return
     lang = _lang()
     for source, error in totals.error_list[:20]:
-        click.echo(f"  {t('error', lang)}: {source}: {error}", err=True)
+        click.echo("  " + t("cli_out.scan_error", lang, source=source, reason=say(error, lang)), err=True)
     click.echo(t("scan.totals", lang, **totals.to_dict()))
     for rule, count in sorted(totals.by_rule.items()):
         click.echo(f"  {rule}: {count}")
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per store, one per line.")
+@click.option("--json", "as_json", is_flag=True)
 def stores(as_json: bool) -> None:
-    """The mail stores found for you: Thunderbird profiles, Outlook data files, configured paths."""
     from companion.i18n import t
 
     found = _discovered(_settings())
@@ -204,9 +269,14 @@ def stores(as_json: bool) -> None:
         click.echo(t("stores.none", lang))
     for store in found:
         state = t("stores.readable" if store.readable else "stores.unreadable", lang)
-        click.echo(
-            f"{store.kind:20} {state:10} {store.path}" + (f"  ({store.account})" if store.account else "")
-        )
+        kind = _store_kind(store.kind, lang)
+        click.echo(f"{kind:20} {state:10} {store.path}" + (f"  ({store.account})" if store.account else ""))
+
+
+def _store_kind(kind: str, lang: str) -> str:
+    from companion.i18n import has, t
+
+    return t(f"store.kind.{kind}", lang) if has(f"store.kind.{kind}") else kind
 
 
 def _settings():
@@ -216,7 +286,7 @@ def _settings():
     try:
         return load_settings(paths())
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
 
 
 def _discovered(settings):
@@ -226,11 +296,9 @@ def _discovered(settings):
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per flagged message, one per line.")
-@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(min=1))
 def flags(as_json: bool, limit: int | None) -> None:
-    """What was flagged on your mail, newest first: messages found by scans, and the warnings you
-    saw before sending with what you decided."""
     from companion.i18n import t
 
     db = _open_db()
@@ -283,8 +351,6 @@ def _presend_row(r: dict) -> dict:
 
 @cli.command()
 def serve() -> None:
-    """Run the background agent in the foreground: watch your stores, scan what changes, and answer
-    the tray app and the pre-send bridges on the local API. Stops on Ctrl-C or SIGTERM."""
     from companion.agent.service import run_agent
     from companion.config import paths
 
@@ -292,20 +358,18 @@ def serve() -> None:
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the agent's status as JSON.")
+@click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
-    """What the agent is doing: stores, last scan, counts, errors (or that it is not running)."""
     from companion.agent.client import AgentClient
-    from companion.i18n import t
 
     lang = _lang()
     try:
         info = AgentClient.connect().status()
     except MailwardenError as exc:
         if as_json:
-            click.echo(_dump({"running": False, "error": exc.message}))
+            click.echo(_dump({"running": False, "error": exc.text(lang)}))
         else:
-            click.echo(f"{t('agent.stopped', lang)}: {exc.message}")
+            click.echo(exc.text(lang))
         sys.exit(1)
     if as_json:
         click.echo(_dump({"running": True, **info}))
@@ -314,7 +378,7 @@ def status(as_json: bool) -> None:
 
 
 def _status_text(info: dict, lang: str) -> str:
-    from companion.i18n import t
+    from companion.i18n import has, t
 
     totals, scan = info.get("totals", {}), info.get("scan", {})
     lines = [
@@ -335,33 +399,31 @@ def _status_text(info: dict, lang: str) -> str:
             queued=totals.get("outbox_queued", 0),
         )
     )
-    state = scan.get("state", "-")
+    state = scan.get("state") or "-"
+    state = t(f"agent.state.{state}", lang) if has(f"agent.state.{state}") else state
     lines.append(t("agent.scan", lang, state=state, last=scan.get("last_end") or "-"))
     for store in info.get("stores", []):
         error = f"  ! {store['last_error']}" if store.get("last_error") else ""
-        lines.append(f"  {store.get('kind', ''):20} {store.get('path', '')}{error}")
+        lines.append(f"  {_store_kind(store.get('kind', ''), lang):20} {store.get('path', '')}{error}")
     return "\n".join(lines)
 
 
 @cli.command()
 def stop() -> None:
-    """Stop the background agent."""
     from companion.agent.client import AgentClient
 
     try:
         AgentClient.connect().shutdown()
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
 
 
 @cli.command()
-@click.option("--collector", "collector_url", required=True, help="The collector's address (https://…).")
-@click.option("--token", required=True, help="The enrolment token IT gave you (the MSI carries it).")
-@click.option("--department", help="Your department, when the token does not name one.")
-@click.option("--force", is_flag=True, help="Enrol again with a new device key (starts a new chain).")
+@click.option("--collector", "collector_url", required=True)
+@click.option("--token", required=True)
+@click.option("--department")
+@click.option("--force", is_flag=True)
 def enroll(collector_url: str, token: str, department: str | None, force: bool) -> None:
-    """Register this computer with the company's collector: makes a device key (kept in the OS
-    credential store), registers it, and pins the collector's policy-signing key."""
     from companion.config import paths
     from companion.enroll import enroll as do_enroll
 
@@ -369,7 +431,7 @@ def enroll(collector_url: str, token: str, department: str | None, force: bool) 
     try:
         device = do_enroll(paths(), collector_url, token, department, db=db, force=force)
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
     finally:
         db.close()
     click.echo(
@@ -382,15 +444,13 @@ def enroll(collector_url: str, token: str, department: str | None, force: bool) 
         )
     )
     if device["key_store"] == "file":
-        click.echo(
-            "warning: no OS credential store works here; the device key is in a file only you can read",
-            err=True,
-        )
+        from companion.i18n import t
+
+        click.echo(t("cli_out.enroll.key_in_file"), err=True)
 
 
 @cli.command()
 def summary() -> None:
-    """Print the next summary exactly as it will be sent (masked; no body, subject or address)."""
     from companion.config import paths
     from companion.summary import build_next_summary
 
@@ -404,8 +464,6 @@ def summary() -> None:
 
 @cli.command()
 def upload() -> None:
-    """Queue the next summary and send what waits (summaries, appeals) to the collector now; then
-    fetch the policy and appeal decisions. Prints what happened."""
     from companion.config import paths
     from companion.sync import sync_round
 
@@ -414,7 +472,7 @@ def upload() -> None:
     try:
         report = sync_round(db, p, stores=_store_health())
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
     finally:
         db.close()
     click.echo(_dump(report))
@@ -428,8 +486,6 @@ def _store_health() -> tuple[int, int]:
 @cli.command("native-host", context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def native_host(args: tuple[str, ...]) -> None:
-    """The Thunderbird native-messaging host: answers the Mailwarden extension's checks on stdin and
-    stdout (Thunderbird starts it; ARGS, the manifest path and the extension id, are only logged)."""
     from companion.native_host import main as host_main
 
     sys.exit(host_main(list(args)))
@@ -440,27 +496,23 @@ def native_host(args: tuple[str, ...]) -> None:
     "--xpi",
     "xpi_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="The extension to install (default: built from the sources into the data directory).",
 )
 @click.option(
     "--profile",
     "profiles",
     multiple=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="A Thunderbird profile folder (repeatable; default: every profile of yours).",
 )
 @click.option(
     "--policies",
     "policies_url",
     metavar="URL",
-    help="Install nothing: print a policies.json that force-installs the .xpi at URL for every user.",
 )
 @click.option(
     "--fail-mode",
     type=click.Choice(FAIL_MODES),
-    help="With --policies: fix what happens when the companion cannot answer.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print what was done as one JSON object.")
+@click.option("--json", "as_json", is_flag=True)
 def install_thunderbird(
     xpi_path: Path | None,
     profiles: tuple[Path, ...],
@@ -468,43 +520,70 @@ def install_thunderbird(
     fail_mode: str | None,
     as_json: bool,
 ) -> None:
-    """Set up Thunderbird for you: the native-messaging host manifest where Thunderbird looks (on
-    Windows, the HKCU registry value naming it) and the Mailwarden extension in your profiles."""
-    from companion.thunderbird_install import NOTES, enterprise_policies
+    from companion.i18n import t
+    from companion.thunderbird_install import enterprise_policies
     from companion.thunderbird_install import install_thunderbird as install
 
     if policies_url:
         click.echo(json.dumps(enterprise_policies(policies_url, fail_mode=fail_mode), indent=2))
         return
     if fail_mode:
-        raise click.UsageError("--fail-mode goes with --policies (a user sets it in the add-on's options)")
+        raise click.UsageError(t("cli_out.install-thunderbird.fail_mode_alone"))
     try:
         result = install(profiles or None, xpi_path=xpi_path)
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
     if as_json:
         click.echo(_dump(result))
         return
     host = result["host"]
-    click.echo(f"native host: {host['manifest']}  ({host['launcher']})")
-    if host["registry"]:
-        click.echo(f"registry:    {host['registry']['key']} = {host['registry']['value']}")
-    for entry in result["profiles"]:
-        click.echo(f"extension:   {entry['extension']}")
     lang = _lang()
+    click.echo(
+        t("cli_out.install-thunderbird.host", lang, manifest=host["manifest"], launcher=host["launcher"])
+    )
+    if host["registry"]:
+        registry = host["registry"]
+        click.echo(
+            t("cli_out.install-thunderbird.registry", lang, key=registry["key"], value=registry["value"])
+        )
+    for entry in result["profiles"]:
+        click.echo(t("cli_out.install-thunderbird.extension", lang, path=entry["extension"]))
     for note in result["notes"]:
-        click.echo(NOTES[note][lang])
+        click.echo(t(f"install_thunderbird.{note}", lang))
 
 
 @cli.command()
-def mask() -> None:
-    """Read text on stdin and print it with personal data masked (phones, ID numbers, e-mail
-    addresses, IBANs, payment cards)."""
+@click.option("--snippets", is_flag=True)
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False))
+@click.argument("file", required=False)
+def mask(snippets: bool, policy_path: str | None, file: str | None) -> None:
     from companion.pii import mask_text
+    from companion.snippets import message_snippets, people_of
 
-    text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-    sys.stdout.write(mask_text(text))
-    sys.stdout.flush()
+    if file is None or file == "-":
+        if snippets:
+            from companion.i18n import t
+
+            raise click.UsageError(t("cli_out.mask.snippets_needs_file", _lang()))
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
+        sys.stdout.write(mask_text(text))
+        sys.stdout.flush()
+        return
+    from companion.errors import MailwardenError
+    from companion.parsing import parse_file
+
+    try:
+        message = parse_file(Path(file), direction="sent")
+    except MailwardenError as exc:
+        raise click.ClickException(exc.text()) from None
+    if snippets:
+        engine = _engine(policy_path)
+        for row in message_snippets(message, engine.check(message), engine.policy.snippets):
+            click.echo(f"{row['rule']}\t{row['snippet']}")
+        return
+    people = people_of(message)
+    texts = [message.body] + [a.text for a in message.attachments if a.text]
+    click.echo("\n\n".join(mask_text(t, people=people) for t in texts if t))
 
 
 @cli.command()
@@ -515,23 +594,20 @@ def mask() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     default=".",
     show_default=True,
-    help="Folder for the bundle (.proof.json) and its page (.proof.pdf).",
 )
 @click.option(
     "--direction",
     type=click.Choice(["sent", "received"]),
     default="received",
     show_default=True,
-    help="For a file: sent or received mail.",
 )
-@click.option("--tsa", "tsa_url", metavar="URL", help="Time-stamp the record now at this RFC 3161 authority.")
+@click.option("--tsa", "tsa_url", metavar="URL")
 @click.option(
     "--tsa-cert",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="With --tsa: the authority's certificate chain (PEM), put in the bundle.",
 )
-@click.option("--no-pdf", is_flag=True, help="Write the bundle only.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was written as one JSON object.")
+@click.option("--no-pdf", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
 def prove(
     target: str,
     out_dir: Path,
@@ -541,21 +617,18 @@ def prove(
     no_pdf: bool,
     as_json: bool,
 ) -> None:
-    """Make a proof bundle for a mail FILE (.eml, .msg) or a recorded MESSAGE-ID: its fingerprint,
-    its record in this device's evidence chain, the proofs up to the signed roots, the time-stamps
-    and the DKIM result, plus a printable page. Nothing is sent anywhere (docs/evidence.md)."""
     from companion.evidence.prove import TsaConfig, make_proof
     from companion.i18n import t
 
     if bool(tsa_url) != bool(tsa_cert):
-        raise click.UsageError("--tsa and --tsa-cert go together")
+        raise click.UsageError(t("cli_out.prove.tsa_pair", _lang()))
     tsa = TsaConfig(tsa_url, tsa_cert.read_bytes()) if tsa_url and tsa_cert else None
     lang = _lang()
     db = _open_db()
     try:
         files = make_proof(target, out_dir, db=db.db, lang=lang, direction=direction, tsa=tsa, pdf=not no_pdf)
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
     finally:
         db.close()
     written = {"bundle": files.bundle, "pdf": files.pdf, "normalised": files.normalised}
@@ -575,13 +648,10 @@ def prove(
 @click.option(
     "--tsa-root",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Trust only this root certificate (PEM or DER) for the time-stamps.",
 )
-@click.option("--collector-key", "collector_keys", multiple=True, help="Trust only this collector key.")
-@click.option(
-    "--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the page here."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as one JSON object.")
+@click.option("--collector-key", "collector_keys", multiple=True)
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
 def verify_proof(
     bundle_path: Path,
     file: Path,
@@ -590,13 +660,11 @@ def verify_proof(
     pdf_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Check a proof BUNDLE against the mail FILE, offline, and say in plain words what it proves
-    and what it does not. Exits 0 when the file is the recorded message and every check present
-    holds, 1 otherwise."""
     from companion.evidence.bundle import load_bundle, verify_bundle
     from companion.evidence.prove import checkable_bytes
     from companion.evidence.record import EvidenceRecord
     from companion.evidence.report import as_text, describe
+    from companion.i18n import say
 
     lang = _lang()
     try:
@@ -611,7 +679,7 @@ def verify_proof(
             bundle, checkable_bytes(file, record), tsa_roots=roots, collector_keys=collector_keys or None
         )
     except MailwardenError as exc:
-        raise click.ClickException(exc.message) from None
+        raise click.ClickException(exc.text()) from None
     description = describe(verification, lang)
     if pdf_path is not None:
         from companion.evidence.pdf import write_pdf
@@ -624,7 +692,8 @@ def verify_proof(
                     "verified": verification.ok,
                     "proven_time": verification.proven_time,
                     "checks": [
-                        {"check": c.key, "status": c.status, "detail": c.detail} for c in verification.checks
+                        {"check": c.key, "status": c.status, "detail": say(c.detail, lang)}
+                        for c in verification.checks
                     ],
                     "proven": list(description.proven),
                     "not_proven": list(description.not_proven),
@@ -638,13 +707,12 @@ def verify_proof(
 
 @cli.group()
 def policy() -> None:
-    """Work with policy files."""
+    pass
 
 
 @policy.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
 def policy_validate(file: str) -> None:
-    """Check a policy FILE and say what is wrong, with the line."""
     from companion.i18n import t
 
     engine = _engine(file)
@@ -664,7 +732,6 @@ def policy_validate(file: str) -> None:
 
 @policy.command("show")
 def policy_show() -> None:
-    """Print the policy in force (the installed one, else the default)."""
     from companion.config import paths
     from companion.policy.loader import default_policy_text
 
@@ -678,23 +745,20 @@ def policy_show() -> None:
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Data directory for the demo (default: a new temporary one).",
 )
-@click.option("--collector", "collector_url", help="Then enrol with this collector and upload to it.")
-@click.option("--token", help="The enrolment token for --collector.")
-@click.option("--color/--no-color", default=None, help="Colours (default: when printing to a terminal).")
+@click.option("--collector", "collector_url")
+@click.option("--token")
+@click.option("--color/--no-color", default=None)
 @click.pass_context
 def demo(
     ctx: click.Context, home: Path | None, collector_url: str | None, token: str | None, color: bool | None
 ) -> None:
-    """Scan the demo mailbox and check the sample outgoing mails, on embedded defaults, in a
-    separate data directory (your own data is never touched); with --collector and --token, also
-    enrol, file an appeal and upload the signed summary. `mailwarden-collector demo` runs a demo
-    collector and this command against it (make demo)."""
     from companion.demo import run_demo
 
     if (collector_url is None) != (token is None):
-        raise click.UsageError("--collector and --token go together")
+        from companion.i18n import t
+
+        raise click.UsageError(t("cli_out.demo.collector_and_token"))
     if color is not None:
         ctx.color = color  # (when the collector's demo reads this output through a pipe)
     run_demo(home, _lang(), sys.stdout.isatty() if color is None else color, collector_url, token)
@@ -712,6 +776,10 @@ def _setup_logging() -> None:
     if not root.handlers:
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+
+
+name_entries(cli, "cli")
+use_catalogue_for_click()
 
 
 def main() -> None:

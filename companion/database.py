@@ -208,6 +208,13 @@ def m006_decision_keys(db: sqlite_utils.Database) -> None:
     db.execute("CREATE UNIQUE INDEX presend_decision_key ON presend (decision_key) WHERE decision_key != ''")
 
 
+@migrations()
+def m007_people(db: sqlite_utils.Database) -> None:
+    # The mail's sender and recipients as [address, display name] pairs (sender first): their
+    # names are masked wherever they occur in a snippet (companion.snippets). "" for older rows.
+    db["messages"].add_column("people", str, not_null_default="")
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -288,6 +295,10 @@ class Database:
             verdict.verdict,
             verdict.policy_version,
             _now(),
+            json.dumps(
+                [[a.address, a.name] for a in (message.sender, *message.recipients) if a is not None],
+                ensure_ascii=False,
+            ),
         )
         cur = self.conn.execute(f"INSERT OR IGNORE INTO messages VALUES ({','.join('?' * len(row))})", row)
         if cur.rowcount == 0:

@@ -1,6 +1,13 @@
-"""Errors that carry a title and a message a UI or the CLI can show as they are."""
+"""Errors that carry a title and a message a UI or the CLI can show as they are.
+
+An error raised with a catalogue `key` (and its `values`) can also say itself in the reader's
+language: `exc.text(lang)`; `exc.message` is its English text, for logs.
+"""
 
 from __future__ import annotations
+
+import errno
+from collections.abc import Mapping
 
 
 class MailwardenError(Exception):
@@ -8,11 +15,39 @@ class MailwardenError(Exception):
 
     title = "Mailwarden error"
 
-    def __init__(self, message: str, *, title: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        title: str | None = None,
+        key: str | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        self.key = key
+        self.values = dict(values or {})
+        if message is None:
+            if key is None:
+                raise TypeError("an error needs a message or a catalogue key")
+            message = self.text("en")
         super().__init__(message)
         self.message = message
         if title is not None:
             self.title = title
+
+    @property
+    def msg(self):
+        """What to show later, in its reader's language: a catalogue Msg, or the one text."""
+        from companion.i18n import Msg
+
+        return Msg(self.key, self.values) if self.key is not None else self.message
+
+    def text(self, lang: str | None = None) -> str:
+        """The message in `lang` (None: the system language); errors without a key have one text."""
+        if self.key is None:
+            return self.message
+        from companion.i18n import t
+
+        return t(self.key, lang, **self.values)
 
     def __str__(self) -> str:
         return self.message
@@ -25,12 +60,41 @@ class ParseError(MailwardenError):
 
 
 class NotAMailError(ParseError):
-    """The file is a valid Outlook item but not a mail (contact, appointment, sticky note...)."""
+    """The input is not an e-mail message: an Outlook item of another kind (contact, appointment,
+    sticky note...), or a file with no mail header block (a README, a Makefile, a word on stdin)."""
 
-    title = "Not a mail item"
+    title = "Not an e-mail message"
 
 
 class PolicyError(MailwardenError):
     """The policy file is invalid; the message names the file and line."""
 
     title = "Invalid policy"
+
+
+# errno -> catalogue key: the usual reasons a file cannot be read, in the user's language.
+_OS_REASONS = {
+    errno.ENOENT: "error.os.not_found",
+    errno.EACCES: "error.os.denied",
+    errno.EPERM: "error.os.denied",
+    errno.EISDIR: "error.os.is_dir",
+    errno.ENOTDIR: "error.os.not_dir",
+    errno.ENOSPC: "error.os.no_space",
+    errno.EBUSY: "error.os.busy",
+}
+
+
+def unexpected(exc: BaseException):
+    """A bug met while reading one item: said as such, with the exception's own words."""
+    from companion.i18n import Msg
+
+    return Msg("error.unexpected", {"detail": f"{type(exc).__name__}: {exc}"})
+
+
+def os_reason(exc: OSError):
+    """Why an OSError happened, as a catalogue Msg when it is a usual reason (the system's own
+    words, in its language, otherwise)."""
+    from companion.i18n import Msg
+
+    key = _OS_REASONS.get(exc.errno or -1)
+    return Msg(key) if key else (exc.strerror or str(exc))

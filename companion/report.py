@@ -6,7 +6,7 @@ import re
 
 import click
 
-from companion.i18n import t
+from companion.i18n import has, t
 from companion.policy.engine import Finding, Verdict
 
 _SENTENCE_END = re.compile(r"[.!?。！？\n]")
@@ -32,9 +32,19 @@ def highlight(before: str, match: str, after: str, color: bool) -> str:
     return f"…{before}{shown}{after}…"
 
 
+def field_label(field: str, lang: str) -> str:
+    """ "body" -> 正文, "attachment:报价.pdf" -> 附件 报价.pdf (a field the catalogue does not know: as is)."""
+    kind, _, name = field.partition(":")
+    if not has(f"field.{kind}"):
+        return field
+    return t(f"field.{kind}", lang, name=name) if name else t(f"field.{kind}", lang)
+
+
 def finding_lines(finding: Finding, field_text: str | None, lang: str, color: bool) -> list[str]:
     tier = t(f"tier.{finding.tier}", lang)
-    head = f"[{tier}] {finding.rule} ({finding.field} {finding.start}–{finding.end})"
+    where = field_label(finding.field, lang)
+    span = f" {finding.start}–{finding.end}" if finding.end > finding.start else ""
+    head = f"[{tier}] {finding.rule} ({where}{span})"
     head = click.style(head, fg=_COLORS.get(finding.tier), bold=True) if color else head
     if field_text is not None and finding.end > finding.start:
         snippet = highlight(*context(field_text, finding.start, finding.end), color)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from companion.database import Database
+from companion.i18n import Msg, msg
 from companion.message import Message
 from companion.policy.engine import PolicyEngine
 from companion.stores import open_store
@@ -28,7 +29,7 @@ class ScanTotals:
     flagged: int = 0
     errors: int = 0
     by_rule: Counter = field(default_factory=Counter)
-    error_list: list[tuple[str, str]] = field(default_factory=list)
+    error_list: list[tuple[str, str | Msg]] = field(default_factory=list)  # say() them to a reader
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,11 +64,7 @@ def scan_paths(
         for path in paths:
             store = open_store(path)
             if store is None:
-                reason = (
-                    "no such file or folder"
-                    if not path.exists()
-                    else "not a mail store this version can read"
-                )
+                reason = msg("error.os.not_found") if not path.exists() else msg("error.not_a_store")
                 _record_error(db, totals, str(path), reason)
                 continue
             for item in store.items(db):
@@ -115,8 +112,8 @@ def _record_item(
         db.save_checkpoint(*item.checkpoint)
 
 
-def _record_error(db: Database, totals: ScanTotals, source: str, error: str) -> None:
+def _record_error(db: Database, totals: ScanTotals, source: str, error: str | Msg) -> None:
     totals.errors += 1
     totals.error_list.append((source, error))
-    db.add_error(source, error)
+    db.add_error(source, str(error))  # English, as the log
     log.warning("%s: %s", source, error)

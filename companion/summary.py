@@ -6,16 +6,16 @@ timestamps: rows are only ever appended, so "id > cursor" never misses a row wri
 second as the previous summary and never counts one twice. The cursors, the sequence number and the
 chain hash advance in the same transaction that puts the signed summary in the outbox.
 
-Nothing leaves as written by the user except snippets: at most 120 characters around a match in a
-body or attachment text, masked with companion.pii. Subjects, addresses, attachment names and bodies
-never appear; the counterpart is reduced to its domain and the message to a hash of its key.
+Nothing leaves as written by the user except snippets (companion.snippets): the matched phrase and a
+few words of its clause, personal data replaced by placeholders; none for quoted text. Subjects,
+addresses, attachment names and bodies never appear; the counterpart is reduced to its domain, the
+message to a hash of its key, and an event's time to its hour.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,18 +25,17 @@ from companion import __version__
 from companion.clock import now_iso
 from companion.config import Paths
 from companion.device import device_private_key, load_device, require_device
-from companion.pii import mask_text
+from companion.pii import People
+from companion.policy.model import SnippetRules
 from companion.presend import CHOICES
 from companion.signing import canonical, obj_hash, sign
+from companion.snippets import snippet
 
 if TYPE_CHECKING:
     from companion.database import Database
 
 SCHEMA = 1
-SNIPPET_MAX = 120
 MAX_EVENTS = 1000  # keeps a summary well under the collector's 1 MiB; the rest goes in the next one
-_MASK_MARGIN = 300  # text masked around a snippet, so PII cut by the snippet's edge is still recognised
-_TEXT_FIELDS = ("body", "attachment:")  # snippets come from these; subjects and file names never
 
 
 @dataclass(frozen=True)
@@ -142,8 +141,11 @@ def _build(
         _one(db, "SELECT coalesce(max(id), 0) FROM appeals"),
         _one(db, "SELECT coalesce(max(id), 0) FROM scan_errors"),
     )
+    context = _EventContext(
+        _snippet_rules(paths), _directory(db, state["cursor_message"], top.message, _own_names(db))
+    )
     scan_events, counts, message_top, more = _scan_events(
-        db, state["cursor_message"], top.message, max_events
+        db, state["cursor_message"], top.message, max_events, context
     )
     if more:  # the scan events filled this summary: pre-send decisions wait for the next one
         presend_events, outcomes, presend_top, more_presend = (
@@ -154,7 +156,7 @@ def _build(
         )
     else:
         presend_events, outcomes, presend_top, more_presend = _presend_events(
-            db, state["cursor_presend"], top.presend, max_events - len(scan_events)
+            db, state["cursor_presend"], top.presend, max_events - len(scan_events), context
         )
     cursors = Cursors(message_top, presend_top, top.appeal, top.error)
     stores_count, unreadable = stores or (0, 0)
@@ -193,11 +195,55 @@ def _build(
     return payload, cursors, more or more_presend
 
 
-def _scan_events(db: Database, after: int, top: int, budget: int) -> tuple[list[dict], dict, int, bool]:
+@dataclass(frozen=True)
+class _EventContext:
+    """What every event's snippet is built with: the policy's snippet rules and the directory of
+    everyone this summary's mail is with (and the user's own names), masked in every snippet."""
+
+    rules: SnippetRules
+    directory: People
+
+    def people(self, pairs_json: str | None) -> tuple[People, ...]:
+        pairs = json.loads(pairs_json) if pairs_json else []
+        return (People.of((a, n) for a, n in pairs), self.directory)
+
+
+def _snippet_rules(paths: Paths) -> SnippetRules:
+    from companion.policy import load_policy
+
+    try:
+        return load_policy(paths.policy if paths.policy.is_file() else None).snippets
+    except Exception:  # an unreadable policy must not stop reporting: the default rules apply
+        return SnippetRules()
+
+
+def _directory(db: Database, after: int, top: int, own_names: tuple[str, ...]) -> People:
+    """The senders and recipients of the messages (after, top], as one People."""
+    pairs: list[tuple[str, str]] = []
+    rows = db.conn.execute(
+        "SELECT DISTINCT people FROM messages WHERE rowid > ? AND rowid <= ?", (after, top)
+    )
+    for (people,) in rows:
+        pairs.extend((a, n) for a, n in (json.loads(people) if people else []))
+    return People.of(pairs, own_names)
+
+
+def _own_names(db: Database) -> tuple[str, ...]:
+    """The user's own display names: the senders' names of the mail they sent."""
+    names: set[str] = set()
+    for (pairs,) in db.conn.execute("SELECT DISTINCT people FROM messages WHERE direction = 'sent'"):
+        first = json.loads(pairs)[:1] if pairs else []
+        names.update(name for _address, name in first if name)
+    return tuple(sorted(names))
+
+
+def _scan_events(
+    db: Database, after: int, top: int, budget: int, context: _EventContext
+) -> tuple[list[dict], dict, int, bool]:
     """Events and counts of findings in messages (after, top]; stops at a message boundary when the
     event budget runs out. Returns (events, counts, the last message row covered, cut short?)."""
     rows = db.db.query(
-        "SELECT m.rowid AS mrow, m.key, m.direction, m.counterpart, m.date, m.scanned_at, f.rule, f.tier,"
+        "SELECT m.rowid AS mrow, m.key, m.direction, m.counterpart, m.date, m.scanned_at, m.people, f.rule, f.tier,"
         " f.category, f.field, f.start, f.[end], f.text, f.quoted, ff.text AS field_text"
         " FROM messages m JOIN findings f ON f.message_key = m.key"
         " LEFT JOIN flagged_fields ff ON ff.message_key = m.key AND ff.field = f.field"
@@ -213,7 +259,7 @@ def _scan_events(db: Database, after: int, top: int, budget: int) -> tuple[list[
         if events and len(events) + len(group) > budget:
             return False
         for r in group:
-            events.append(_event(r, "scan", r["date"] or r["scanned_at"], r["direction"], r["key"]))
+            events.append(_event(r, "scan", r["date"] or r["scanned_at"], r["direction"], r["key"], context))
             if not r["quoted"]:  # quoted text was counted when the mail it came from was scanned
                 for k in ("rule", "tier", "category", "direction"):
                     by[k][r[k]] += 1
@@ -234,7 +280,9 @@ def _scan_events(db: Database, after: int, top: int, budget: int) -> tuple[list[
     return events, counts, covered, cut
 
 
-def _presend_events(db: Database, after: int, top: int, budget: int) -> tuple[list[dict], dict, int, bool]:
+def _presend_events(
+    db: Database, after: int, top: int, budget: int, context: _EventContext
+) -> tuple[list[dict], dict, int, bool]:
     outcomes = dict.fromkeys(CHOICES, 0)
     events: list[dict[str, Any]] = []
     covered = after
@@ -254,46 +302,46 @@ def _presend_events(db: Database, after: int, top: int, budget: int) -> tuple[li
                     row["at"],
                     "sent",
                     ref,
+                    context,
                 )
             )
         covered = row["id"]
     return events, outcomes, top, False
 
 
-def _event(f: dict[str, Any], source: str, at: str, direction: str, key: str) -> dict[str, Any]:
+def _event(
+    f: dict[str, Any], source: str, at: str, direction: str, key: str, context: _EventContext
+) -> dict[str, Any]:
     counterpart = f.get("counterpart") or ""
+    quoted = bool(f.get("quoted"))
     return {
         "rule": f["rule"],
         "tier": f["tier"],
         "category": f["category"],
-        "at": at,
+        "at": _hour(at),
         "direction": direction,
         "source": source,
         "counterpart_domain": counterpart.rpartition("@")[2].lower() if "@" in counterpart else "",
-        "snippet": snippet(f.get("field_text"), f["field"], f["start"], f["end"], f.get("text") or ""),
-        "quoted": bool(f.get("quoted")),
+        # Quoted text is someone else's words, counted where it was written: the rule is enough.
+        "snippet": ""
+        if quoted
+        else snippet(
+            f.get("field_text"),
+            f["field"],
+            f["start"],
+            f["end"],
+            f.get("text") or "",
+            people=context.people(f.get("people")),
+            rules=context.rules,
+        ),
+        "quoted": quoted,
         "message_hash": hashlib.sha256(key.encode("utf-8")).hexdigest(),
     }
 
 
-def snippet(field_text: str | None, field: str, start: int, end: int, match: str) -> str:
-    """At most SNIPPET_MAX characters: the match in »«, with context when the field is a text (body,
-    attachment), all of it PII-masked. Subjects and file names give the match alone."""
-    if not field_text or not field.startswith(_TEXT_FIELDS) or not 0 <= start <= end <= len(field_text):
-        masked = mask_text(match)
-        return _one_line(
-            "»" + masked[: SNIPPET_MAX - 3] + ("…" if len(masked) > SNIPPET_MAX - 2 else "") + "«"
-        )
-    lo, hi = max(0, start - _MASK_MARGIN), min(len(field_text), end + _MASK_MARGIN)
-    text = mask_text(field_text[lo:hi])  # length-preserving, so offsets shift by lo only
-    start, end = start - lo, end - lo
-    inner = text[start:end][: SNIPPET_MAX - 4]
-    side = max(0, (SNIPPET_MAX - 4 - len(inner)) // 2)  # 4: the two marks and two ellipses
-    before, after = text[max(0, start - side) : start], text[end : end + side]
-    head = "…" if start - side > 0 else ""
-    tail = "…" if end + side < len(text) else ""
-    return _one_line(f"{head}{before}»{inner}«{after}{tail}")
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+def _hour(at: str) -> str:
+    """`at` rounded down to its hour: when within the day a mail was written says more than needed."""
+    try:
+        return datetime.fromisoformat(at).replace(minute=0, second=0, microsecond=0).isoformat()
+    except ValueError:
+        return at[:13] + ":00:00" if len(at) >= 13 else at

@@ -215,6 +215,7 @@ def install_thunderbird(
     )
     xpi = Path(xpi_path) if xpi_path else default_xpi()
     installed = [{"profile": str(d), "extension": str(install_extension(d, xpi))} for d in profile_dirs]
+    # What the person who ran it must do next: "install_thunderbird.<note>" in the catalogue.
     notes = ["restart"] if installed else ["no_profile"]
     return {
         "extension_id": EXTENSION_ID,
@@ -223,19 +224,6 @@ def install_thunderbird(
         "profiles": installed,
         "notes": notes,
     }
-
-
-# What install_thunderbird's "notes" mean, for the person who ran it (en / zh).
-NOTES = {
-    "restart": {
-        "en": "Restart Thunderbird and allow the Mailwarden add-on when Thunderbird asks.",
-        "zh": "请重新启动 Thunderbird，并在提示时允许 Mailwarden 附加组件。",
-    },
-    "no_profile": {
-        "en": "No Thunderbird profile was found: start Thunderbird once, then run this again.",
-        "zh": "未找到 Thunderbird 配置文件：请先启动一次 Thunderbird，然后重新运行本命令。",
-    },
-}
 
 
 def enterprise_policies(

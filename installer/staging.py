@@ -41,7 +41,10 @@ def stage(version: str, cache: Path, runtime: Path, work: Path) -> dict[str, str
 
 
 def copy_project(site: Path, version: str) -> None:
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*")
+    import runpy
+
+    runpy.run_path(str(REPO / "scripts" / "i18n.py"))["compile_all"]()  # the .mo files the code reads
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "tests", ".*", "*.po", "*.pot")
     for pkg in PROJECT_PACKAGES:
         src = REPO / pkg
         if src.is_dir():

@@ -7,17 +7,23 @@ import sys
 
 import click
 
+from companion.cli_catalogue import CatalogueCommand, name_entries
+from companion.i18n import t
 
-@click.command("install-outlook")
-@click.option("--uninstall", is_flag=True, help="Remove the registration instead.")
+
+# Help: "cli.install-outlook[.uninstall]" in the catalogue, as for the companion's own commands.
+@click.command("install-outlook", cls=CatalogueCommand)
+@click.option("--uninstall", is_flag=True)
 def install_outlook(uninstall: bool) -> None:
-    """Register the Outlook add-in for you (classic Outlook for Windows): the COM server and the
-    Addins key with LoadBehavior 3, under HKEY_CURRENT_USER. The MSI does it for all users."""
     if sys.platform != "win32":
-        raise click.ClickException("the Outlook add-in needs classic Outlook on Windows; nothing to do here")
+        raise click.ClickException(t("cli_out.install-outlook.not_windows"))
     from outlook_bridge.install import install_outlook as install
     from outlook_bridge.install import uninstall_outlook
 
     rows = uninstall_outlook(scope="user") if uninstall else install(scope="user")
     for row in rows:
-        click.echo(f"{row.get('hive', '')}\\{row.get('key', '')}  {row.get('name') or '(default)'}")
+        name = row.get("name") or t("cli_out.install-outlook.default_value")
+        click.echo(f"{row.get('hive', '')}\\{row.get('key', '')}  {name}")
+
+
+name_entries(install_outlook, "cli.install-outlook")

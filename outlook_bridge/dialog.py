@@ -21,61 +21,19 @@ from outlook_bridge.decision import Dialog, WarnAnswer
 
 log = logging.getLogger(__name__)
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Mailwarden — check before sending",
-        "warn_header": "This mail needs approval before it is sent.",
-        "block_header": "This mail cannot be sent: it contains something the company policy forbids.",
-        "block_hint": "Remove it, then send again.",
-        "approvers": "Approver: {addresses}",
-        "no_approvers": "The policy names no approver address for this.",
-        "justification": "Justification (required to send without the approver):",
-        "edit": "Edit the mail",
-        "back": "Back to edit",
-        "add_approver": "Add approver in Cc and send",
-        "justify": "Send with justification",
-        "field.subject": "subject",
-        "field.body": "body",
-        "field.recipients": "recipients",
-        "field.attachment": "attachment {name}",
-        "field.attachment_name": "attachment name {name}",
-        "box_add": "Add {addresses} in Cc and send?\n\nYes: add and send.  No: back to edit.\n"
-        "(A justification can only be given in the full Mailwarden window.)",
-        "box_edit": "Go back to edit the mail.",
-        "unchecked": "Mailwarden could not check this mail ({reason}).",
-        "unchecked_ask": "Send it without the check?\n\nYes: send it (this is recorded).  No: back to the mail.",
-        "unchecked_closed": "Your company holds mail that could not be checked: it was not sent. Try again in a "
-        "moment; if this keeps happening, tell your IT department.",
-    },
-    "zh": {
-        "title": "Mailwarden — 发送前检查",
-        "warn_header": "此邮件发送前需要审批。",
-        "block_header": "此邮件无法发送：包含公司策略禁止的内容。",
-        "block_hint": "请删除相关内容后重新发送。",
-        "approvers": "审批人：{addresses}",
-        "no_approvers": "策略中未配置此项的审批人邮箱。",
-        "justification": "理由（不抄送审批人直接发送时必填）：",
-        "edit": "返回修改",
-        "back": "返回修改",
-        "add_approver": "抄送审批人并发送",
-        "justify": "填写理由并发送",
-        "field.subject": "主题",
-        "field.body": "正文",
-        "field.recipients": "收件人",
-        "field.attachment": "附件 {name}",
-        "field.attachment_name": "附件名 {name}",
-        "box_add": "抄送 {addresses} 并发送？\n\n是：抄送并发送。否：返回修改。\n（填写理由需使用完整的 Mailwarden 窗口。）",
-        "box_edit": "请返回修改邮件。",
-        "unchecked": "Mailwarden 无法检查此邮件（{reason}）。",
-        "unchecked_ask": "不经检查直接发送？\n\n是：发送（将被记录）。否：返回邮件。",
-        "unchecked_closed": "公司规定无法检查的邮件不得发送：此邮件未发送。请稍后重试；如果问题持续，请联系 IT 部门。",
-    },
-}
+PART = "outlook"  # the window's keys in the product's catalogue (companion.i18n): "outlook.title", …
 
 
 def text(key: str, lang: str, **values: object) -> str:
-    s = STRINGS["zh" if lang == "zh" else "en"][key]
-    return s.format(**values) if values else s
+    from companion.i18n import t_part
+
+    return t_part(PART, key, "zh" if lang == "zh" else "en", **values)
+
+
+def has_text(key: str) -> bool:
+    from companion.i18n import lookup
+
+    return lookup(f"{PART}.{key}", "en") is not None or lookup(key, "en") is not None
 
 
 @dataclass(frozen=True)
@@ -92,7 +50,7 @@ def _field_label(field: str, lang: str) -> str:
     if kind in ("attachment", "attachment_name"):
         return text(f"field.{kind}", lang, name=name)
     key = f"field.{kind}"
-    return text(key, lang) if key in STRINGS["en"] else field
+    return text(key, lang) if has_text(key) else field
 
 
 def _flat(s: str) -> str:
@@ -144,8 +102,9 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
 
 def unchecked_text(mode: str, reason: str, lang: str) -> str:
     """What the sender reads when the check could not run: `mode` "ask" (a yes/no question) or
-    "closed" (the mail is held)."""
-    return text("unchecked", lang, reason=reason[:300]) + "\n\n" + text(f"unchecked_{mode}", lang)
+    "closed" (the mail is held). The technical `reason` is for IT: it is recorded with the
+    decision (and logged), not shown to the sender in words they cannot act on."""
+    return text("unchecked", lang) + "\n\n" + text(f"unchecked_{mode}", lang)
 
 
 def plain_summary(content: dict[str, Any]) -> str:

@@ -11,16 +11,59 @@ import pytest
 pytest_plugins = ["tests.fixtures"]  # the shared fixtures and helpers, written once
 
 REPO = Path(__file__).resolve().parents[1]
-# The real Outlook files live in ../shared/samples (read there, never copied); MAILWARDEN_SAMPLES
-# overrides. Tests that need them fail, not skip, when they are missing: CI always has them.
+# The real Outlook files live in ../shared/samples (read there, never copied: they cannot be
+# published with the repository); MAILWARDEN_SAMPLES overrides. Under CI (CI=true) they are
+# required: a test marked outlook_samples fails. Elsewhere (a fresh clone) it is skipped, and
+# pytest's summary (-ra) folds the skips into one line: how many, and where the samples go.
 SAMPLES = Path(os.environ.get("MAILWARDEN_SAMPLES", REPO.parent / "shared" / "samples"))
+SAMPLES_MISSING = "the shared Outlook samples are missing"
+
+
+def i18n_tool():
+    """scripts/i18n.py, the catalogue's build and checks (docs/i18n.md)."""
+    import importlib.util
+    import sys
+
+    module = sys.modules.get("mailwarden_i18n_tool")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("mailwarden_i18n_tool", REPO / "scripts" / "i18n.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return module
+
+
+# `make test` builds the catalogue first; a bare pytest after editing a .po must not read stale .mo.
+if i18n_tool().stale():
+    i18n_tool().compile_all()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 def outlook_samples() -> Path:
+    """The samples' outlook/ folder, for a test marked outlook_samples (its setup checks it is there)."""
     path = SAMPLES / "outlook"
     if not path.is_dir():
-        pytest.fail(f"the shared Outlook samples are missing: {path} (set MAILWARDEN_SAMPLES)")
+        pytest.fail(f"{SAMPLES_MISSING}, and this test is not marked @pytest.mark.outlook_samples")
     return path
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "outlook_samples: needs the shared Outlook samples (../shared/samples or MAILWARDEN_SAMPLES)",
+    )
+
+
+def pytest_runtest_setup(item) -> None:
+    # Skipped (or failed) at setup, here: pytest's summary folds them into one line naming this place.
+    if item.get_closest_marker("outlook_samples") is not None and not (SAMPLES / "outlook").is_dir():
+        hint = f"put them in {SAMPLES / 'outlook'} or set MAILWARDEN_SAMPLES to a folder holding outlook/"
+        if in_ci():
+            pytest.fail(f"{SAMPLES_MISSING} (required under CI=true): {hint}", pytrace=False)
+        pytest.skip(f"{SAMPLES_MISSING}, so this test is skipped outside CI: {hint}")
 
 
 @pytest.fixture(autouse=True)

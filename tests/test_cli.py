@@ -85,9 +85,10 @@ def test_unreadable_file_is_reported_and_the_rest_still_checked(mails, tmp_path)
     result = run(*args)
     assert result.exit_code != 0
     rows = json_lines(result.output)
-    assert set(rows[0]) == {"file", "error"} and "missing.eml" in rows[0]["file"]
+    assert set(rows[0]) == {"file", "error", "error_code"} and "missing.eml" in rows[0]["file"]
+    assert rows[0]["error_code"] == "unreadable"
     assert re.search(r"no such file|not found|cannot", rows[0]["error"], re.I)
-    assert set(rows[1]) == {"file", "error"} and "empty" in rows[1]["error"]
+    assert set(rows[1]) == {"file", "error", "error_code"} and "empty" in rows[1]["error"]
     assert rows[2]["verdict"] == "warn"
 
 
@@ -194,7 +195,27 @@ def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
 
 def test_mask_reads_stdin():
     result = run("mask", input="电话 13812345678, mail li.wei@corp.example".encode())
-    assert result.output == "电话 138****5678, mail ******@corp.example"
+    assert result.output == "电话 [电话], mail [邮箱]"
+
+
+def test_mask_a_mail_file_uses_its_people_and_prints_its_snippets(tmp_path):
+    raw = build_eml(
+        "John,\nas discussed, Lina can give you the lowest price; call 13812345678.\n\nBest regards,\nLina\n",
+        subject="offer",
+        sender="李娜 <lina@huadong-trading.com>",
+        to="John Smith <john.smith@acme.co.uk>",
+    )
+    (tmp_path / "m.eml").write_bytes(raw)
+    masked = run("mask", str(tmp_path / "m.eml"))
+    assert masked.exit_code == 0, masked.output
+    assert masked.output == (
+        "[name],\nas discussed, [name] can give you the lowest price; call [phone].\n\nBest regards,\n[name]\n"
+    )
+    shown = run("mask", "--snippets", str(tmp_path / "m.eml"))
+    assert shown.output == "commit.lowest-price\t…can give you the »lowest price«…\n"
+    missing = run("mask", str(tmp_path / "nope.eml"))
+    assert missing.exit_code != 0 and "nope.eml" in missing.output
+    assert run("mask", "--snippets").exit_code != 0
 
 
 def test_policy_validate_and_show(tmp_path):
@@ -215,10 +236,88 @@ def _commands(group, prefix=()) -> list[str]:
     return names
 
 
-def test_every_cli_command_is_documented():
+def test_every_cli_command_and_option_is_documented():
+    import click
+
     doc = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    sections = {m.group(1): m.end() for m in re.finditer(r"^## mailwarden (.+)$", doc, re.MULTILINE)}
     for name in _commands(cli):
-        assert f"## mailwarden {name}" in doc, f"docs/cli.md has no section for `mailwarden {name}`"
+        assert name in sections, f"docs/cli.md has no section for `mailwarden {name}`"
+        start = sections[name]
+        section = doc[start : min([e for e in sections.values() if e > start], default=len(doc))]
+        command = cli
+        for word in name.split():
+            command = command.commands[word]
+        for param in command.params:
+            for opt in getattr(param, "opts", []) if isinstance(param, click.Option) else []:
+                if opt.startswith("--"):
+                    assert opt in section, f"`mailwarden {name} {opt}` is not in its docs/cli.md section"
+
+
+# -- what is not a mail, --text and --exit-code ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["README.md", "Makefile", "pyproject.toml"])
+def test_check_refuses_a_file_that_is_not_a_mail(name):
+    result = run("check", str(REPO / name))
+    assert result.exit_code == 4
+    assert "PASS" not in result.stdout
+    assert f"{REPO / name} is not an e-mail message" in result.stderr and "--text" in result.stderr
+    rows = json_lines(run("check", "--json", str(REPO / name)).stdout)
+    assert rows[0]["error_code"] == "not_mail" and "verdict" not in rows[0]
+
+
+@pytest.mark.parametrize("data", [b"x", b"x\n", "我们保证最低价".encode(), b"install: all\n\tmake it\n"])
+def test_check_refuses_stdin_that_is_not_a_mail(data):
+    result = run("check", "-", input=data)
+    assert result.exit_code == 4 and "- is not an e-mail message" in result.stderr
+
+
+def test_not_a_mail_speaks_chinese(monkeypatch):
+    monkeypatch.setenv("MAILWARDEN_LANG", "zh")
+    result = run("check", "-", input=b"x")
+    assert result.exit_code == 4
+    assert (
+        "错误" in result.stderr and "不是电子邮件" in result.stderr and "not an e-mail" not in result.stderr
+    )
+
+
+def test_a_header_block_is_enough_and_mbox_from_lines_are_allowed():
+    assert run("check", "-", input=b"Subject: hi\n").exit_code == 0  # headers only, no body
+    raw = b"From - Mon Nov  2 10:00:00 2026\n" + build_eml("the lowest price")
+    assert json_lines(run("check", "--json", "-", input=raw).stdout)[0]["verdict"] == "warn"
+
+
+def test_text_judges_plain_text_as_a_body(tmp_path):
+    result = run("check", "--json", "--text", "-", input="我们保证最低价，欢迎下单。".encode())
+    assert result.exit_code == 0
+    row = json_lines(result.stdout)[0]
+    assert row["verdict"] == "warn" and row["findings"][0]["field"] == "body"
+    note = tmp_path / "note.txt"
+    note.write_text("Packing list attached.", encoding="utf-8")
+    mail = tmp_path / "offer.eml"
+    mail.write_bytes(build_eml("the lowest price", subject="Offer"))
+    rows = json_lines(run("check", "--json", "--text", str(note), str(mail)).stdout)
+    assert [r["verdict"] for r in rows] == ["pass", "warn"]  # a mail is still read as a mail
+    binary = tmp_path / "photo.jpg"
+    binary.write_bytes(bytes(range(256)) * 20)
+    result = run("check", "--text", str(binary))
+    assert result.exit_code == 4 and "not text" in result.stderr
+
+
+def test_exit_code_gives_the_verdict(mails, tmp_path):
+    def status(*args: str, input: bytes | None = None) -> int:
+        return run("check", "--exit-code", *args, input=input).exit_code
+
+    assert status(str(mails / "pass.eml")) == 0
+    assert status(str(mails / "warn.eml"), str(mails / "pass.eml")) == 1
+    assert status(str(mails / "pass.eml"), str(mails / "block.eml"), str(mails / "warn.eml")) == 2
+    assert status(str(mails / "block.eml"), str(tmp_path / "missing.eml")) == 3  # an error outranks
+    assert status("-", input=b"x") == 4
+    assert status("--role", "nobody", str(mails / "pass.eml")) == 3
+    assert status("--no-such-option", str(mails / "pass.eml")) == 3  # not 2, which means block
+    assert run("check", "--no-such-option", "x").exit_code == 2  # click's usual status otherwise
+    assert run("check", str(mails / "block.eml")).exit_code == 0  # without --exit-code: checked
 
 
 def test_real_process_exit_status_and_startup(tmp_path):

@@ -43,7 +43,7 @@ def test_serve_status_stop(tmp_path, isolated_home):
         assert info.get("running") is True and info["totals"]["flagged"] == 1
         assert [s["path"] for s in info["stores"]] == [str(box)]
         text = cli("status", env={**env, "MAILWARDEN_LANG": "zh"}).stdout
-        assert "后台代理" in text and "标记 1 封" in text
+        assert "后台服务" in text and "标记 1 封" in text and "空闲" in text and "idle" not in text
         assert cli("stop", env=env).returncode == 0
         assert agent.wait(timeout=20) == 0
     finally:

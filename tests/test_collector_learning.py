@@ -204,6 +204,10 @@ def test_no_usable_snippet_needs_a_phrase(server):
         ("…ee 我们保证»最低价«，请尽快下单。谢谢", "我们保证最低价"),
         ("Dear buyer, as agreed we »guarantee« it, really", "as agreed we guarantee it"),
         ("»lo***«", None),
+        # Placeholders of masked personal data end the context like a mask did.
+        ("…[姓名]说我们保证»最低价«给[公司]…", "说我们保证最低价给"),
+        ("…told [name] we offer the »lowest price« to [company] now", "we offer the lowest price to"),
+        ("»[name]«", None),
         ("no mark at all", None),
         ("»«", None),
     ],

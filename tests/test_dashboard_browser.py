@@ -74,7 +74,7 @@ def test_log_in_see_the_chart_decide_an_appeal_and_find_it_in_the_access_log(ser
     assert (
         len(decide) == 1
         and "carol" in decide[0]
-        and f"appeal={data['east_appeal']} status=upheld" in decide[0]
+        and f"appeal={data['east_appeal']} · decision=upheld" in decide[0]
     )
     assert any("viewed the appeal queue" in t and "carol" in t for t in texts)
     auditor.click("text=Verify the hash chain")
@@ -99,3 +99,93 @@ def test_chinese_pages_and_screenshots(served, browser, tmp_path):
         "dashboard-appeals-zh.png",
     }
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in written)
+
+
+# Every view of every role, in Chinese (what shoot() shows, plus the admin pages and a bad policy).
+ZH_VIEWS = (
+    ("carol", "/dashboard/trends?period=week&dimension=category", None),
+    ("carol", "/dashboard/trends?period=month&dimension=rule", None),
+    ("carol", "/dashboard/trends?period=month&dimension=department", None),
+    ("carol", "/dashboard/events", None),
+    ("carol", "/dashboard/appeals", None),
+    ("carol", "/dashboard/policy", None),
+    ("carol", "/dashboard/appeals", "form.learn button[type=submit]"),  # a draft with its diff
+    ("mia", "/dashboard/events", None),
+    ("admin", "/dashboard/admin/users", None),
+    ("admin", "/dashboard/admin/tokens", None),
+    ("admin", "/dashboard/admin/devices", None),
+    ("otto", "/dashboard/access-log", None),
+    ("otto", "/dashboard/access-log/verify", None),
+)
+
+
+def _page_texts(page) -> str:
+    """What a reader sees: the body's text, the title, and the words inside form controls."""
+    # The policy's own lines in a diff are the author's text, not the dashboard's: only its headers count.
+    return page.evaluate(
+        """() => {
+            const body = document.body.cloneNode(true);
+            body.querySelectorAll('#policy-diff span:not(.d-file)').forEach(e => e.remove());
+            document.body.appendChild(body); body.hidden = false;
+            const text = body.innerText; body.remove();
+            return [document.title, text,
+                    ...[...document.querySelectorAll('[placeholder]')].map(e => e.placeholder),
+                    ...[...document.querySelectorAll('input[type=submit]')].map(e => e.value)].join('\\n');
+        }"""
+    )
+
+
+def test_every_page_of_the_dashboard_is_chinese(served, browser):
+    from tests.i18n_checks import assert_chinese
+
+    server, data = served
+    # The users' own data, shown as it is: snippets and appeal texts from the workstations, names.
+    events = data["east_events"] + data["west_events"]
+    user_data = [e["snippet"].replace("<", "").replace(">", "") for e in events] + [
+        e["snippet"] for e in events
+    ]
+    user_data += ["I wrote that we cannot promise it", "a <i>quote</i> from a novel", "alert('x')", "now"]
+    # the phrase learned from the appeal, and the matched phrase a manager sees
+    user_data += [
+        "guarantee the lowest price for the whole",
+        "the lowest price for the whole",
+        "lowest price",
+    ]
+    user_data += ["admin", "carol", "mia", "otto"]
+    contexts: dict[str, object] = {}
+    shown = {}
+    carol = browser.new_context(locale="zh-CN")
+    contexts["carol"] = carol
+    log_in(carol.new_page(), server.url, "carol")
+    page = carol.pages[0]
+    page.goto(server.url + "/dashboard/appeals")
+    row = page.locator(f"#appeal-{data['east_appeal']}")
+    row.locator("textarea[name=comment]").fill("同意")
+    row.locator("button[value=upheld]").click()  # an upheld appeal: its phrase can go into a draft
+    page.wait_for_load_state()
+    shown["carol decided an appeal"] = _page_texts(page)
+    for user, path, click in ZH_VIEWS:
+        if user not in contexts:
+            contexts[user] = browser.new_context(locale="zh-CN")
+            log_in(contexts[user].new_page(), server.url, user)
+        page = contexts[user].pages[0]
+        page.goto(server.url + path)
+        if click is not None:
+            page.click(click)
+            page.wait_for_load_state()
+        assert page.locator("html").get_attribute("lang") == "zh-CN", path
+        shown[f"{user} {path}" + (f" → {click}" if click else "")] = _page_texts(page)
+    # A policy that is not valid: its errors, in Chinese.
+    page = contexts["carol"].pages[0]
+    page.goto(server.url + "/dashboard/policy")
+    page.fill("textarea[name=text]", '[policy]\nversion = "2099.1"\n\n[[rule]]\nid = "x"\ntier = "nope"\n')
+    page.click('form[action$="/policy/validate"] button[type=submit]')
+    page.wait_for_load_state()
+    shown["carol invalid policy"] = _page_texts(page)
+    assert "未知的级别" in shown["carol invalid policy"]
+    for context in contexts.values():
+        context.close()
+    assert (
+        "当前生效" in shown["carol /dashboard/appeals → form.learn button[type=submit]"]
+    )  # the diff's header
+    assert_chinese(shown, data=user_data)

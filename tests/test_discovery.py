@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shutil
 
+import pytest
+
 from companion.stores.discovery import discover_stores
 from tests.conftest import outlook_samples
 
 
+@pytest.mark.outlook_samples
 def test_discovers_thunderbird_outlook_and_configured_stores(tmp_path):
     home = tmp_path / "home"
     tb = home / "AppData" / "Roaming" / "Thunderbird"

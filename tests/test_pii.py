@@ -1,15 +1,15 @@
-"""Tests for companion.pii: detection, validation and length-preserving masking."""
+"""Tests for companion.pii: detection, validation and masking with typed placeholders, on labelled
+bilingual cases: what must be masked, and the ordinary words of trade mail that must stay."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from companion.pii import PII_KINDS, PiiMatch, find_pii, mask_text, mask_with_matches
+from companion.pii import PII_KINDS, People, PiiMatch, find_pii, mask_text, mask_with_matches
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,130 +61,184 @@ def test_helpers_produce_expected_numbers() -> None:
 @pytest.mark.parametrize(
     ("text", "kind", "masked"),
     [
-        # Chinese mobiles: first 3 and last 4 of the 11 digits stay, prefixes and separators stay.
-        ("电话13812345678谢谢", "cn_mobile", "电话138****5678谢谢"),
-        ("Mobile: 138 1234 5678.", "cn_mobile", "Mobile: 138 **** 5678."),
-        ("tel +86 139-1234-5678", "cn_mobile", "tel +86 139-****-5678"),
-        ("+8615912345678", "cn_mobile", "+86159****5678"),
-        ("0086 18612345678", "cn_mobile", "0086 186****5678"),
-        ("(+86) 177 1234 5678", "cn_mobile", "(+86) 177 **** 5678"),
-        # Chinese resident ID: first 3 and last 2 stay.
-        (f"身份证号：{VALID_ID}", "cn_id", "身份证号：110*************14"),
-        (f"ID {VALID_ID_X.lower()} ok", "cn_id", "ID 110*************7x ok"),
-        ("ID 110101 19900307 4514", "cn_id", "ID 110*** ******** **14"),
-        # Other phones: "+country code" and the last 2 digits stay.
-        ("Tel +44 20 7946 0958.", "phone", "Tel +44 ** **** **58."),
-        ("call +1 415-555-2671 today", "phone", "call +1 ***-***-**71 today"),
-        ("+81 3-1234-5678", "phone", "+81 *-****-**78"),
-        ("0044 20 7946 0958", "phone", "0044 ** **** **58"),
-        ("Office 021-6123 4567", "phone", "Office ***-**** **67"),
-        ("(010) 8888 8888", "phone", "(***) **** **88"),
-        # E-mail: the whole local part is hidden, the domain stays.
-        ("j.smith@acme.com", "email", "*******@acme.com"),
-        ("<john.doe+invoices@mail.acme.co.uk>", "email", "<*****************@mail.acme.co.uk>"),
-        # IBAN: country code and last 4 characters stay.
-        ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "iban", "IBAN GB** **** **** **** **54 32 thanks"),
-        ("DE89 3704 0044 0532 0130 00", "iban", "DE** **** **** **** **30 00"),
-        ("GB82WEST12345698765432", "iban", "GB****************5432"),
-        # Cards: last 4 digits stay.
-        ("Visa 4111 1111 1111 1111", "card", "Visa **** **** **** 1111"),
-        ("4111-1111-1111-1111", "card", "****-****-****-1111"),
-        ("card 4111111111111111 exp 12/26", "card", "card ************1111 exp 12/26"),
-        ("card 4111 1111 1111 1111 12/26", "card", "card **** **** **** 1111 12/26"),
-        ("Amex 3782 822463 10005", "card", "Amex **** ****** *0005"),
-        (f"银联 {UNIONPAY_19}", "card", f"银联 {'*' * 15}{UNIONPAY_19[-4:]}"),
+        # Phones: Chinese mobiles, landlines, international numbers, glued to a label, any dash.
+        ("电话13812345678谢谢", "cn_mobile", "电话[电话]谢谢"),
+        ("Mobile: 138 1234 5678.", "cn_mobile", "Mobile: [phone]."),
+        ("tel +86 139-1234-5678", "cn_mobile", "tel [phone]"),
+        ("(+86) 177 1234 5678", "cn_mobile", "[phone]"),
+        ("Tel +44 20 7946 0958.", "phone", "Tel [phone]."),
+        ("call +1 415-555-2671 today", "phone", "call [phone] today"),
+        ("Office 021-6123 4567", "phone", "Office [phone]"),
+        ("Tel13812345678", "phone", "Tel[phone]"),
+        ("手机：139—1234—5678", "cn_mobile", "手机：[电话]"),
+        ("电话：021–6123 4567", "phone", "电话：[电话]"),
+        ("Mob.+44 7700 900123", "phone", "Mob.[phone]"),
+        # Resident IDs by checksum alone, whatever the region code (990101 exists nowhere).
+        (f"身份证号：{VALID_ID}", "cn_id", "身份证号：[证件号]"),
+        (f"ID {VALID_ID_X.lower()} ok", "cn_id", "ID [ID number] ok"),
+        ("ID 110101 19900307 4514", "cn_id", "ID [ID number]"),
+        (f"证件 {cn_id('99010119900307451')}", "cn_id", "证件 [证件号]"),
+        # E-mail: gone whole; a free-mail provider's domain stays (a personal mailbox is a risk signal).
+        ("j.smith@acme.com", "email", "[email]"),
+        ("写信到 zhangwei1985@163.com", "email", "写信到 [邮箱]@163.com"),
+        # Accounts: IBANs, cards, and any number after an account label whatever its checksum.
+        ("IBAN GB82 WEST 1234 5698 7654 32 thanks", "iban", "IBAN [account] thanks"),
+        ("Visa 4111 1111 1111 1111", "card", "Visa [card number]"),
+        ("Amex 3782 822463 10005", "card", "Amex [card number]"),
+        ("账号：6222 0212 3456 7890 123", "account", "账号：[账号]"),
+        (
+            "开户行：中国工商银行上海张江支行 账号 1001 2345 6789 0123 456",
+            "account",
+            "开户行：中国工商银行上海张江支行 账号 [账号]",
+        ),
+        ("A/C No. 0123-4567-8901", "account", "A/C No. [account]"),
+        ("our account number is 12345678901", "account", "our account number is [account]"),
+        ("卡号6217002710000684874", "card", "卡号[卡号]"),
+        ("卡号6217002710000684875", "account", "卡号[账号]"),  # fails Luhn: still an account
+        # Passports: after their label, and the Chinese formats alone.
+        ("护照号码：E12345678", "passport", "护照号码：[护照号]"),
+        ("Passport No. 533380006", "passport", "Passport No. [passport]"),
+        ("passport EA1234567 valid", "passport", "passport [passport] valid"),
+        # Messaging handles after their label; wxid_ anywhere.
+        ("加我微信 lina_huadong 聊", "handle", "加我微信 [社交账号] 聊"),
+        ("我的微信号是：Zhang-Wei88", "handle", "我的微信号是：[社交账号]"),
+        ("QQ 876543210", "handle", "QQ [messaging ID]"),
+        ("add me on WeChat: tony_sh2020", "handle", "add me on WeChat: [messaging ID]"),
+        ("wxid_k2j3h4g5f6", "handle", "[messaging ID]"),
+        # Order numbers.
+        ("Price check PO-2026-0412", "order", "Price check [order no.]"),
+        ("HSNB-2026-031 and KS/IMP/2026/09, BW-10492", "order", "[order no.] and [order no.], [order no.]"),
+        ("运单号 4418 2290 36", "order", "运单号 [单号]"),
+        # Subjects of quoted and attached mails; dates of birth; number plates; Taiwan IDs.
+        ("> Subject: Price check for Mr Wang", "subject", "> Subject: [subject]"),
+        ("主旨: HS-K2308 報價與獨家價格", "subject", "主旨: [主题]"),
+        ("DOB 12/07/1979", "birth_date", "DOB [date of birth]"),
+        ("车牌 浙B·7K21X", "vehicle", "车牌 [车牌]"),
+        ("身分證 A123456789", "id_number", "身分證 [证件号]"),
+        ("CPF 111.444.777-35", "id_number", "CPF [ID number]"),
+        ("IC 770305-02-1234", "id_number", "IC [ID number]"),
+        ("Telegram: @andre_souza", "handle", "Telegram: [messaging ID]"),
+        ("订单号：SO20241124001", "order", "订单号：[单号]"),
+        ("invoice no. 2024-INV-0093", "order", "invoice no. [order no.]"),
+        ("合同号 HT-2024-0815", "order", "合同号 [单号]"),
     ],
 )
 def test_each_kind_detected_and_masked(text: str, kind: str, masked: str) -> None:
-    assert kinds_of(text) == [kind]
+    assert kind in kinds_of(text)
     assert mask_text(text) == masked
 
 
-def test_match_fields_index_the_original() -> None:
-    text = "Contact j.smith@acme.com or 13812345678."
-    matches = find_pii(text)
-    assert matches == [
-        PiiMatch("email", 8, 24, "j.smith@acme.com"),
-        PiiMatch("cn_mobile", 28, 39, "13812345678"),
-    ]
-    for m in matches:
-        assert text[m.start : m.end] == m.text
+# --- names, addresses, companies: structure, not dictionaries ---------------------------------------------
+
+NAMES = [
+    # (text, masked) — greetings, forms of address, signatures, labels, header lines.
+    ("Dear John Smith,\nplease see below.", "Dear [name],\nplease see below."),
+    ("Hi Tom, thanks", "Hi [name], thanks"),
+    ("Dear Mr. Wang, thanks", "Dear [name], thanks"),
+    ("As Ms Fiona Li said", "As [name] said"),
+    ("张经理您好：", "[姓名]您好："),
+    ("陈建国先生，您好", "[姓名]，您好"),
+    ("王总好，关于报价", "[姓名]好，关于报价"),
+    ("芳姐，\n下周发货。", "[姓名]，\n下周发货。"),
+    ("老王说可以", "[姓名]说可以"),
+    ("尊敬的李娜女士：", "尊敬的[姓名]："),
+    ("李娜您好，", "[姓名]您好，"),
+    ("此致\n敬礼\n陈建国\n销售部", "此致\n敬礼\n[姓名]\n销售部"),
+    ("Best regards,\nMary Jones\nSales Manager", "Best regards,\n[name]\nSales Manager"),
+    ("Thanks, Peter", "Thanks, [name]"),
+    ("联系人：张伟，电话见下", "联系人：[姓名]，电话见下"),
+    ("收货人陈建国，", "收货人[姓名]，"),
+    ("Attn: Robert Brown", "Attn: [name]"),
+    ("发件人: 李娜 <lina@huadong.com>", "发件人: [姓名] <[邮箱]>"),
+    ("To: John Smith <js@acme.co.uk>; Wang Fang <wf@acme.co.uk>", "To: [name] <[email]>; [name] <[email]>"),
+    ("户名：王小明", "户名：[姓名]"),
+    # A name given away once is masked where it comes back alone.
+    ("Dear Tom,\nTom will call you.", "Dear [name],\n[name] will call you."),
+]
 
 
-def test_full_width_digits() -> None:
-    text = "手机：１３８１２３４５６７８，座机：０２１－６１２３ ４５６７"
-    masked, matches = mask_with_matches(text)
-    assert [(m.kind, m.start, m.end) for m in matches] == [("cn_mobile", 3, 14), ("phone", 18, 31)]
-    assert matches[0].text == "１３８１２３４５６７８"
-    assert masked == "手机：１３８****５６７８，座机：***－**** **６７"
+def test_the_mails_own_people_are_masked_wherever_they_occur() -> None:
+    people = People.of(
+        [
+            ("lina.zhou@huadong-trading.com", "周丽娜"),
+            ("fang.li@acme.co.uk", "李芳"),
+            ("js@acme.co.uk", "John Smith"),
+        ],
+        own_names=("陈建国",),
+    )
+    text = "丽娜说芳姐同意了，Smith and lina.zhou agree; 建国会跟进。Huadong will ship."
+    assert (
+        mask_text(text, people=people)
+        == "[姓名]说[姓名]同意了，[姓名] and [姓名] agree; [姓名]会跟进。[公司] will ship."
+    )
+    # Without the people, none of these is a name by its structure.
+    assert "丽娜" in mask_text(text)
 
 
-# --- validation rejects bad check digits ----------------------------------------------------------------
+ADDRESSES = [
+    ("寄到上海市浦东新区张江路1388号5号楼1203室，谢谢", "寄到[地址]，谢谢"),
+    ("地址：深圳市南山区科技园南区高新南七道20号", "地址：[地址]"),
+    ("广东省东莞市长安镇振安中路368号", "[地址]"),
+    ("Ship to 14 Harbour Road, London E14 9QR please", "Ship to [address] please"),
+    ("Address: Flat 3, 27 Oak Street, Manchester M1 2AB", "Address: [address]"),
+    ("Our office: 350 Fifth Avenue, New York, NY 10118.", "Our office: [address]."),
+    ("Room 1203, Building 5, No. 1388 Zhangjiang Road, Shanghai", "[address]"),
+]
 
 
-def test_cn_id_with_wrong_check_digit_is_not_an_id() -> None:
-    wrong = VALID_ID[:-1] + str((int(VALID_ID[-1]) + 1) % 10)
-    text = f"身份证 {wrong}"
-    assert find_pii(text) == []
-    assert mask_text(text) == text
+@pytest.mark.parametrize(("text", "masked"), NAMES + ADDRESSES)
+def test_names_and_addresses_by_their_structure(text: str, masked: str) -> None:
+    assert mask_text(text) == masked
 
 
-def test_cn_id_with_impossible_birth_date_is_not_an_id() -> None:
-    bad_date = cn_id("11010119901337451")  # month 13, valid check character
-    assert kinds_of(bad_date) == []
+def test_companies_by_legal_form_and_by_domain() -> None:
+    assert mask_text("我们和上海华东贸易有限公司签了合同") == "我们和[公司]签了合同"
+    assert mask_text("Huadong Trading Co., Ltd. agreed") == "[company] agreed"
+    people = People.of([("sales@nordwind-gmbh.de", "")])
+    assert (
+        mask_text("Nordwind will pay; NORDWIND is late", people=people)
+        == "[company] will pay; [company] is late"
+    )
+    # Free-mail domains name no company.
+    assert mask_text("qq is fine", people=People.of([("876543210@qq.com", "")])) == "qq is fine"
 
 
-def test_iban_with_wrong_check_digits_is_not_masked() -> None:
-    for text in ("GB83 WEST 1234 5698 7654 32", "DE88 3704 0044 0532 0130 00", "GB83WEST12345698765432"):
-        assert find_pii(text) == []
-        assert mask_text(text) == text
-
-
-def test_card_failing_luhn_is_not_masked() -> None:
-    for text in ("4111 1111 1111 1112", "4111111111111112", "3782 822463 10006"):
-        assert find_pii(text) == []
-        assert mask_text(text) == text
-
-
-def test_card_needs_plausible_issuer_prefix() -> None:
-    # Luhn-valid, but cards do not start with 0, 1, 7, 8 or 9.
-    for prefix in "01789":
-        number = luhn_complete(prefix + "11111111111111")
-        assert kinds_of(f"no {number} here") == []
-
-
-def test_numbers_inside_longer_runs_are_not_matched() -> None:
-    assert kinds_of("ref 213812345678900 x") == []  # a mobile-looking run inside 15 digits
-    assert kinds_of("ref 41111111111111111111 x") == []  # 20 digits: not a card
-    assert kinds_of("SO13812345678") == []  # letters glued on: an identifier
-    assert kinds_of("+13812345678") == []  # a +1 number, not a Chinese mobile (and not a valid one)
-
-
-# --- no false positives on business text ----------------------------------------------------------------
+# --- what must stay ----------------------------------------------------------------------------------------
 
 BUSINESS = [
-    "PO-2024-00123",
     "USD 12,345.00",
     "2024-11-24",
     "8471.30.0100",
-    "INV20241124001",
-    "Order 20241124001 shipped",
+    "Order 200 pcs shipped",
     "2024-11-24 2024-11-25",
     "Qty 1,200 pcs @ USD 3.45 = USD 4,140.00",
-    "HS code 8471.30.0100, invoice INV20241124001, PO-2024-00123, dated 2024-11-24, total USD 12,345.00.",
-    "合同号 HT-2024-0815，金额 RMB 1,234,567.89 元，交货期 2024/12/31。",
-    "Container MSCU1234567, B/L 2024112400123, 40HQ x 2",
+    "FOB Shanghai, CIF Hamburg, EXW Ningbo; 40HQ x 2, 20GP",
+    "HS code 8471.30.0100, dated 2024-11-24, total USD 12,345.00.",
+    "金额 RMB 1,234,567.89 元，交货期 2024/12/31。",
+    "Container MSCU1234567, 40HQ x 2",
     "Version 1.2.3, build 20241124.1",
+    "比官网价低15%，我们保证最低价。",
+    "model XJ-200 pump, 220V 50Hz, 3.5 kW, 1500 rpm, IP55",
+    "我们的总价是 USD 45,000，对于总价我们再谈，本周汇总一下。",
+    "向经理汇报后再定，和总部确认。",
+    "Dear customer, dear all, hi team,",
+    "大家好，各位同事：",
+    "The iPhone 15 Pro and Galaxy S24 samples left Shenzhen on Monday.",
+    "Payment terms: 30% T/T deposit, 70% against B/L copy.",
+    "上海港到汉堡港，海运约30天。",
+    "我知道3号发货，5号到港。",
+    "Best price for 5000 units, MOQ 1000.",
+    "请在本周五前确认订单数量。",
 ]
 
 
 @pytest.mark.parametrize("text", BUSINESS)
-def test_no_false_positives(text: str) -> None:
+def test_ordinary_trade_words_stay(text: str) -> None:
     assert find_pii(text) == []
     assert mask_text(text) == text
 
 
-# --- mixed text, priorities, filters ----------------------------------------------------------------------
+# --- mixed text, merging, filters ---------------------------------------------------------------------------
 
 MIXED = (
     "您好 Mr. Smith，请联系张经理：手机 +86 138-1234-5678，邮箱 zhang.wei@example.cn；"
@@ -192,122 +246,117 @@ MIXED = (
     "Office 021-6123 4567. PO-2024-00123 合计 USD 12,345.00，2024-11-24。"
 )
 MIXED_MASKED = (
-    "您好 Mr. Smith，请联系张经理：手机 +86 138-****-5678，邮箱 *********@example.cn；"
-    "身份证 110*************14。付款 IBAN DE** **** **** **** **30 00，Visa ****-****-****-1111。"
-    "Office ***-**** **67. PO-2024-00123 合计 USD 12,345.00，2024-11-24。"
+    "您好 [姓名]，请联系[姓名]：手机 [电话]，邮箱 [邮箱]；"
+    "身份证 [证件号]。付款 IBAN [账号]，Visa [卡号]。"
+    "Office [电话]. [单号] 合计 USD 12,345.00，2024-11-24。"
 )
 
 
 def test_mixed_chinese_english_text() -> None:
     masked, matches = mask_with_matches(MIXED)
-    assert [m.kind for m in matches] == ["cn_mobile", "email", "cn_id", "iban", "card", "phone"]
+    assert [m.kind for m in matches] == [
+        "name",
+        "name",
+        "cn_mobile",
+        "email",
+        "cn_id",
+        "iban",
+        "card",
+        "phone",
+        "order",
+    ]
     assert masked == MIXED_MASKED
     assert mask_text(MIXED) == MIXED_MASKED
 
 
-def test_matches_sorted_and_disjoint() -> None:
-    matches = find_pii(MIXED + " " + MIXED)
-    assert len(matches) == 12
-    for a, b in zip(matches, matches[1:], strict=False):
-        assert a.end <= b.start
+def test_match_fields_index_the_original() -> None:
+    text = "Contact j.smith@acme.com or 13812345678."
+    assert find_pii(text) == [
+        PiiMatch("email", 8, 24, "j.smith@acme.com"),
+        PiiMatch("cn_mobile", 28, 39, "13812345678"),
+    ]
 
 
-def test_email_wins_over_mobile_inside_it() -> None:
+def test_full_width_digits() -> None:
+    text = "手机：１３８１２３４５６７８，座机：０２１－６１２３ ４５６７"
+    masked, matches = mask_with_matches(text)
+    assert [m.kind for m in matches] == ["cn_mobile", "phone"]
+    assert matches[0].text == "１３８１２３４５６７８"
+    assert masked == "手机：[电话]，座机：[电话]"
+
+
+def test_overlapping_matches_merge_into_the_higher_priority_kind() -> None:
+    # The mobile inside an e-mail address, a name inside an address: one placeholder each.
     assert mask_with_matches("13812345678@163.com") == (
-        "***********@163.com",
+        "[email]@163.com",
         [PiiMatch("email", 0, 19, "13812345678@163.com")],
     )
+    assert mask_text("送到张江路1388号王经理收") == "送到[地址][姓名]收"
 
 
-def test_cn_id_wins_over_card() -> None:
-    # An ID number that also passes Luhn and starts with a card issuer digit.
-    number = next(
-        n for n in (cn_id(f"31010119900307{seq}") for seq in range(100, 1000)) if n[-1] != "X" and luhn_ok(n)
-    )
-    assert kinds_of(f"证件 {number}") == ["cn_id"]
-    assert mask_text(number) == number[:3] + "*" * 13 + number[-2:]
+def test_protected_phrase_keeps_its_words_but_not_its_numbers() -> None:
+    text = "王总说打到我个人账户6222 0212 3456 7890 123"
+    assert [m.kind for m in find_pii(text)] == ["name", "account"]
+    # The flagged phrase covers the name: the name gives way, the account number does not.
+    assert [m.kind for m in find_pii(text, protect=(0, len(text)))] == ["account"]
 
 
-def test_overlap_resolution_priority_then_length() -> None:
-    # The public finders never produce same-kind overlaps, so exercise the resolver directly.
-    from companion.pii import _Hit, _resolve
+def test_cn_id_with_wrong_check_digit_is_not_an_id() -> None:
+    wrong = VALID_ID[:-1] + str((int(VALID_ID[-1]) + 1) % 10)
+    assert "cn_id" not in kinds_of(f"号码 {wrong}")
 
-    def hit(kind: str, start: int, end: int) -> _Hit:
-        return _Hit(PiiMatch(kind, start, end, "x" * (end - start)), 0, 0)
 
-    kept = _resolve([hit("phone", 0, 5), hit("phone", 2, 12), hit("card", 10, 20), hit("email", 18, 25)])
-    assert [(h.match.kind, h.match.start, h.match.end) for h in kept] == [("phone", 2, 12), ("email", 18, 25)]
-    kept = _resolve([hit("phone", 0, 5), hit("phone", 2, 12), hit("cn_mobile", 30, 41)])
-    assert [(h.match.start, h.match.end) for h in kept] == [(2, 12), (30, 41)]
+def test_cn_id_with_impossible_birth_date_is_not_an_id() -> None:
+    assert kinds_of(cn_id("11010119901337451")) == []  # month 13, valid check character
+
+
+def test_iban_and_card_with_wrong_check_digits_are_not_masked() -> None:
+    for text in ("GB83 WEST 1234 5698 7654 32", "4111 1111 1111 1112", "3782 822463 10006"):
+        assert find_pii(text) == []
+
+
+def test_numbers_inside_longer_runs_are_not_matched() -> None:
+    assert kinds_of("ref 213812345678900 x") == ["order"]  # a reference, not a mobile
+    assert kinds_of("x 41111111111111111111 x") == []  # 20 digits: not a card
 
 
 def test_kinds_filter() -> None:
     only_email = mask_text(MIXED, frozenset({"email"}))
-    assert "*********@example.cn" in only_email
-    assert "+86 138-1234-5678" in only_email and "4111-1111-1111-1111" in only_email
-    only_cards_and_phones = mask_text(MIXED, frozenset({"card", "phone"}))
-    assert "Visa ****-****-****-1111" in only_cards_and_phones
-    assert "Office ***-**** **67" in only_cards_and_phones
-    assert "zhang.wei@example.cn" in only_cards_and_phones and VALID_ID in only_cards_and_phones
+    assert "[邮箱]" in only_email and "+86 138-1234-5678" in only_email
     assert mask_text(MIXED, frozenset()) == MIXED
     assert mask_text(MIXED, frozenset(PII_KINDS)) == MIXED_MASKED
-
-
-def test_kinds_filter_does_not_reclassify() -> None:
     # Asking for phones only must not half-mask the mobile inside an e-mail address.
-    text = "13812345678@163.com"
-    assert mask_text(text, frozenset({"cn_mobile", "phone"})) == text
+    assert mask_text("13812345678@163.com", frozenset({"cn_mobile", "phone"})) == "13812345678@163.com"
 
 
 def test_unknown_kind_is_rejected() -> None:
-    with pytest.raises(ValueError, match="passport"):
-        mask_text("x", frozenset({"passport"}))
+    with pytest.raises(ValueError, match="fingerprint"):
+        mask_text("x", frozenset({"fingerprint"}))
+
+
+def test_placeholder_language_follows_the_line() -> None:
+    text = "Tel 13812345678\n电话 13812345678\n13812345678"
+    assert mask_text(text) == "Tel [phone]\n电话 [电话]\n[电话]"
+    assert mask_text("Tel 13812345678", lang="zh") == "Tel [电话]"
 
 
 # --- properties ---------------------------------------------------------------------------------------------
 
-SAMPLES = [
-    "",
-    "plain text without anything",
-    MIXED,
-    "手机：１３８１２３４５６７８，座机：０２１－６１２３ ４５６７",
-    "Tel +44 20 7946 0958 / +1 415-555-2671 / 0044 20 7946 0958",
-    "GB82WEST12345698765432 and DE89 3704 0044 0532 0130 00",
-    "cards 4111 1111 1111 1111, 3782 822463 10005, " + UNIONPAY_19,
-    "emails a@b.cn, very.long.local+tag@sub.example.com.cn",
-    *BUSINESS,
-]
-
-
-@pytest.mark.parametrize("text", SAMPLES)
-def test_length_preserved_and_offsets_stable(text: str) -> None:
-    masked, matches = mask_with_matches(text)
-    assert len(masked) == len(text)
-    assert len(mask_text(text)) == len(text)
-    # Outside the matches nothing changes.
-    covered = {i for m in matches for i in range(m.start, m.end)}
-    assert all(masked[i] == text[i] for i in range(len(text)) if i not in covered)
+SAMPLES = [MIXED, *(t for t, _ in NAMES), *(t for t, _ in ADDRESSES), *BUSINESS]
 
 
 @pytest.mark.parametrize("text", SAMPLES)
 def test_masking_masked_text_is_stable(text: str) -> None:
     once = mask_text(text)
     assert mask_text(once) == once
-    assert find_pii(once) == []
 
 
-def test_large_text_is_fast() -> None:
-    chunk = (
-        "Dear customer, PO-2024-00123 at USD 12,345.00 left on 2024-11-24; call +44 20 7946 0958 "
-        "or 138-1234-5678, mail j.smith@acme.com. "
-    )
-    text = chunk * (200_000 // len(chunk))
-    start = time.perf_counter()
-    masked, matches = mask_with_matches(text)
-    elapsed = time.perf_counter() - start
-    assert len(masked) == len(text)
-    assert len(matches) == 3 * (200_000 // len(chunk))
-    assert elapsed < 10, elapsed  # generous: guards against accidental quadratic behaviour
+@pytest.mark.parametrize("text", SAMPLES)
+def test_matches_sorted_disjoint_and_index_the_text(text: str) -> None:
+    matches = find_pii(text)
+    for a, b in zip(matches, matches[1:], strict=False):
+        assert a.end <= b.start
+    assert all(text[m.start : m.end] == m.text for m in matches)
 
 
 def test_heavy_libraries_load_lazily() -> None:

@@ -111,7 +111,7 @@ def test_the_whole_loop(server, tmp_path, isolated_home):
         "upheld_share": 1.0,
     }
     draft = coll.draft_exception(received["id"])
-    assert draft["phrase"] == "as agreed we guarantee the lowest price for this order"
+    assert draft["phrase"] == "we guarantee the lowest price for this"
     assert coll.publish_policy(draft["policy"], published_by="alice")["version"] == "2026.12.2"
 
     # Back on the workstation: the decision in the local appeals table, the new policy in force.

@@ -21,6 +21,7 @@ from companion.stores.thunderbird import (
     read_prefs,
 )
 from tests.conftest import build_eml
+from tests.fixtures import wait_until
 from tests.tbfactory import (
     PREFS,
     IniProfile,
@@ -142,7 +143,7 @@ def test_corrupt_ini_files_do_not_crash(tmp_path, caplog):
     assert any(str(tb) in r.getMessage() for r in caplog.records)
     items = list(ThunderbirdHome(tb).items(_NoState()))
     assert [(i.source, i.message) for i in items] == [(str(tb / "profiles.ini"), None)]
-    assert "profiles.ini" in (items[0].error or "")
+    assert "profiles.ini" in str(items[0].error)
 
 
 # -- prefs.js ------------------------------------------------------------------------------------
@@ -220,7 +221,7 @@ def test_missing_and_unreadable_prefs(tmp_path):
     assert read_prefs(tmp_path) == Prefs()
     (tmp_path / "prefs.js").mkdir()  # reading it fails even as root
     prefs = read_prefs(tmp_path)
-    assert prefs.error and "prefs.js" in prefs.error and prefs.identities == ()
+    assert prefs.error and "prefs.js" in str(prefs.error) and prefs.identities == ()
 
 
 def test_folder_uris():
@@ -378,9 +379,9 @@ def test_unreadable_folders_are_reported_not_raised(tmp_path, db, engine, monkey
     monkeypatch.setattr(Path, "open", deny_open)
     monkeypatch.setattr(Path, "iterdir", deny_iterdir)
     totals = scan_paths(db, engine, [b.home])
-    errors = dict(totals.error_list)
+    errors = {source: str(error) for source, error in totals.error_list}
     assert set(errors) == {str(locked_file), str(locked_dir), str(vanishing)}
-    assert "Sent" in errors[str(locked_file)] and "Permission denied" in errors[str(locked_file)]
+    assert "Sent" in errors[str(locked_file)] and "permission denied" in errors[str(locked_file)]
     assert "Sent-2026" in errors[str(vanishing)]
     lost = {"l-sent-1@x", "l-fcc-1@x", "l-fcc-2@x", "i-cl-1@x", "i-cl-2@x"}
     assert stored(db) == {k: v for k, v in b.expected.items() if k not in lost}
@@ -403,3 +404,157 @@ def test_build_eml_messages_survive_the_mbox_round_trip(tmp_path):
 
     box = write_mbox_folder(tmp_path, "Inbox", [tb_message("a", message_id="<1@x>"), build_eml("b")])
     assert len(list(split_mbox(box))) == 2
+
+
+# -- servers whose prefs name no directory -----------------------------------------------------------
+
+
+def _without_directories(prefs: dict) -> dict:
+    return {k: v for k, v in prefs.items() if not k.endswith((".directory", ".directory-rel"))}
+
+
+def test_a_profile_without_directory_prefs_is_read_where_thunderbird_put_the_folders(tmp_path, db, engine):
+    b = build_profile(tmp_path)  # Mail/Local Folders, ImapMail/imap.corp.example, Mail/pop.home.example
+    write_prefs(b.profile, _without_directories(PREFS))
+    servers = {s.key: s for s in read_prefs(b.profile).servers}
+    assert {k: (s.directory, s.derived) for k, s in servers.items()} == {
+        "server1": (b.local, True),
+        "server2": (b.imap, True),
+        "server3": (b.pop, True),
+    }
+    totals = scan_paths(db, engine, [b.profile])
+    assert (totals.errors, totals.messages) == (0, len(b.expected))
+    assert stored(db) == b.expected
+
+
+def test_a_directory_of_another_machine_falls_back_to_the_default_folder(tmp_path):
+    b = build_profile(tmp_path)
+    prefs = _without_directories(PREFS)
+    prefs["mail.server.server2.directory"] = (
+        "C:\\Users\\li\\AppData\\Roaming\\Thunderbird\\x.default\\ImapMail\\imap.corp.example"
+    )
+    write_prefs(b.profile, prefs)
+    server2 = next(s for s in read_prefs(b.profile).servers if s.key == "server2")
+    assert (server2.directory, server2.derived) == (b.imap, True)
+    assert ("me@corp.example", "INBOX") in {
+        (f.account, f.name) for f in ThunderbirdProfile(b.profile).folders()
+    }
+
+
+def test_default_folder_names_follow_thunderbirds_create_unique(tmp_path):
+    profile = tmp_path / "p"
+    (profile / "Mail2").mkdir(parents=True)  # mail.root.pop3-rel moves POP3 servers here
+
+    def server(n: int, type: str, hostname: str, **more: str) -> dict:
+        key = f"mail.server.server{n}"
+        return {
+            f"mail.account.account{n}.server": f"server{n}",
+            f"{key}.type": type,
+            f"{key}.hostname": hostname,
+        }
+
+    prefs = {
+        # listed out of creation order: names are given in the order the servers were made
+        "mail.accountmanager.accounts": ",".join(f"account{n}" for n in (9, 1, 2, 3, 4, 5, 6, 7, 8, 10)),
+        "mail.root.pop3-rel": "[ProfD]Mail2",
+        **server(1, "none", "Local Folders"),
+        **server(2, "imap", "imap.gmail.com"),
+        **server(3, "imap", "imap.gmail.com"),  # a second Gmail account
+        **server(4, "imap", "imap.gmail.com"),
+        **server(5, "pop3", "imap.gmail.com"),  # another root: no collision
+        **server(6, "rss", "Feeds"),
+        **server(7, "imap", "mail.example/evil"),  # not one folder name: Thunderbird cannot make it
+        **server(8, "exquilla", "ews.corp.example"),  # a type this version does not know
+        **server(9, "none", "Local Folders"),  # made after server1
+        **server(10, "nntp", "news.example"),
+        # an existing folder named by its pref takes the name the next server would have had
+        "mail.server.server4.directory-rel": "[ProfD]ImapMail/imap.gmail-1.com",
+    }
+    (profile / "ImapMail" / "imap.gmail-1.com").mkdir(parents=True)
+    write_prefs(profile, prefs)
+    found = {s.key: s.directory for s in read_prefs(profile).servers}
+    assert found == {
+        "server9": profile / "Mail" / "Local Folders-1",
+        "server1": profile / "Mail" / "Local Folders",
+        "server2": profile / "ImapMail" / "imap.gmail.com",
+        "server3": profile / "ImapMail" / "imap.gmail-2.com",
+        "server4": profile / "ImapMail" / "imap.gmail-1.com",
+        "server5": profile / "Mail2" / "imap.gmail.com",
+        "server6": profile / "Mail" / "Feeds",
+        "server7": None,
+        "server8": None,
+        "server10": profile / "News" / "news.example",
+    }
+
+
+def _profile_whose_accounts_name_other_folders(root: Path) -> Path:
+    """What Thunderbird makes of a profile without directory prefs whose folders exist: it gives
+    each server a new, empty folder beside the old one (createUnique skips names on disk), so the
+    mail stays in folders no account names."""
+    b = build_profile(root)
+    prefs = {**PREFS, "mail.server.server1.directory-rel": "[ProfD]Mail/Local Folders-1"}
+    prefs["mail.server.server2.directory-rel"] = "[ProfD]ImapMail/imap.corp-1.example"
+    prefs["mail.server.server3.directory-rel"] = "[ProfD]Mail/pop.home-1.example"
+    prefs.pop("mail.server.server3.directory")
+    for folder in ("Mail/Local Folders-1", "ImapMail/imap.corp-1.example", "Mail/pop.home-1.example"):
+        (b.profile / folder).mkdir()
+    write_prefs(b.profile, prefs)
+    return b.profile
+
+
+HELD = ("Mail/Local Folders", "ImapMail/imap.corp.example", "ImapMail/old.example", "Mail/pop.home.example")
+
+
+def test_mail_folders_no_account_names_are_an_error_not_silence(tmp_path, db, engine):
+    profile = _profile_whose_accounts_name_other_folders(tmp_path)
+    totals = scan_paths(db, engine, [profile])
+    assert totals.messages == 0
+    assert [source for source, _ in totals.error_list] == [str(profile)]
+    error = str(totals.error_list[0][1])
+    assert all(held in error for held in HELD) and "no mail was read" in error
+    chinese = totals.error_list[0][1].text("zh")
+    assert all(held in chinese for held in HELD) and "没有读取任何邮件" in chinese
+
+
+def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):
+    from click.testing import CliRunner
+
+    from companion.agent.watcher import Watcher
+    from companion.cli import _status_text, cli
+    from companion.policy import PolicyEngine, load_policy
+    from companion.stores.discovery import StoreInfo
+
+    profile = _profile_whose_accounts_name_other_folders(tmp_path)
+    result = CliRunner().invoke(cli, ["scan", str(profile)], catch_exceptions=False)
+    assert "0 new messages read" in result.stdout
+    assert f"error: {profile}: " in result.stderr and "no mail was read" in result.stderr
+
+    database = isolated_home / "agent.db"
+    Database(database).close()
+    engine = PolicyEngine(load_policy())
+    watcher = Watcher(database, [StoreInfo(profile, "thunderbird-profile", True)], lambda: engine)
+    watcher.start()
+    watcher.rescan()  # what the agent does at start
+    try:
+
+        def with_an_error():
+            stores = watcher.stores_state()
+            return stores if stores[0]["last_error"] else None
+
+        stores = wait_until("the profile's error in the agent's status", with_an_error)
+    finally:
+        watcher.stop()
+    assert "no mail was read" in stores[0]["last_error"]
+    shown = _status_text({"stores": stores}, "en")
+    assert str(profile) in shown and "no mail was read" in shown
+
+
+def test_an_empty_profile_is_not_an_error(tmp_path, db, engine):
+    profile = tmp_path / "new.default"
+    (profile / "Mail" / "Local Folders").mkdir(parents=True)
+    (profile / "Mail" / "Local Folders" / "Trash").touch()  # Thunderbird's empty folders
+    write_prefs(
+        profile, {"mail.server.server1.type": "none", "mail.server.server1.hostname": "Local Folders"}
+    )
+    totals = scan_paths(db, engine, [profile])
+    assert (totals.messages, totals.errors) == (0, 0)

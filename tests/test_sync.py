@@ -232,9 +232,14 @@ def test_summary_counts_outcomes_and_events(db, paths, tmp_path, enrolled):
     assert all(len(e["snippet"]) <= 120 and len(e["message_hash"]) == 64 for e in s["events"])
     lowest = next(e for e in scan if e["rule"] == "commit.lowest-price" and "in town" in e["snippet"])
     assert lowest["direction"] == "sent" and lowest["tier"] == "approval" and not lowest["quoted"]
-    assert "»lowest price«" in lowest["snippet"] and "we guarantee the" in lowest["snippet"]
-    # The phone number and the address next to the match are masked in the snippet.
-    assert "+44 ** **** **58" in lowest["snippet"] and "7946" not in lowest["snippet"]
+    # A few words of the match's clause, no further: the phone and the address in the next clause
+    # and the sentences around it stay home.
+    assert lowest["snippet"] == "…phone we guarantee the »lowest price« in town…"
+    assert lowest["at"] == "2026-11-02T09:00:00+00:00"
+    quoted = next(e for e in scan if e["quoted"])
+    assert quoted["snippet"] == "" and quoted["rule"] == "commit.lowest-price"
+    private = [e["snippet"] for e in scan if e["rule"] == "offbook.private-deal"]
+    assert private == ["…这笔款请»打到我个人账户«…", "…»私下交易«…", "…»不要告诉公司«…"]
     subject_event = next(e for e in scan if e["snippet"].lower() == "»lowest price«")
     assert subject_event["rule"] == "commit.lowest-price"
 
@@ -269,7 +274,7 @@ def test_nothing_personal_leaves_in_the_uploaded_json(db, paths, tmp_path, colle
         for _, _, _, body in MAILS:
             assert body not in text
     appeal = next(iter(collector.state.appeals.values()))
-    assert appeal["reason"] == "write to ******@buyer.example or +44 ** **** **58"
+    assert appeal["reason"] == "write to [email] or [phone]"
 
 
 def test_build_next_summary_is_exactly_what_is_queued(db, paths, tmp_path, enrolled):

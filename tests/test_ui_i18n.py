@@ -4,7 +4,6 @@ catalogue, and switching the language at runtime changes every string of every o
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -19,7 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.i18n import CATALOG, tr, translator
+from tests.conftest import i18n_tool
+from tests.i18n_checks import assert_chinese
+from ui.i18n import tr, translator
 from ui.qtcompat import emit
 
 pytest_plugins = ("tests.ui_fixtures",)
@@ -30,17 +31,14 @@ CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # Chinese, or it
 SAME_IN_BOTH = {"tx.col.id", "none"}  # "#" and "—"
 
 
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def test_every_key_has_both_languages_with_the_same_placeholders():
-    for key, (en, zh) in CATALOG.items():
-        assert en.strip() and zh.strip(), key
-        assert _fields(en) == _fields(zh), key
-        if key not in SAME_IN_BOTH:
-            assert en != zh and CJK.search(zh), key
-        assert ("&" in en) == ("&" in zh), f"{key}: a mnemonic in one language only"
+def test_every_tray_key_has_both_languages_and_mnemonics_in_both():
+    entries = [e for e in i18n_tool().entries() if e.key.startswith("tray.")]
+    assert len(entries) > 100
+    for e in entries:
+        assert e.en.strip() and e.zh and e.zh.strip(), e.key
+        if e.key.removeprefix("tray.") not in SAME_IN_BOTH:
+            assert e.en != e.zh and CJK.search(e.zh), e.key
+        assert ("&" in e.en) == ("&" in e.zh), f"{e.key}: a mnemonic in one language only"
 
 
 def test_no_visible_string_bypasses_the_catalogue():
@@ -96,6 +94,29 @@ def texts(window: QWidget) -> dict[str, str]:
     return out
 
 
+def _user_data(client) -> list[str]:
+    """What the agent holds of the user's own mail: shown as it is, in any language."""
+    flags = client.flags()["flags"]
+    data = [str(f.get(k) or "") for f in flags for k in ("subject", "counterpart", "folder", "account")]
+    for f in flags:
+        detail = client.flag(f["id"])
+        data += [str(v) for v in _strings(detail)]
+    data += [str(v) for v in _strings(client.appeals())] + [str(v) for v in _strings(client.outbox())]
+    return [d for d in data if d and not CJK.search(d)]
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in ("status", "kind", "tier", "choice", "direction", "verdict", "explanation"):
+                yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
 def test_switching_the_language_changes_every_string(qtbot, real_agent, link_factory, monkeypatch):
     client = real_agent.client()
     key = next(f["id"] for f in client.flags()["flags"] if f["subject"] == "Re: order 4471")
@@ -142,6 +163,11 @@ def test_switching_the_language_changes_every_string(qtbot, real_agent, link_fac
                 unchanged.append((w, name, text))
     assert unchanged == [], unchanged
     assert all(CJK.search(t) for w in after for t in after[w].values() if t not in ("#", "—"))
+    # …and none shows English words, but for the user's own data (subjects, addresses, mail text).
+    shown = {f"{w}.{name}": text for w in after for name, text in after[w].items()}
+    shown |= {f"menu.{name}": action.text() for name, action in tray.actions.items()}
+    shown["tooltip"] = tray.tooltip()
+    assert_chinese(shown, data=_user_data(client))
     assert all(
         CJK.search(action.text()) and action.text() != menu[name] for name, action in tray.actions.items()
     )
@@ -171,3 +197,14 @@ def test_follow_the_system_language(qtbot, real_agent, link_factory, monkeypatch
     monkeypatch.setenv("MAILWARDEN_LANG", "en")
     translator().set_language("")
     assert translator().lang == "en"
+
+
+def test_no_string_promises_that_no_mail_text_leaves():
+    # Snippets do leave (the matched phrase and a few masked words): the tray says so, in both
+    # languages, and nothing claims the body never does (issue 15).
+    for en, zh in CATALOG.values():
+        assert not re.search(r"never (?:be )?upload|no mail body", en, re.I), en
+        assert "绝不会上传" not in zh and "正文不会" not in zh, zh
+    en, zh = CATALOG["tx.intro"]
+    assert "matched phrase and a few words around it" in en and "masked" in en
+    assert "只上传命中短语及其前后几个词" in zh and "均已遮盖" in zh

@@ -11,20 +11,15 @@ import sys
 
 import click
 
+from companion.cli_catalogue import CatalogueCommand
+from companion.i18n import t
 
-@click.command("verify-access-log")
-@click.option(
-    "--db",
-    "db_url",
-    envvar="MAILWARDEN_COLLECTOR_DB",
-    required=True,
-    help="database URL: sqlite:///path/collector.db or postgresql://user@host/db",
-)
-@click.option(
-    "--expect-head", default=None, help="the head hash noted at an earlier check (detects truncation)"
-)
+
+# Help: "collector.cli.verify-access-log[.<option>]" in the catalogue.
+@click.command("verify-access-log", cls=CatalogueCommand)
+@click.option("--db", "db_url", envvar="MAILWARDEN_COLLECTOR_DB", required=True)
+@click.option("--expect-head", default=None)
 def verify_access_log(db_url: str, expect_head: str | None) -> None:
-    """Verify the access log's hash chain; exit 1 when it is broken."""
     from collector.app import build_collector
     from collector.dashboard.access_log import has_entry, verify
 
@@ -35,15 +30,13 @@ def verify_access_log(db_url: str, expect_head: str | None) -> None:
     finally:
         collector.storage.dispose()
     if not result.ok:
+        reason = t(f"dash.log.reason.{result.reason}")
         click.echo(
-            f"BROKEN at entry {result.broken_at} ({result.reason}); {result.checked} entries before it verify",
-            err=True,
+            t("collector.cli_out.log_broken", seq=result.broken_at, reason=reason, n=result.checked), err=True
         )
         sys.exit(1)
     if not head_found:
         # The chain only proves what is there; a cut-off tail shows as a head noted earlier gone missing.
-        click.echo(
-            f"the chain verifies but holds no entry {expect_head}: entries were removed at the end", err=True
-        )
+        click.echo(t("collector.cli_out.log_cut", head=expect_head), err=True)
         sys.exit(1)
-    click.echo(f"access log intact: {result.checked} entries, head {result.head}")
+    click.echo(t("collector.cli_out.log_ok", n=result.checked, head=result.head))

@@ -1,6 +1,7 @@
 """Further masking of snippets for department managers: only the matched phrase stays.
 
-Snippets arrive as `…context »match« context…` (companion/summary.py marks the match with »«);
+Snippets arrive as `…context »match« context…` (companion/snippets.py marks the match with »« and
+has already put placeholders such as [姓名] in place of personal data; quoted events have none);
 a manager sees `…»match«…`. A snippet without markers shows as a bare ellipsis.
 """
 

@@ -10,6 +10,7 @@ from typing import Any
 from collector.dashboard import learning
 from collector.service import Collector, CollectorError, validate_policy, version_key
 from companion.errors import PolicyError
+from companion.i18n import Msg
 from companion.policy.loader import parse_policy
 
 
@@ -21,7 +22,7 @@ def normalise(text: str) -> str:
 @dataclass
 class Checked:
     ok: bool
-    error: str = ""
+    error: str | Msg = ""  # a Msg is said in the reader's language (the template's say())
     version: str = ""
     rules: int = 0
     allow: int = 0
@@ -33,14 +34,16 @@ def check(text: str, current_version: str | None, filename: str = "policy.toml")
         policy = parse_policy(text, filename)  # what the workstations will run: same loader
         validate_policy(text)  # what the collector requires to publish
     except PolicyError as exc:
-        return Checked(False, str(exc))
+        return Checked(False, exc.msg)
     except CollectorError as exc:
         return Checked(False, exc.message)
     if current_version is not None and version_key(policy.version) <= version_key(current_version):
         return Checked(
             False,
-            f"{filename}: version {policy.version} is not newer than {current_version} "
-            "(the version in force); raise [policy] version",
+            Msg(
+                "policy.e.not_newer",
+                {"file": filename, "version": policy.version, "current": current_version},
+            ),
         )
     phrases = {p for a in policy.allow for p in a.phrases}
     return Checked(

@@ -304,8 +304,8 @@ def _policy_page(
         diff = policy_editor.diff(
             current["policy"] if current else "",
             text,
-            f"in force {current['version']}" if current else "(none)",
-            f"new {checked.version}",
+            _t(request, "policy.diff.current", version=current["version"]) if current else "",
+            _t(request, "policy.diff.new", version=checked.version),
         )
     return render(
         request,

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from collector.dashboard import access_log, auth, i18n
 from collector.dashboard.throttle import LoginThrottle
 from collector.service import Collector
+from companion.i18n import say
 
 PREFIX = "/dashboard"
 HOME = {
@@ -112,6 +113,8 @@ def render(
     ]
     html = _env.get_template(template).render(
         t=t,
+        describe=lambda target: i18n.describe_target(lang, target),
+        say=lambda text: say(text, lang),
         lang=lang,
         user=user,
         nav=nav,

@@ -21,9 +21,9 @@ from urllib.parse import quote, urlencode
 from companion.agent import AGENT_FILE, API_VERSION
 from companion.agent.errors import BY_STATUS, AgentError, AgentNotRunning
 from companion.config import Paths
+from companion.errors import os_reason
 
 HOST = "127.0.0.1"
-NOT_RUNNING = "the agent is not running (start it with: mailwarden serve)"
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,11 @@ def read_agent_file(path: Path) -> AgentInfo:
             int(data.get("api", API_VERSION)),
         )
     except FileNotFoundError:
-        raise AgentNotRunning(NOT_RUNNING) from None
+        raise AgentNotRunning(key="error.agent.not_running") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise AgentNotRunning(f"{NOT_RUNNING}; {path} is unreadable: {exc}") from None
+        raise AgentNotRunning(
+            key="error.agent.unreadable_file", values={"path": str(path), "detail": str(exc)}
+        ) from None
 
 
 def pid_alive(pid: int) -> bool:
@@ -146,9 +148,9 @@ class AgentClient:
             paths = current()
         info = read_agent_file(paths.home / AGENT_FILE)
         if not pid_alive(info.pid):
-            raise AgentNotRunning(f"{NOT_RUNNING} (agent.json was left by pid {info.pid}, which has exited)")
+            raise AgentNotRunning(key="error.agent.exited", values={"pid": info.pid})
         if not _port_answers(info.port, min(timeout, 2.0)):
-            raise AgentNotRunning(f"{NOT_RUNNING} (pid {info.pid} does not answer on port {info.port})")
+            raise AgentNotRunning(key="error.agent.silent", values={"pid": info.pid, "port": info.port})
         return cls(info, timeout=timeout)
 
     # -- transport --------------------------------------------------------------------------
@@ -166,13 +168,13 @@ class AgentClient:
         try:
             status, raw = self._exchange(method, target, data, headers)
         except ConnectionRefusedError:
-            raise AgentNotRunning(f"{NOT_RUNNING} (nothing answers on port {self.info.port})") from None
+            raise AgentNotRunning(key="error.agent.no_answer", values={"port": self.info.port}) from None
         except TimeoutError:
             raise AgentError(
-                f"the agent did not answer within {self.timeout:g} s", title="Agent busy"
+                key="error.agent.timeout", values={"seconds": f"{self.timeout:g}"}, title="Agent busy"
             ) from None
         except OSError as exc:
-            raise AgentError(f"cannot talk to the agent: {exc}") from None
+            raise AgentError(key="error.agent.cannot_talk", values={"reason": os_reason(exc)}) from None
         try:
             answer = json.loads(raw.decode("utf-8"))
         except ValueError:

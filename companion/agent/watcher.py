@@ -22,6 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from companion.errors import unexpected
+from companion.i18n import Msg, msg, say
+
 if TYPE_CHECKING:
     from companion.database import Database
     from companion.policy import PolicyEngine
@@ -100,8 +103,9 @@ class StoreState:
             "last_error_at": self.last_error_at,
         }
 
-    def error(self, message: str) -> None:
-        self.last_error, self.last_error_at = message, _now()
+    def error(self, message: str | Msg) -> None:
+        # Said in the system's language: the tray and `mailwarden status` of this user read it.
+        self.last_error, self.last_error_at = say(message), _now()
 
 
 def _norm(path: str | bytes) -> str:
@@ -248,7 +252,7 @@ class Watcher:
         except Exception as exc:  # no file events at all: the periodic rescan still runs
             log.error("cannot watch the stores for changes: %s", exc)
             for state in self._stores.values():
-                state.error(f"cannot watch for changes: {exc}")
+                state.error(msg("error.watch", detail=str(exc)))
             return
         self._observer = observer
         for path, state in self._stores.items():
@@ -260,7 +264,7 @@ class Watcher:
                 state.watching = True
             except Exception as exc:
                 log.warning("cannot watch %s: %s", path, exc)
-                state.error(f"cannot watch for changes: {exc}")
+                state.error(msg("error.watch", detail=str(exc)))
 
     # -- the worker -------------------------------------------------------------------------------
 
@@ -324,11 +328,11 @@ class Watcher:
             self._scanning = path
         if not path.exists():
             with self._cond:
-                state.error("no such file or folder")  # said here, not logged in scan_errors every rescan
+                state.error(msg("error.os.not_found"))  # said here, not logged in scan_errors every rescan
             return None
         if not readable(path):
             with self._cond:
-                state.error("not readable: permission denied")
+                state.error(msg("error.os.denied"))
             return None
         engine = self.engine()
         role = self.role if self.role in engine.policy.roles else None
@@ -337,14 +341,14 @@ class Watcher:
         except Exception as exc:  # one store's failure must not stop the others
             log.exception("scanning %s failed", path)
             with self._cond:
-                state.error(f"scan failed: {type(exc).__name__}: {exc}")
+                state.error(unexpected(exc))
             return None
         result = totals.to_dict()
         with self._cond:
             state.last_scan, state.last_totals = _now(), result
             if totals.error_list:
                 source, error = totals.error_list[-1]
-                state.error(f"{source}: {error}")
+                state.error(f"{source}: {say(error)}")
         if totals.messages or totals.errors:
             log.info(
                 "scanned %s: %d new, %d flagged, %d errors",

@@ -23,6 +23,7 @@ from companion.evidence.dkim import DkimResult, SnapshotLookup, verify_dkim
 from companion.evidence.errors import EvidenceError, TimestampError
 from companion.evidence.merkle import verify_checkpoint, verify_inclusion
 from companion.evidence.record import EvidenceRecord
+from companion.i18n import Msg, msg
 from companion.signing import canonical, verify
 
 BUNDLE_FORMAT = "mailwarden-proof/1"
@@ -78,10 +79,10 @@ def build_bundle(
     if chain is not None and seq is not None:
         entry = chain.entry(seq)
         if entry is None:
-            raise EvidenceError(f"no record {seq} in this device's evidence chain")
+            raise EvidenceError(key="evidence.err.no_chain_record", values={"seq": seq})
         link, stored = entry
         if stored.hash != record.hash:
-            raise EvidenceError(f"record {seq} in the chain is not the record to prove")
+            raise EvidenceError(key="evidence.err.other_record", values={"seq": seq})
         bundle["chain"] = {"link": link.to_dict()}
         proof = chain.period_proof(seq)
         if proof is not None:
@@ -98,7 +99,7 @@ class Check:
 
     key: str
     status: CheckStatus
-    detail: str = ""
+    detail: str | Msg = ""  # a catalogue Msg for a failure, said in the reader's language
 
 
 @dataclass(frozen=True)
@@ -134,10 +135,10 @@ def load_bundle(data: bytes) -> dict[str, Any]:
 
     try:
         bundle = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EvidenceError(f"not a proof bundle (not JSON: {exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise EvidenceError(key="evidence.err.not_bundle_json") from None
     if not isinstance(bundle, dict) or bundle.get("format") != BUNDLE_FORMAT:
-        raise EvidenceError(f"not a proof bundle (format is not {BUNDLE_FORMAT})")
+        raise EvidenceError(key="evidence.err.not_bundle_format", values={"format": BUNDLE_FORMAT})
     return bundle
 
 
@@ -193,7 +194,7 @@ def _section(bundle: Mapping[str, Any], name: str) -> Any:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise EvidenceError(f"not a proof bundle: '{name}' is not an object")
+        raise EvidenceError(key="evidence.err.section", values={"name": name})
     return value
 
 
@@ -203,7 +204,7 @@ def _check_link(bundle: Mapping[str, Any], record: EvidenceRecord) -> tuple[Chai
         return None, Check("chain", "absent")
     link = ChainLink.from_dict(chain.get("link") or {})
     if link.record != record.hash:
-        return None, Check("chain", "failed", "the chain link is for another record")
+        return None, Check("chain", "failed", msg("evidence.err.link_other_record"))
     return link, Check("chain", "ok", f"#{link.seq}")
 
 
@@ -213,7 +214,7 @@ def _check_period(bundle: Mapping[str, Any], link: ChainLink | None) -> tuple[Pe
         return None, Check("period", "absent")
     period = Period.from_dict(section.get("period") or {})
     if not period.first_seq <= link.seq <= period.last_seq:
-        return None, Check("period", "failed", "the record is outside the period")
+        return None, Check("period", "failed", msg("evidence.err.outside_period"))
     try:
         verify_inclusion(
             link.leaf,
@@ -223,7 +224,7 @@ def _check_period(bundle: Mapping[str, Any], link: ChainLink | None) -> tuple[Pe
             size=period.size,
         )
     except EvidenceError as exc:
-        return None, Check("period", "failed", exc.message)
+        return None, Check("period", "failed", exc.msg)
     return period, Check("period", "ok", f"{period.first_seq}..{period.last_seq}")
 
 
@@ -236,9 +237,9 @@ def _check_device(
     statement = section.get("statement") or {}
     committed = (statement.get("commitment") or {}).get("period") or {}
     if statement.get("format") != STATEMENT_FORMAT or committed.get("root") != period.root:
-        return None, Check("device", "failed", "the device's statement does not commit to this period")
+        return None, Check("device", "failed", msg("evidence.err.statement"))
     if not verify(str(section.get("public_key", "")), statement, str(section.get("signature", ""))):
-        return None, Check("device", "failed", "the device's signature does not verify")
+        return None, Check("device", "failed", msg("evidence.err.device_signature"))
     return {**statement, "public_key": section.get("public_key")}, Check(
         "device", "ok", str(statement.get("device_id"))
     )
@@ -256,9 +257,9 @@ def _check_log(
     entry = section.get("entry") or {}
     committed = ((entry.get("commitment") or {}).get("period") or {}).get("root")
     if committed != period.root:
-        return Check("log", "failed", "the collector's log entry is for another period"), None
+        return Check("log", "failed", msg("evidence.err.log_other_period")), None
     if device is not None and entry.get("device_key") not in (None, device.get("public_key")):
-        return Check("log", "failed", "the collector's log entry is for another device"), None
+        return Check("log", "failed", msg("evidence.err.log_other_device")), None
     try:
         checkpoint = verify_checkpoint(section.get("checkpoint") or {}, collector_keys)
         verify_inclusion(
@@ -268,8 +269,10 @@ def _check_log(
             index=int(section.get("index", 0)),
             size=checkpoint.size,
         )
-    except (EvidenceError, ValueError, TypeError) as exc:
-        return Check("log", "failed", getattr(exc, "message", str(exc))), None
+    except EvidenceError as exc:
+        return Check("log", "failed", exc.msg), None
+    except (ValueError, TypeError):  # an index that is not a number
+        return Check("log", "failed", msg("evidence.err.inclusion")), None
     return Check("log", "ok", checkpoint.origin), section["checkpoint"]["checkpoint"]
 
 
@@ -294,12 +297,10 @@ def _check_timestamps(
             "checkpoint": canonical(checkpoint) if checkpoint else None,
         }
         if of not in covered:
-            checks.append(Check("timestamp", "failed", f"a time-stamp of an unknown kind ({of!r})"))
+            checks.append(Check("timestamp", "failed", msg("evidence.err.timestamp_kind", kind=repr(of))))
             continue
         if covered[of] is None:
-            checks.append(
-                Check("timestamp", "failed", "a time-stamp of a checkpoint whose log proof does not hold")
-            )
+            checks.append(Check("timestamp", "failed", msg("evidence.err.timestamp_orphan")))
             continue
         try:
             token = base64.b64decode(str(entry.get("token", "")), validate=True)
@@ -309,8 +310,11 @@ def _check_timestamps(
             roots = pinned if pinned is not None else [c for c in certificates if c.issuer == c.subject]
             intermediates = [c for c in certificates if c.issuer != c.subject]
             info = verify_timestamp(token, covered[of], roots, intermediates)
-        except (TimestampError, ValueError) as exc:
-            checks.append(Check("timestamp", "failed", getattr(exc, "message", str(exc))))
+        except TimestampError as exc:
+            checks.append(Check("timestamp", "failed", exc.msg))
+            continue
+        except ValueError:  # the token is not base64
+            checks.append(Check("timestamp", "failed", msg("evidence.err.not_token")))
             continue
         times.append((info, of))
         checks.append(Check("timestamp", "ok", f"{info.time}, {info.tsa}"))
@@ -329,5 +333,5 @@ def _check_dkim(
     if again.status == "pass":
         return again, Check("dkim", "ok", ", ".join(again.passed_domains))
     if record.dkim.status == "pass":
-        return again, Check("dkim", "failed", "the recorded DKIM pass does not hold with the key snapshot")
+        return again, Check("dkim", "failed", msg("evidence.err.dkim_snapshot"))
     return again, Check("dkim", "absent", again.status)

@@ -60,7 +60,7 @@ class ChainLink:
         try:
             return cls(int(data["seq"]), str(data["prev"]), str(data["record"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise EvidenceError(f"not a chain link: {exc}") from None
+            raise EvidenceError(key="evidence.err.not_link", values={"detail": str(exc)}) from None
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class Period:
                 str(data["closed_at"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise EvidenceError(f"not an evidence period: {exc}") from None
+            raise EvidenceError(key="evidence.err.not_period", values={"detail": str(exc)}) from None
 
 
 def create_tables(db: sqlite_utils.Database) -> None:

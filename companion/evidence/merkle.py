@@ -124,8 +124,8 @@ def verify_inclusion(entry: bytes, root: str, proof: Mapping[str, Any], *, index
     try:
         parsed = InclusionProof.deserialize(dict(proof))
         parsed.verify(leaf_hash(entry), bytes.fromhex(root), index=index, size=size, algorithm="sha256")
-    except (InvalidProof, ValueError, TypeError) as exc:
-        raise EvidenceError(f"the inclusion proof does not hold: {exc}") from None
+    except (InvalidProof, ValueError, TypeError):
+        raise EvidenceError(key="evidence.err.inclusion") from None
 
 
 def verify_consistency(
@@ -136,7 +136,7 @@ def verify_consistency(
 
     if old_size == new_size:
         if old_root != new_root:
-            raise EvidenceError("two different roots for the same log size: the log was rewritten")
+            raise EvidenceError(key="evidence.err.same_size")
         return
     try:
         parsed = ConsistencyProof.deserialize(dict(proof))
@@ -147,8 +147,8 @@ def verify_consistency(
             later_size=new_size,
             algorithm="sha256",
         )
-    except (InvalidProof, ValueError, TypeError) as exc:
-        raise EvidenceError(f"the consistency proof does not hold: the log was rewritten ({exc})") from None
+    except (InvalidProof, ValueError, TypeError):
+        raise EvidenceError(key="evidence.err.consistency") from None
 
 
 def audit_path(proof: Mapping[str, Any]) -> list[str]:
@@ -189,12 +189,12 @@ def verify_checkpoint(signed: Mapping[str, Any], trusted_keys: Iterable[str] | N
         body = dict(signed["checkpoint"])
         key, signature = str(signed["key"]), str(signed["signature"])
         checkpoint = Checkpoint(str(body["origin"]), int(body["size"]), str(body["root"]), str(body["time"]))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise EvidenceError(f"not a signed checkpoint: {exc}") from None
-    if body.get("format") != CHECKPOINT_FORMAT or checkpoint.body() != body:
-        raise EvidenceError("not a signed checkpoint: unknown format or extra fields")
+    except (KeyError, TypeError, ValueError):
+        raise EvidenceError(key="evidence.err.not_checkpoint") from None
+    if body.get("format") != CHECKPOINT_FORMAT or checkpoint.body() != body:  # unknown format, extra fields
+        raise EvidenceError(key="evidence.err.not_checkpoint")
     if trusted_keys is not None and key not in set(trusted_keys):
-        raise EvidenceError("the checkpoint is signed by a key that is not the collector's")
+        raise EvidenceError(key="evidence.err.checkpoint_key")
     if not verify(key, body, signature):
-        raise EvidenceError("the checkpoint's signature does not verify")
+        raise EvidenceError(key="evidence.err.checkpoint_signature")
     return checkpoint

@@ -55,17 +55,14 @@ def record_mail_file(
     from companion.parsing import parse_eml_bytes, parse_file
     from companion.parsing.msg import OLE_MAGIC
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = _read(path)
     store = str(path.resolve())
     if data.startswith(OLE_MAGIC):
         message = parse_file(path, direction=direction)
         return record_for_outlook(message, store, file_bytes=data), data, message
     message = parse_eml_bytes(data, source=str(path), direction=direction)
     if message.defects and not message.sender and not message.subject:
-        raise EvidenceError(f"{path} is not a mail file")
+        raise EvidenceError(key="evidence.err.not_mail", values={"path": str(path)})
     # DKIM whatever the direction: a bundle is made once, and a signature is worth keeping.
     return record_for_rfc822(data, message, store, lookup=lookup, dkim="verify"), data, message
 
@@ -107,8 +104,10 @@ def make_proof(
     check = content if record.matches(content) or normalised is None else normalised
     verification = verify_bundle(bundle, check)
     if not verification.ok:
-        failed = ", ".join(f"{c.key}: {c.detail}" for c in verification.checks if c.status == "failed")
-        raise EvidenceError(f"the proof of {target} does not verify ({failed}); nothing was written")
+        failed = [c.key for c in verification.checks if c.status == "failed"]
+        raise EvidenceError(
+            key="evidence.err.not_verified", values={"target": target, "checks": ", ".join(failed)}
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     bundle_path = out_dir / f"{stem}.proof.json"
     _write(bundle_path, json.dumps(bundle, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8"))
@@ -133,10 +132,7 @@ def checkable_bytes(path: Path, record: EvidenceRecord) -> bytes:
     from companion.parsing import parse_file
     from companion.parsing.msg import OLE_MAGIC
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EvidenceError(f"cannot read {path}: {exc.strerror or exc}") from None
+    data = _read(path)
     if record.matches(data) or record.normalised_sha256 is None or not data.startswith(OLE_MAGIC):
         return data
     return normalised_mime(parse_file(path, direction=record.direction))
@@ -155,7 +151,7 @@ def _recorded(chain: EvidenceChain | None, message_id: str) -> tuple[EvidenceRec
     """The earliest record of `message_id` and the message read back from where it was."""
     seqs = chain.find(message_id=message_id) if chain is not None else []
     if not seqs:
-        raise EvidenceError(f"no such file, and no evidence record of Message-ID {message_id} on this device")
+        raise EvidenceError(key="evidence.err.no_record", values={"id": message_id})
     record = chain.entry(seqs[0])[1]  # type: ignore[union-attr]
     store = Path(record.store)
     if record.form == "rfc822" and record.position and store.is_file():
@@ -168,8 +164,8 @@ def _recorded(chain: EvidenceChain | None, message_id: str) -> tuple[EvidenceRec
         _, data, message = record_mail_file(store, record.direction)
         return record, data, message, seqs[0]
     raise EvidenceError(
-        f"the message {message_id} was recorded in {record.store} {record.position}, which cannot be "
-        "read back here: save it as a file (.eml or .msg) and prove that file"
+        key="evidence.err.not_readable_back",
+        values={"id": message_id, "store": record.store, "position": record.position},
     )
 
 
@@ -180,6 +176,17 @@ def _pem_blocks(data: bytes) -> Iterable[bytes]:
 
 def _safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text.strip("<>"))[:80] or "message"
+
+
+def _read(path: Path) -> bytes:
+    from companion.errors import os_reason
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(
+            key="evidence.err.unreadable", values={"path": str(path), "reason": os_reason(exc)}
+        ) from None
 
 
 def _write(path: Path, data: bytes) -> None:

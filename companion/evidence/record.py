@@ -97,7 +97,7 @@ class EvidenceRecord:
                 version=int(data["version"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise EvidenceError(f"not an evidence record: {exc}") from None
+            raise EvidenceError(key="evidence.err.not_record", values={"detail": str(exc)}) from None
 
     def matches(self, data: bytes) -> str | None:
         """Which fingerprint `data` matches ("stored bytes", "normalised content"), None if neither."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from companion.evidence.bundle import Check, Verification
-from companion.i18n import t
+from companion.i18n import say, t
 
 CHECK_ORDER = ("content", "chain", "period", "device", "log", "timestamp", "dkim")
 
@@ -123,7 +123,7 @@ def _detail(check: Check, lang: str) -> str:
         return t(f"evidence.detail.{check.detail}", lang)
     if check.key == "dkim" and check.status == "absent":
         return t(f"evidence.detail.dkim.{check.detail}", lang) if check.detail else ""
-    return check.detail if check.status in ("ok", "failed") else ""
+    return say(check.detail, lang) if check.status in ("ok", "failed") else ""
 
 
 def _time(iso: str) -> str:

@@ -46,21 +46,19 @@ def request_timestamp(data: bytes, url: str, *, timeout: float = 15.0, session: 
             url, data=query.as_bytes(), headers={"Content-Type": CONTENT_TYPE_QUERY}, timeout=timeout
         )
     except requests.RequestException as exc:
-        raise TimestampError(f"the time-stamping authority {url} cannot be reached: {exc}") from None
+        raise TimestampError(key="evidence.err.tsa_unreachable", values={"url": url}) from exc
     if answer.status_code != 200:
-        raise TimestampError(f"the time-stamping authority {url} answered HTTP {answer.status_code}")
+        raise TimestampError(key="evidence.err.tsa_http", values={"url": url, "status": answer.status_code})
     try:
         response = decode_timestamp_response(answer.content)
-    except ValueError as exc:
-        raise TimestampError(
-            f"the time-stamping authority {url} did not answer with a time-stamp ({exc})"
-        ) from None
+    except ValueError:
+        raise TimestampError(key="evidence.err.tsa_garbage", values={"url": url}) from None
     if PKIStatus(response.status) not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
         said = "; ".join(response.status_string) or f"status {response.status}"
-        raise TimestampError(f"the time-stamping authority {url} refused: {said}")
+        raise TimestampError(key="evidence.err.tsa_refused", values={"url": url, "reason": said})
     info = response.tst_info
     if info.message_imprint.message != hashlib.sha256(data).digest() or info.nonce != query.nonce:
-        raise TimestampError(f"the time-stamping authority {url} answered another request")
+        raise TimestampError(key="evidence.err.tsa_other_request", values={"url": url})
     return answer.content
 
 
@@ -72,8 +70,8 @@ def load_certificates(data: bytes) -> list[Any]:
         if b"-----BEGIN CERTIFICATE-----" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
-    except ValueError as exc:
-        raise TimestampError(f"not a certificate: {exc}") from None
+    except ValueError:
+        raise TimestampError(key="evidence.err.not_certificate") from None
 
 
 def verify_timestamp(
@@ -87,11 +85,11 @@ def verify_timestamp(
 
     roots = list(roots)
     if not roots:
-        raise TimestampError("no root certificate to check the time-stamp against")
+        raise TimestampError(key="evidence.err.no_root")
     try:
         response = decode_timestamp_response(token)
-    except ValueError as exc:
-        raise TimestampError(f"not an RFC 3161 time-stamp: {exc}") from None
+    except ValueError:
+        raise TimestampError(key="evidence.err.not_token") from None
     last_error = "no root certificate matches"
     for root in roots:  # the library checks against its whole root list; we want to name the one
         builder = VerifierBuilder(roots=[root], intermediates=list(intermediates))
@@ -110,7 +108,7 @@ def verify_timestamp(
             root=root.subject.rfc4514_string(),
             root_sha256=root.fingerprint(hashes.SHA256()).hex(),
         )
-    raise TimestampError(f"the time-stamp does not verify: {last_error}")
+    raise TimestampError(key="evidence.err.token_invalid", values={"detail": last_error})
 
 
 def _signer_certificate(response: Any, x509: Any) -> Any:

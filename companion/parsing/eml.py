@@ -20,7 +20,8 @@ from os import PathLike
 from pathlib import Path
 from typing import cast
 
-from companion.errors import ParseError
+from companion.errors import NotAMailError, ParseError, os_reason
+from companion.i18n import Msg
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes
@@ -39,6 +40,30 @@ _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _BAD_BASE64_CHAR = re.compile(rb"[^A-Za-z0-9+/=\s]")
 _HEADER_LINE = re.compile(rb"(?:From |[!-9;-~]+[ \t]*:)")
+_FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
+# Fields every mail carries some of. A header-like block naming none of them is not mail: a
+# Makefile's "install: …" or a YAML file's "name: …" lines have the syntax of header fields.
+_MAIL_FIELDS = frozenset(
+    {
+        b"from",
+        b"sender",
+        b"to",
+        b"cc",
+        b"bcc",
+        b"reply-to",
+        b"subject",
+        b"date",
+        b"message-id",
+        b"in-reply-to",
+        b"references",
+        b"mime-version",
+        b"content-type",
+        b"received",
+        b"return-path",
+        b"delivered-to",
+        b"x-mozilla-status",
+    }
+)
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_:.-]+)""", re.IGNORECASE)
 _ADDRESS_FALLBACK = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -484,6 +509,37 @@ def message_text(message: Message) -> str:
     return "\n\n".join(p for p in pieces if p)
 
 
+def has_mail_headers(data: bytes) -> bool:
+    """Whether `data` opens with a mail's header block: header fields (and their continuation
+    lines) up to a blank line or the end, after an mbox "From " line, naming at least one field
+    mail carries (From, To, Subject, Date, Message-ID, Received…)."""
+    data = _ascii_compatible(data)
+    leading = _LEADING_NEWLINES.match(data)
+    start = leading.end() if leading else 0
+    blank = _BLANK_LINE.search(data, start, _MAX_HEADER_BLOCK)
+    block = data[start : blank.start() if blank else _MAX_HEADER_BLOCK]
+    names: set[bytes] = set()
+    for i, line in enumerate(block.splitlines()):
+        if i == 0 and line.startswith(b"From "):
+            continue  # the envelope line of an mbox entry
+        if line[:1] in (b" ", b"\t") and names:
+            continue  # a folded field goes on
+        field = _FIELD_NAME.match(line)
+        if field is None:
+            return False
+        names.add(field.group(1).lower())
+    return bool(names & _MAIL_FIELDS)
+
+
+def _ascii_compatible(data: bytes) -> bytes:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:]
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Saved as UTF-16 by a text editor: the parser needs bytes in an ASCII-compatible encoding.
+        return data.decode("utf-16", errors="replace").encode("utf-8")
+    return data
+
+
 def parse_eml_bytes(
     data: bytes,
     *,
@@ -491,38 +547,60 @@ def parse_eml_bytes(
     direction: str = "sent",
     folder: str = "",
     account: str = "",
+    strict: bool = False,
     _depth: int = 0,
 ) -> Message:
-    """Parse one RFC 5322 message. Raises ParseError only for empty input or input that is not mail."""
+    """Parse one RFC 5322 message. Raises ParseError only for empty input or input that is not
+    mail; text without headers is read as a body (with a defect) unless `strict`, when anything
+    without a mail header block raises NotAMailError."""
     if direction not in ("sent", "received"):
         raise ValueError(f"direction must be 'sent' or 'received', not {direction!r}")
-    label = source or "the message"
+    label = source or Msg("error.the_message")
     if not data or data.isspace():
-        raise ParseError(f"{label} is empty")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # Saved as UTF-16 by a text editor: the parser needs bytes in an ASCII-compatible encoding.
-        data = data.decode("utf-16", errors="replace").encode("utf-8")
+        raise ParseError(key="error.empty", values={"source": label})
+    data = _ascii_compatible(data)
+    if strict and not has_mail_headers(data):
+        raise NotAMailError(key="error.not_mail", values={"source": label})
     leading = _LEADING_NEWLINES.match(data)
     start = leading.end() if leading else 0
     if _HEADER_LINE.match(data, start):
         data = data[start:]  # stray blank lines before the headers would make them part of the body
     elif _looks_binary(data):
-        raise ParseError(f"{label}: not an e-mail message: no headers (the data looks binary)")
+        raise ParseError(key="error.binary", values={"source": label})
     try:
         tree = _parse_tree(data)
     except RecursionError:
-        raise ParseError(f"{label}: MIME structure is nested too deeply to read") from None
+        raise ParseError(key="error.too_deep", values={"source": label}) from None
     return _build(tree, _depth, source=source, direction=direction, folder=folder, account=account)
 
 
+def parse_text_bytes(data: bytes, *, source: str = "", direction: str = "sent") -> Message:
+    """Plain text (a draft, a note) judged as the body of a mail without headers."""
+    label = source or Msg("error.the_text")
+    if not data or data.isspace():
+        raise ParseError(key="error.empty", values={"source": label})
+    if _looks_binary(data):
+        raise NotAMailError(key="error.not_text", values={"source": label})
+    text, _ = decode_bytes(data, None)
+    body = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Message(
+        body=body, direction=cast(Direction, direction), quoted=find_quoted_spans(body), source=source
+    )
+
+
 def parse_eml_file(
-    path: str | PathLike[str], *, direction: str = "sent", folder: str = "", account: str = ""
+    path: str | PathLike[str],
+    *,
+    direction: str = "sent",
+    folder: str = "",
+    account: str = "",
+    strict: bool = False,
 ) -> Message:
-    """Parse a .eml file; the path becomes the message's source."""
+    """Parse a .eml file; the path becomes the message's source (`strict`: see parse_eml_bytes)."""
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise ParseError(f"cannot read {path}: {e.strerror or e}") from e
-    return parse_eml_bytes(data, source=str(path), direction=direction, folder=folder, account=account)
+        raise ParseError(key="error.cannot_read", values={"source": str(path), "reason": os_reason(e)}) from e
+    return parse_eml_bytes(
+        data, source=str(path), direction=direction, folder=folder, account=account, strict=strict
+    )

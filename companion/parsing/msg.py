@@ -18,7 +18,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from os import PathLike
 from typing import Any, cast
 
-from companion.errors import NotAMailError, ParseError
+from companion.errors import NotAMailError, ParseError, os_reason
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes, preferred_codec
@@ -30,14 +30,15 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # Message classes we read as mail; everything else (contacts, notes, appointments...) is refused.
 _MAIL_CLASSES = ("ipm.note", "report.", "ipm.schedule.meeting", "ipm.outlook.recall")
+# Message class prefix -> the kind of Outlook item it is (error.outlook_<kind> in the catalogue).
 _ITEM_KINDS = {
     "ipm.contact": "contact",
-    "ipm.distlist": "distribution list",
-    "ipm.stickynote": "sticky note",
+    "ipm.distlist": "distlist",
+    "ipm.stickynote": "note",
     "ipm.appointment": "appointment",
     "ipm.post": "post",
     "ipm.task": "task",
-    "ipm.activity": "journal entry",
+    "ipm.activity": "journal",
 }
 
 _LENIENT_PREFIX = "mailwarden_lenient_"
@@ -313,11 +314,11 @@ def parse_msg_file(
         with open(path, "rb") as f:
             head = f.read(8)
     except OSError as e:
-        raise ParseError(f"cannot read {label}: {e.strerror or e}") from e
+        raise ParseError(key="error.cannot_read", values={"source": label, "reason": os_reason(e)}) from e
     if not head:
-        raise ParseError(f"{label} is empty")
+        raise ParseError(key="error.empty", values={"source": label})
     if head != OLE_MAGIC:
-        raise ParseError(f"{label}: not an Outlook .msg file (no OLE2 compound-file signature)")
+        raise ParseError(key="error.msg.not_ole", values={"source": label})
 
     import extract_msg  # lazy: a heavy import most runs never need
     from extract_msg.enums import ErrorBehavior
@@ -326,26 +327,29 @@ def parse_msg_file(
     try:
         probe = extract_msg.MSGFile(label, **options)
     except Exception as e:
-        raise ParseError(f"{label}: not a readable Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.unreadable", values={"source": label, "detail": str(e)}) from e
     try:
         message_class = _clean(probe.classType)
         codec = _message_codec(probe)
     except Exception as e:
-        raise ParseError(f"{label}: damaged Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.damaged", values={"source": label, "detail": str(e)}) from e
     finally:
         probe.close()
 
     if not message_class:
-        raise ParseError(f"{label}: an OLE2 file but not an Outlook item (no message class)")
+        raise ParseError(key="error.msg.no_class", values={"source": label})
     if not message_class.lower().startswith(_MAIL_CLASSES):
-        raise NotAMailError(f"{label} is an Outlook {_kind(message_class)} ({message_class}), not a mail")
+        kind = _kind(message_class)
+        raise NotAMailError(
+            key=f"error.outlook_{kind}", values={"source": label, "message_class": message_class}
+        )
 
     if codec:
         options["overrideEncoding"] = _LENIENT_PREFIX + codec
     try:
         msg = extract_msg.openMsg(label, strict=False, **options)
     except Exception as e:
-        raise ParseError(f"{label}: not a readable Outlook .msg file ({e})") from e
+        raise ParseError(key="error.msg.unreadable", values={"source": label, "detail": str(e)}) from e
     try:
         return _convert(msg, codec, 0, source=label, direction=direction, folder=folder, account=account)
     finally:

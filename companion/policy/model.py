@@ -79,6 +79,17 @@ class Role:
 
 
 @dataclass(frozen=True)
+class SnippetRules:
+    """What a summary's event keeps of the text around its match ([snippets], docs/privacy.md):
+    this many characters of Chinese/Japanese/Korean and words of other scripts on each side, cut
+    at clause boundaries; nothing at all when disabled."""
+
+    enabled: bool = True
+    cjk_chars: int = 8
+    latin_words: int = 4
+
+
+@dataclass(frozen=True)
 class Policy:
     version: str
     name: str
@@ -90,6 +101,7 @@ class Policy:
     company_domains: tuple[str, ...] = ()
     finance_addresses: tuple[str, ...] = ()
     supervisor_addresses: tuple[str, ...] = ()
+    snippets: SnippetRules = field(default_factory=SnippetRules)
     source: str = "<default>"
 
     def category_label(self, category: str, lang: str) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from companion.i18n import Msg
 from companion.message import Message
 
 # Folder names (lower case) by role, in the languages our users' clients speak.
@@ -85,7 +86,7 @@ class Item:
 
     source: str
     message: Message | None = None
-    error: str | None = None
+    error: str | Msg | None = None  # a Msg is said in the reader's language (companion.i18n)
     skipped: int = 0
     # (source id, state): saved once every message yielded before it is stored.
     checkpoint: tuple[str, dict[str, Any]] | None = None

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from companion.errors import MailwardenError, NotAMailError
+from companion.errors import MailwardenError, NotAMailError, os_reason
+from companion.errors import unexpected as _unexpected
+from companion.i18n import msg
 from companion.stores.base import FileStamp, Item, StoreState, direction_for, is_quiet
 
 MAIL_SUFFIXES = (".eml", ".msg")
@@ -22,7 +24,7 @@ def read_mail_file(
     try:
         stamp = FileStamp.of(path)
     except OSError as exc:
-        yield Item(source, error=f"cannot read file: {exc.strerror or exc}")
+        yield Item(source, error=msg("error.cannot_read", source=source, reason=os_reason(exc)))
         return
     previous = state.checkpoint(source)
     if stamp.matches(previous):
@@ -39,10 +41,10 @@ def read_mail_file(
         yield Item(source, checkpoint=(source, read))  # a contact, a note: skipped cleanly
         return
     except MailwardenError as exc:
-        yield Item(source, error=exc.message, checkpoint=(source, read))
+        yield Item(source, error=exc.msg, checkpoint=(source, read))
         return
     except Exception as exc:  # a parser bug must cost one message, not the scan
-        yield Item(source, error=f"unexpected error: {type(exc).__name__}: {exc}", checkpoint=(source, read))
+        yield Item(source, error=_unexpected(exc), checkpoint=(source, read))
         return
     yield Item(source, message=message, checkpoint=(source, {**read, "messages": 1}))
 
@@ -82,7 +84,7 @@ class MailFolder:
         try:
             children = sorted(folder.iterdir())
         except OSError as exc:
-            yield Item(str(folder), error=f"cannot list folder: {exc.strerror or exc}")
+            yield Item(str(folder), error=msg("error.cannot_list", source=str(folder), reason=os_reason(exc)))
             return
         for child in children:
             if child.is_file() and child.suffix.lower() in MAIL_SUFFIXES:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from companion.errors import os_reason
+from companion.i18n import msg
 from companion.stores.base import FileStamp, Item, StoreState, direction_for, is_quiet
 from companion.stores.files import read_mail_file
 
@@ -110,7 +112,7 @@ class MboxFile:
         try:
             stamp = FileStamp.of(self.path)
         except OSError as exc:
-            yield Item(source, error=f"cannot read mbox {self.path}: {exc.strerror or exc}")
+            yield Item(source, error=msg("error.cannot_read", source=source, reason=os_reason(exc)))
             return
         previous = state.checkpoint(source)
         if stamp.matches(previous):
@@ -122,10 +124,10 @@ class MboxFile:
         try:
             yield from self._read(source, offset, counted, stamp)
         except OSError as exc:  # unreadable, or vanished mid-read: what was read stays; retry next scan
-            yield Item(source, error=f"cannot read mbox {self.path}: {exc.strerror or exc}")
+            yield Item(source, error=msg("error.cannot_read", source=source, reason=os_reason(exc)))
 
     def _read(self, source: str, offset: int, counted: int, stamp: FileStamp) -> Iterator[Item]:
-        from companion.errors import MailwardenError
+        from companion.errors import MailwardenError, unexpected
         from companion.parsing import parse_eml_bytes
 
         read_to = offset
@@ -146,9 +148,9 @@ class MboxFile:
                     )
                     item = Item(f"{source}#{begin}", message=message)
                 except MailwardenError as exc:
-                    item = Item(f"{source}#{begin}", error=exc.message)
+                    item = Item(f"{source}#{begin}", error=exc.msg)
                 except Exception as exc:  # one bad message must not stop the scan
-                    item = Item(f"{source}#{begin}", error=f"unexpected error: {type(exc).__name__}: {exc}")
+                    item = Item(f"{source}#{begin}", error=unexpected(exc))
             since_checkpoint += 1
             if since_checkpoint >= CHECKPOINT_EVERY:
                 since_checkpoint = 0
@@ -195,7 +197,9 @@ class Maildir:
             try:
                 names = sorted(folder.iterdir()) if folder.is_dir() else []
             except OSError as exc:
-                yield Item(str(folder), error=f"cannot list maildir folder: {exc.strerror or exc}")
+                yield Item(
+                    str(folder), error=msg("error.cannot_list", source=str(folder), reason=os_reason(exc))
+                )
                 continue
             for path in names:
                 unique = path.name.split(":", 1)[0]

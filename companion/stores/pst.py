@@ -23,6 +23,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
+from companion.errors import MailwardenError, os_reason, unexpected
+from companion.i18n import msg
 from companion.message import Address, Attachment, Direction, Message
 from companion.stores.base import FileStamp, Item, StoreState, direction_for, folder_role, is_quiet
 
@@ -56,7 +58,7 @@ def is_mail_class(message_class: str) -> bool:
     return lower == _MAIL_CLASS or lower.startswith(_MAIL_CLASS + ".")
 
 
-class PstError(Exception):
+class PstError(MailwardenError):
     """The file cannot be opened as an Outlook data file."""
 
 
@@ -429,7 +431,7 @@ def open_pst(path: Path) -> Any:
     except Exception as exc:
         detail = str(exc).split(". ")[1:2] or [str(exc)]
         raise PstError(
-            f"cannot open Outlook data file {path}: damaged or not a PST/OST file ({detail[0].rstrip('.')})"
+            key="error.pst.open", values={"source": str(path), "detail": detail[0].rstrip(".")}
         ) from None
     return pst
 
@@ -507,7 +509,7 @@ class PstFile:
         try:
             stamp = FileStamp.of(self.path)
         except OSError as exc:
-            yield Item(source, error=f"cannot read Outlook data file {self.path}: {exc.strerror or exc}")
+            yield Item(source, error=msg("error.cannot_read", source=source, reason=os_reason(exc)))
             return
         previous = state.checkpoint(source)
         if stamp.matches(previous):
@@ -516,14 +518,14 @@ class PstFile:
         try:
             pst = open_pst(self.path)
         except PstError as exc:
-            yield Item(source, error=str(exc))
+            yield Item(source, error=exc.msg)
             return
         tally = {"messages": 0, "folder_errors": 0}
         try:
             yield from self._read(pst, state, tally)
         except Exception as exc:  # libpff failing mid-walk: what was read stays, the rest waits
             tally["folder_errors"] += 1
-            yield Item(source, error=f"Outlook data file {self.path}: reading stopped: {exc}")
+            yield Item(source, error=msg("error.pst.stopped", source=source, detail=str(exc)))
         finally:
             pst.close()
         # Outlook keeps its files open and writing: a file changed moments ago, or one with a
@@ -537,14 +539,16 @@ class PstFile:
         for folder, path, role, error in walk_folders(pst):
             if error:
                 tally["folder_errors"] += 1
-                yield Item(f"{source}#{path}", error=f"Outlook folder {path or '(root)'}: {error}")
+                yield Item(
+                    f"{source}#{path}", error=msg("error.pst.folder", folder=path or "/", detail=error)
+                )
             direction = direction_for(folder.name or "", role)
             try:
                 count = folder.number_of_sub_messages
             except Exception as exc:
                 tally["folder_errors"] += 1
                 yield Item(
-                    f"{source}#{path}", error=f"Outlook folder {path or '(root)'}: cannot list items: {exc}"
+                    f"{source}#{path}", error=msg("error.pst.list", folder=path or "/", detail=str(exc))
                 )
                 continue
             for index in range(count):
@@ -561,7 +565,8 @@ class PstFile:
             item_id = str(message.identifier)
         except Exception as exc:
             return Item(
-                f"{source}#{path}/#{index + 1}", error=f"cannot read item {index + 1} of {path}: {exc}"
+                f"{source}#{path}/#{index + 1}",
+                error=msg("error.pst.item", n=index + 1, folder=path or "/", detail=str(exc)),
             )
         label = f"{source}#{path}/{item_id}"
         if state.has_item(source, item_id):
@@ -572,7 +577,5 @@ class PstFile:
                 return None  # a contact, an appointment, a report...: not mail, not an error
             parsed = convert_message(message, props, source=label, folder=path, direction=direction)
         except Exception as exc:  # one damaged message costs that message, not the file
-            return Item(
-                label, error=f"cannot read message: {type(exc).__name__}: {exc}", item_id=(source, item_id)
-            )
+            return Item(label, error=unexpected(exc), item_id=(source, item_id))
         return Item(label, message=parsed, item_id=(source, item_id))

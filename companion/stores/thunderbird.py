@@ -5,6 +5,12 @@ Layout (checked on Thunderbird 153): a Thunderbird home holds profiles.ini (and 
 names each installation's default profile); a profile holds prefs.js and one directory per server
 (`Mail/<server>/`, `ImapMail/<server>/`). A folder is an mbox file beside its `.msf` index, or for
 maildir servers a directory with `cur/`; subfolders of `X` live in `X.sbd/`.
+
+A server's directory is its `directory-rel`/`directory` pref. Profiles copied between machines,
+older and hand-made ones may lack it (or name a folder of another machine); then it is where
+Thunderbird put it when it made the account: the root of the server's type (`Mail`, `ImapMail`,
+`News`, or the `mail.root.<type>-rel` pref) joined with the host name, made unique among the
+profile's servers the way nsIFile.createUnique does ("imap.gmail.com", then "imap.gmail-1.com").
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import logging
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +27,8 @@ from pathlib import Path
 from typing import ClassVar
 from urllib.parse import unquote, urlsplit
 
+from companion.errors import os_reason
+from companion.i18n import Msg, msg
 from companion.stores.base import OUTGOING_ROLES, Item, StoreState, folder_role
 from companion.stores.mbox import Maildir, MboxFile
 
@@ -64,6 +73,17 @@ SKIP_SUFFIXES = frozenset(
 SKIP_PREFIXES = ("nstmp",)  # compaction writes nstmp, then renames it over the folder
 MAILDIR_CONTRACT = "@mozilla.org/msgstore/maildirstore;1"
 SERVER_ROOTS = ("Mail", "ImapMail")
+# Server type -> (the mail.root.<name>-rel / mail.root.<name> prefs, else this folder of the profile):
+# each protocol's defaultLocalPath in Thunderbird's mailnews/ (rss has no pref of its own).
+TYPE_ROOTS: dict[str, tuple[str | None, str]] = {
+    "none": ("none", "Mail"),  # Local Folders
+    "pop3": ("pop3", "Mail"),
+    "movemail": ("movemail", "Mail"),
+    "rss": (None, "Mail"),
+    "ews": ("ews", "Mail"),
+    "imap": ("imap", "ImapMail"),
+    "nntp": ("nntp", "News"),
+}
 # What reading an ini file can raise (configparser.Error is not a ValueError).
 INI_ERRORS = (OSError, configparser.Error)
 
@@ -179,6 +199,7 @@ class Server:
     directory: Path | None
     maildir: bool
     identities: tuple[str, ...] = ()  # addresses of the identities of its account
+    derived: bool = False  # directory found from the type and host name, not named by prefs.js
 
     @property
     def label(self) -> str:
@@ -193,7 +214,7 @@ class Prefs:
     # Folder URI (from the identities' fcc/draft/archive prefs) -> role.
     folder_uris: Mapping[str, str] = field(default_factory=dict)
     default_account: str = ""
-    error: str | None = None  # why prefs.js could not be read
+    error: Msg | None = None  # why prefs.js could not be read
 
     def roles_for(self, server: Server) -> dict[str, str]:
         """Folder path (lower case, "/"-separated) -> role, for the special folders on `server`."""
@@ -249,7 +270,7 @@ def read_prefs(profile: Path) -> Prefs:
         except FileNotFoundError:
             continue
         except OSError as exc:
-            return Prefs(error=f"cannot read {path}: {_reason(exc)}")
+            return Prefs(error=msg("error.cannot_read", source=str(path), reason=os_reason(exc)))
     return prefs_from_values(values, profile)
 
 
@@ -281,7 +302,8 @@ def _servers(values: Mapping[str, PrefValue], profile: Path) -> tuple[Server, ..
         if server:
             owners[server] = _unique(emails)
     keys = list(owners) or _numbered(values, "mail.server.")
-    return tuple(_server(values, key, profile, owners.get(key, ())) for key in keys)
+    servers = [_server(values, key, profile, owners.get(key, ())) for key in keys]
+    return _with_default_directories(servers, values, profile)
 
 
 def _server(values: Mapping[str, PrefValue], key: str, profile: Path, identities: tuple[str, ...]) -> Server:
@@ -309,11 +331,75 @@ def _server_directory(rel: str, absolute: str, profile: Path) -> Path | None:
     return Path(absolute) if absolute else None
 
 
+def _with_default_directories(
+    servers: list[Server], values: Mapping[str, PrefValue], profile: Path
+) -> tuple[Server, ...]:
+    """Servers whose pref names no existing directory get the one Thunderbird made for them: the
+    first of host, host-1, host-2… (createUnique's names) not taken by another server. Unlike
+    Thunderbird, which is making a new folder, a name that exists on disk is not skipped: that
+    folder is the one holding this server's mail."""
+    taken = {_path_key(s.directory) for s in servers if s.directory is not None and s.directory.is_dir()}
+    found: dict[str, Server] = {}
+    for server in sorted(servers, key=lambda s: _key_order(s.key)):  # the order accounts were made
+        if server.directory is not None and server.directory.is_dir():
+            continue
+        base = _default_location(server, values, profile)
+        if base is None:
+            continue
+        directory = next((d for d in _unique_names(base) if _path_key(d) not in taken), None)
+        if directory is None:
+            continue
+        taken.add(_path_key(directory))
+        found[server.key] = dataclasses.replace(server, directory=directory, derived=True)
+    return tuple(found.get(s.key, s) for s in servers)
+
+
+def _default_location(server: Server, values: Mapping[str, PrefValue], profile: Path) -> Path | None:
+    """<root of the server's type>/<host name>, before createUnique; None when Thunderbird could not
+    make one either (an unknown type, no host name, a host name that is not one folder name)."""
+    if (
+        server.type not in TYPE_ROOTS
+        or server.hostname in ("", ".", "..")
+        or re.search(r"[\\/]", server.hostname)
+    ):
+        return None
+    pref, default = TYPE_ROOTS[server.type]
+    root = None
+    if pref is not None:
+        root = _server_directory(
+            str(values.get(f"mail.root.{pref}-rel", "")), str(values.get(f"mail.root.{pref}", "")), profile
+        )
+    if root is None or not root.is_dir():
+        root = profile / default
+    return root / server.hostname
+
+
+def _unique_names(path: Path) -> Iterator[Path]:
+    """nsIFile.createUnique's candidates: "imap.gmail.com", "imap.gmail-1.com", … (the number goes
+    before the last dot), "Local Folders", "Local Folders-1", …"""
+    yield path
+    stem, dot, suffix = path.name.rpartition(".")
+    if not dot:
+        stem, suffix = path.name, ""
+    else:
+        suffix = "." + suffix
+    for n in range(1, 10000):  # Thunderbird's own limit
+        yield path.with_name(f"{stem}-{n}{suffix}")
+
+
+def _path_key(path: Path) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _key_order(key: str) -> tuple[int, str]:
+    return int(re.sub(r"\D", "", key) or 0), key
+
+
 def _numbered(values: Mapping[str, PrefValue], prefix: str) -> list[str]:
     """The keys N of prefix.N.* prefs (id1, server2, account3), in numeric order."""
     keys = _unique(k[len(prefix) :].split(".", 1)[0] for k in values if k.startswith(prefix))
     keys = tuple(k for k in keys if k != "default")  # mail.server.default.*: settings for all servers
-    return sorted(keys, key=lambda k: (int(re.sub(r"\D", "", k) or 0), k))
+    return sorted(keys, key=_key_order)
 
 
 def _unique(items) -> tuple[str, ...]:
@@ -376,7 +462,9 @@ class _ServerWalk:
         try:
             entries = sorted(directory.iterdir())
         except OSError as exc:
-            yield Item(str(directory), error=f"cannot list Thunderbird folder {directory}: {_reason(exc)}")
+            yield Item(
+                str(directory), error=msg("error.cannot_list", source=str(directory), reason=os_reason(exc))
+            )
             return
         for entry in entries:
             if entry.name.endswith(".sbd") and entry.is_dir():
@@ -391,7 +479,7 @@ class _ServerWalk:
                 except OSError as exc:
                     yield Item(
                         str(entry),
-                        error=f"cannot read Thunderbird folder {prefix + entry.name}: {_reason(exc)}",
+                        error=msg("error.cannot_read", source=prefix + entry.name, reason=os_reason(exc)),
                     )
                     continue
                 if is_mbox:  # else some other file (a backup, a note): not a folder
@@ -409,10 +497,6 @@ def _may_be_mbox(path: Path) -> bool:
         return path.is_file() and path.stat().st_size > 0  # an empty folder has no mail to read
     except OSError:
         return False
-
-
-def _reason(exc: OSError) -> str:
-    return exc.strerror or str(exc)
 
 
 def _starts_like_mbox(path: Path) -> bool:
@@ -454,8 +538,12 @@ class ThunderbirdProfile:
         if walks or self.prefs.servers:
             return walks
         # No accounts in prefs.js (missing or unreadable): every server directory there is.
+        return [_ServerWalk(d, d.name, {}) for d in self.server_directories()]
+
+    def server_directories(self) -> list[Path]:
+        """Every directory under Mail/ and ImapMail/, whether an account of prefs.js names it or not."""
         return [
-            _ServerWalk(d, d.name, {})
+            d
             for root in SERVER_ROOTS
             if (self.path / root).is_dir()
             for d in sorted((self.path / root).iterdir())
@@ -471,15 +559,36 @@ class ThunderbirdProfile:
         try:
             walks = self.server_walks()
         except OSError as exc:
-            yield Item(str(self.path), error=f"cannot list Thunderbird profile: {_reason(exc)}")
+            yield Item(
+                str(self.path), error=msg("error.cannot_list", source=str(self.path), reason=os_reason(exc))
+            )
             return
         own = frozenset(self.identities)
+        read_any = False
         for walk in walks:
             for entry in walk.folders():
                 if isinstance(entry, Item):
                     yield entry
                 else:
+                    read_any = True
                     yield from _folder_items(entry, state, own)
+        if not read_any:
+            yield from self._unread_mail_folders()
+
+    def _unread_mail_folders(self) -> Iterator[Item]:
+        """An error naming the server directories that hold mail folders when no account's folder
+        was read: the profile has mail, and a scan that says "0 messages" would hide it."""
+        try:
+            holding = [
+                d
+                for d in self.server_directories()
+                if any(isinstance(f, Folder) for f in _ServerWalk(d, d.name, {}).folders())
+            ]
+        except OSError:
+            return  # the profile cannot even be listed: the walks above said so
+        if holding:
+            names = ", ".join(f"'{d.relative_to(self.path).as_posix()}'" for d in holding)
+            yield Item(str(self.path), error=msg("error.thunderbird.no_account_folders", folders=names))
 
 
 def _has_msf_indexes(profile: Path) -> bool:
@@ -491,7 +600,9 @@ def _folder_items(folder: Folder, state: StoreState, identities: frozenset[str])
         for item in folder.store().items(state):
             yield _as_own(item, identities)
     except OSError as exc:  # e.g. removed or locked between listing and reading
-        yield Item(str(folder.path), error=f"cannot read Thunderbird folder {folder.name}: {_reason(exc)}")
+        yield Item(
+            str(folder.path), error=msg("error.cannot_read", source=folder.name, reason=os_reason(exc))
+        )
 
 
 def _as_own(item: Item, identities: frozenset[str]) -> Item:
@@ -530,7 +641,9 @@ class ThunderbirdHome:
         try:
             profiles = self.profiles()
         except INI_ERRORS as exc:
-            yield Item(str(self.path / "profiles.ini"), error=f"cannot read Thunderbird profiles.ini: {exc}")
+            yield Item(
+                str(self.path / "profiles.ini"), error=msg("error.thunderbird.profiles_ini", detail=str(exc))
+            )
             return
         for profile in profiles:
             yield from ThunderbirdProfile(profile.path).items(state)

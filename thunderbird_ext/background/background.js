@@ -421,7 +421,8 @@ async function mwUnchecked(details, payload, settings, reason) {
     let answer;
     try {
       const subject = payload ? payload.subject : details.subject || "";
-      answer = await mwAsk({ kind: "unchecked", reason, reasonKind: mwReasonKind(reason), subject });
+      const seconds = Math.round(settings.timeoutMs / 1000);
+      answer = await mwAsk({ kind: "unchecked", reason, reasonKind: mwReasonKind(reason), seconds, subject });
     } catch (e) {
       reason = `${reason}; the question window could not open: ${mwErrorText(e)}`;
       answer = { choice: "edit" };

@@ -27,9 +27,10 @@ async function load() {
     $(id).hidden = !managedKeys.includes(key);
     $(id).textContent = msg("optionsManaged");
   }
-  $("status").textContent = status.ok
-    ? msg("statusOk", [status.version, status.policy])
-    : msg("statusMissing", [status.reason || ""]);
+  $("status").textContent = status.ok ? msg("statusOk", [status.version, status.policy]) : msg("statusMissing");
+  if (!status.ok) {
+    console.warn(`Mailwarden: not reachable: ${status.reason}`); // technical, for IT: not shown
+  }
 }
 
 async function save() {

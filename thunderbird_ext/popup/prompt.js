@@ -89,9 +89,10 @@ function render(view) {
     document.title = $("title").textContent = msg("titleUnchecked");
     $("intro").textContent = msg("introUnchecked");
     $("reason").hidden = false;
-    // A translated cause first; the technical detail (English, from Thunderbird) after it.
+    // The cause in the sender's words; the technical detail (Thunderbird's, in English) is for IT:
+    // it is recorded with the decision, not shown here.
     const cause = { missing: "reasonMissing", timeout: "reasonTimeout" }[view.reasonKind] || "reasonError";
-    $("reason").textContent = `${msg(cause)} ${msg("reasonLine", [view.reason || ""])}`;
+    $("reason").textContent = msg(cause, [String(view.seconds || "")]);
     $("unchecked-actions").hidden = false;
     $("send-anyway").textContent = msg("buttonSendAnyway");
     $("dont-send").textContent = msg("buttonDontSend");
