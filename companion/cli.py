@@ -595,12 +595,7 @@ def mask(snippets: bool, policy_path: str | None, file: str | None) -> None:
     default=".",
     show_default=True,
 )
-@click.option(
-    "--direction",
-    type=click.Choice(["sent", "received"]),
-    default="received",
-    show_default=True,
-)
+@click.option("--direction", type=click.Choice(["sent", "received"]), default="received")
 @click.option("--tsa", "tsa_url", metavar="URL")
 @click.option(
     "--tsa-cert",

@@ -210,3 +210,30 @@ def test_the_pdf_page_says_the_same_as_the_terminal(tmp_path, mail, tsa, lang):
         for phrase in ("Proofofabusinessmail", "VERIFIED", "Whatthisproves", "existednolaterthan"):
             assert phrase in flat, phrase
     assert "q-7@corp.example" in flat
+
+
+def test_prove_and_verify_speak_chinese(tmp_path, mail, tsa):
+    """Every line a Chinese user reads, from making a bundle to a failed check: no English left
+    but data (paths, hashes, names from certificates) and the kept terms."""
+    from tests.i18n_checks import assert_chinese
+
+    pem = tmp_path / "chain.pem"
+    pem.write_bytes(tsa.root_pem)
+    outputs = {}
+
+    def zh(*args: str) -> None:
+        result = CliRunner().invoke(cli, list(args), env={"MAILWARDEN_LANG": "zh"}, prog_name="mailwarden")
+        outputs[" ".join(args[:1])] = outputs.get(args[0], "") + result.output
+
+    zh("prove", str(mail), "--out", str(tmp_path), "--tsa", tsa.url, "--tsa-cert", str(pem))
+    zh("verify-proof", str(tmp_path / "quote.eml.proof.json"), str(mail), "--tsa-root", str(pem))
+    changed = tmp_path / "changed.eml"
+    changed.write_bytes(mail.read_bytes().replace(b"12.50", b"11.50"))
+    zh("verify-proof", str(tmp_path / "quote.eml.proof.json"), str(changed))
+    zh("prove", "<nobody@nowhere>")
+    zh("prove", str(mail), "--tsa", tsa.url)
+    assert "核验通过" in outputs["verify-proof"] and "核验未通过" in outputs["verify-proof"]
+    assert "本设备也没有 Message-ID 为 <nobody@nowhere> 的存证记录" in outputs["prove"]
+    data = [str(tmp_path), "q-7@corp.example", "Mailwarden Test TSA", "Root CA", "<nobody@nowhere>"]
+    kept = ["prove", "verify-proof", "SHA-256", "UTC", "RFC", "DKIM", "Message-ID", "Date", "PEM", "CN"]
+    assert_chinese(outputs, data=data, kept=kept)
