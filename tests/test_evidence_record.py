@@ -180,9 +180,12 @@ def test_unsigned_mail_has_status_none():
 def test_dns_lookup_caches_answers(key):
     with local_dns({key.name: key.record}) as port:
         lookup = DnsLookup(("127.0.0.1",), port=port)
-        assert lookup.txt(key.name) == key.record
-    # the server is gone: the cached answer is still there
-    assert lookup.txt(key.name) == key.record
+        first = lookup.snapshot(key.name)
+        assert first.record == key.record
+    # the server is gone: the cached answer is still there, with the time it was really fetched
+    assert lookup.txt(key.name) == key.record and lookup.snapshot(key.name) is first
+    kept = SnapshotLookup((dataclasses.replace(first, fetched_at="2020-01-01T00:00:00+00:00"),))
+    assert kept.snapshot(key.name).fetched_at == "2020-01-01T00:00:00+00:00"
 
 
 def test_outlook_msg_file_records_file_and_normalised_content(tmp_path):

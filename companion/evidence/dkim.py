@@ -39,6 +39,9 @@ class TxtLookup(Protocol):
         """The TXT record of `name` (strings joined), None when there is none; raises
         DnsUnavailable when the question could not be asked."""
 
+    def snapshot(self, name: str) -> KeySnapshot:
+        """The record of `name` with when and where it was fetched (DnsUnavailable as txt)."""
+
 
 @dataclass(frozen=True)
 class KeySnapshot:
@@ -124,8 +127,20 @@ class DkimResult:
 # -- lookups ---------------------------------------------------------------------------------------
 
 
+class _Lookup:
+    """A snapshot is the record, fetched now from `source`."""
+
+    source: str
+
+    def txt(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    def snapshot(self, name: str) -> KeySnapshot:
+        return KeySnapshot(name, self.txt(name), now_iso(), self.source)
+
+
 @dataclass
-class DnsLookup:
+class DnsLookup(_Lookup):
     """TXT records from the DNS (dnspython), cached for `ttl` seconds: a first scan meets the same
     few selectors thousands of times. `nameservers`/`port` pick a resolver (default: the system's)."""
 
@@ -134,7 +149,8 @@ class DnsLookup:
     timeout: float = 3.0
     ttl: float = 3600.0
     source: str = "dns"
-    _cache: dict[str, tuple[float, str | None]] = field(default_factory=dict, repr=False)
+    # name -> (monotonic time, the snapshot): a cached answer keeps the time it was really fetched.
+    _cache: dict[str, tuple[float, KeySnapshot]] = field(default_factory=dict, repr=False)
 
     def _resolver(self) -> Any:
         import dns.resolver
@@ -150,12 +166,15 @@ class DnsLookup:
         return resolver
 
     def txt(self, name: str) -> str | None:
+        return self.snapshot(name).record
+
+    def snapshot(self, name: str) -> KeySnapshot:
         cached = self._cache.get(name)
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        record = self._ask(name)
-        self._cache[name] = (time.monotonic(), record)
-        return record
+        snap = KeySnapshot(name, self._ask(name), now_iso(), self.source)
+        self._cache[name] = (time.monotonic(), snap)
+        return snap
 
     def _ask(self, name: str) -> str | None:
         import dns.exception
@@ -177,7 +196,7 @@ class DnsLookup:
 
 
 @dataclass(frozen=True)
-class StaticLookup:
+class StaticLookup(_Lookup):
     """Records given by the caller: a test's injected DNS, named as such in `source`."""
 
     records: Mapping[str, str]
@@ -187,7 +206,7 @@ class StaticLookup:
         return self.records.get(name.rstrip(".").lower())
 
 
-class OfflineLookup:
+class OfflineLookup(_Lookup):
     """No DNS at all: every question is unanswerable (the honest result when offline)."""
 
     source = "offline"
@@ -197,17 +216,20 @@ class OfflineLookup:
 
 
 @dataclass(frozen=True)
-class SnapshotLookup:
+class SnapshotLookup(_Lookup):
     """The key records a DkimResult kept: re-verifies a message offline, years later."""
 
     snapshots: tuple[KeySnapshot, ...]
     source: str = "snapshot"
 
     def txt(self, name: str) -> str | None:
+        return self.snapshot(name).record
+
+    def snapshot(self, name: str) -> KeySnapshot:
         wanted = name.rstrip(".").lower()
         for snap in self.snapshots:
             if snap.name.rstrip(".").lower() == wanted:
-                return snap.record
+                return snap  # as it was kept, with its own time and source
         raise DnsUnavailable(f"no key snapshot for {wanted}")
 
 
@@ -232,17 +254,12 @@ def snapshot_keys(raw: bytes, lookup: TxtLookup | None = None) -> DkimResult:
         except (InvalidTagValueList, KeyError, UnicodeDecodeError) as exc:
             checks.append(SignatureCheck("", "", "permerror", f"malformed DKIM-Signature ({exc!r})"))
             continue
-        name = f"{selector}._domainkey.{domain}"
         try:
-            record = lookup.txt(name)
+            snap = lookup.snapshot(f"{selector}._domainkey.{domain}")
         except DnsUnavailable as exc:
             checks.append(SignatureCheck(domain, selector, "temperror", str(exc)))
             continue
-        checks.append(
-            SignatureCheck(
-                domain, selector, "unverified", "", KeySnapshot(name, record, now_iso(), lookup.source)
-            )
-        )
+        checks.append(SignatureCheck(domain, selector, "unverified", "", snap))
     return DkimResult(_overall(tuple(checks)), now_iso(), tuple(checks))
 
 
@@ -262,11 +279,11 @@ class _Recorder:
 
         text = name.decode("ascii", errors="replace").rstrip(".").lower()
         try:
-            record = self.lookup.txt(text)
+            self.snapshot = self.lookup.snapshot(text)
         except DnsUnavailable as exc:
             self.unavailable = str(exc)
             raise dkim.DnsTimeoutError(str(exc)) from None
-        self.snapshot = KeySnapshot(text, record, now_iso(), self.lookup.source)
+        record = self.snapshot.record
         return record.encode("ascii", errors="replace") if record is not None else None
 
 
