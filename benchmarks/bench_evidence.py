@@ -85,14 +85,14 @@ def scan_figures(count: int, rounds: int) -> None:
         scans, passes, problems, scanned = [], [], [], 0
         for n in range(rounds):
             db = Database(tmp_path / f"scan-{n}.db")
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             scanned = scan_paths(db, engine, [mbox], frozenset({"me@corp.example"})).messages
-            scans.append(time.perf_counter() - t0)
+            scans.append((time.perf_counter() - t0, time.process_time() - c0))
             db.close()
             evidence_db = Database(tmp_path / f"evidence-{n}.db")  # WAL, as the scan's
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             chain = _evidence_pass(evidence_db, messages, str(mbox), lookup, record_for_rfc822)
-            passes.append(time.perf_counter() - t0)
+            passes.append((time.perf_counter() - t0, time.process_time() - c0))
             problems = chain.audit()  # not timed: an audit is not part of a scan
             evidence_db.close()
         record_t0 = time.perf_counter()
@@ -100,7 +100,8 @@ def scan_figures(count: int, rounds: int) -> None:
             mode = "snapshot" if message.direction == "received" else "off"
             record_for_rfc822(raw, message, str(mbox), str(offset), lookup=lookup, dkim=mode)
         record_s = time.perf_counter() - record_t0
-    scan_s, evidence_s = min(scans), min(passes)
+    scan_s, evidence_s = min(w for w, _ in scans), min(w for w, _ in passes)
+    scan_cpu, evidence_cpu = min(c for _, c in scans), min(c for _, c in passes)
     print(
         f"first scan: {scanned} messages, best of {rounds}: {scan_s:.2f} s ({scan_s / scanned * 1e6:.0f} µs/message)"
     )
@@ -109,6 +110,10 @@ def scan_figures(count: int, rounds: int) -> None:
         f"({evidence_s / count * 1e6:.0f} µs/message, of which fingerprint, record and DKIM key snapshot "
         f"{record_s / count * 1e6:.0f} µs; half the messages signed) = {100 * evidence_s / scan_s:.1f} % "
         f"of the scan's time (goal: under 5 %)"
+    )
+    print(
+        f"  in CPU time (what other programs on the machine disturb least): scan {scan_cpu / scanned * 1e6:.0f} "
+        f"µs/message, evidence {evidence_cpu / count * 1e6:.0f} µs/message = {100 * evidence_cpu / scan_cpu:.1f} %"
     )
     received = [raw for _, raw, m in messages if m.direction == "received"][:500]
     v0 = time.perf_counter()
