@@ -16,14 +16,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from collector.keys import load_policy_signer
-from collector.service import MAX_BODY, Collector, CollectorError, parse_json
+from collector.bodies import read_body
+from collector.errors import CollectorError, bad_request
+from collector.keys import load_audit_signer, load_policy_signer
+from collector.service import MAX_BODY, Collector
 from collector.storage import SqlStorage
+from collector.validation import INT32_MAX, parse_json
 
 API = "/api/v1"
 log = logging.getLogger(__name__)
 ENV_DB = "MAILWARDEN_COLLECTOR_DB"
 ENV_KEY_FILE = "MAILWARDEN_COLLECTOR_POLICY_KEY_FILE"
+ENV_AUDIT_KEY_FILE = "MAILWARDEN_COLLECTOR_AUDIT_KEY_FILE"
 
 
 class Metrics:
@@ -112,26 +116,6 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, refused with 413 as soon as it is known to be over `limit`: at once when
-    Content-Length says so, else while streaming (never reading more than limit + one chunk)."""
-    length = request.headers.get("content-length")
-    if length is not None:
-        try:
-            if int(length) > limit:
-                raise CollectorError(413, "too_large", f"bodies are limited to {limit} bytes")
-        except ValueError:
-            raise CollectorError(400, "bad_request", "invalid Content-Length") from None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise CollectorError(413, "too_large", f"bodies are limited to {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 DB_THREADS = int(os.environ.get("MAILWARDEN_COLLECTOR_DB_THREADS", "8"))
 
 
@@ -149,11 +133,17 @@ class Offload:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
 
-def build_collector(db_url: str, key_file: str | None = None, migrate: bool = True) -> Collector:
+def build_collector(
+    db_url: str, key_file: str | None = None, migrate: bool = True, audit_key_file: str | None = None
+) -> Collector:
     storage = SqlStorage(db_url)
     if migrate:
         storage.migrate()
-    return Collector(storage, load_policy_signer(storage, key_file))
+    return Collector(
+        storage,
+        load_policy_signer(storage, key_file),
+        audit_signer=load_audit_signer(storage, audit_key_file),
+    )
 
 
 def create_app(collector: Collector) -> FastAPI:
@@ -186,7 +176,7 @@ def create_app(collector: Collector) -> FastAPI:
         return error_response(500, "internal_error", "the collector failed; nothing was stored")
 
     async def _json(request: Request) -> dict[str, Any]:
-        return parse_json(await read_body(request))
+        return parse_json(await read_body(request, MAX_BODY))
 
     @app.post(f"{API}/enroll", status_code=201)
     async def enroll(request: Request) -> JSONResponse:
@@ -228,8 +218,10 @@ def create_app(collector: Collector) -> FastAPI:
         after_text = request.query_params.get("after", "0") or "0"
         try:
             after = int(after_text)
+            if not 0 <= after <= INT32_MAX:
+                raise ValueError
         except ValueError:
-            raise CollectorError(400, "bad_request", "after must be an integer cursor") from None
+            raise bad_request(f"after must be an integer cursor from 0 to {INT32_MAX}") from None
         return await run_in_threadpool(collector.decisions_since, device["id"], after)
 
     # The dashboard (collector/dashboard/, a separate optional part) mounts its own routes here;
@@ -265,4 +257,10 @@ def app_from_env() -> FastAPI:
     if not db:
         raise RuntimeError(f"set {ENV_DB} to the database URL")
     # The parent (`serve`) ran the migrations already; migrating again is a cheap no-op.
-    return create_app(build_collector(db, os.environ.get(ENV_KEY_FILE) or None))
+    return create_app(
+        build_collector(
+            db,
+            os.environ.get(ENV_KEY_FILE) or None,
+            audit_key_file=os.environ.get(ENV_AUDIT_KEY_FILE) or None,
+        )
+    )

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from collector.service import ROLES, CollectorError
+from collector.admin import ROLES
+from collector.errors import CollectorError
 from companion.cli_catalogue import CatalogueGroup, name_entries, use_catalogue_for_click
 from companion.i18n import t
 
@@ -48,12 +49,15 @@ def serve(
     port: int,
     workers: int,
     forwarded_allow_ips: str | None,
+    audit_key_file: str | None = None,
 ) -> None:
     import uvicorn
 
-    from collector.app import ENV_DB, ENV_KEY_FILE, create_app
+    from collector.app import ENV_AUDIT_KEY_FILE, ENV_DB, ENV_KEY_FILE, build_collector, create_app
 
-    collector = _collector(db_url, policy_key_file)  # migrates and creates the key once, here
+    collector = build_collector(
+        db_url, policy_key_file, audit_key_file=audit_key_file
+    )  # keys made once, here
     kwargs = {
         "host": host,
         "port": port,
@@ -72,6 +76,8 @@ def serve(
         os.environ[ENV_DB] = db_url
         if policy_key_file:
             os.environ[ENV_KEY_FILE] = policy_key_file
+        if audit_key_file:
+            os.environ[ENV_AUDIT_KEY_FILE] = audit_key_file
         uvicorn.run("collector.app:app_from_env", factory=True, workers=workers, **kwargs)
     else:
         uvicorn.run(create_app(collector), **kwargs)
@@ -170,9 +176,11 @@ def publish_policy(db_url: str, policy_key_file: str | None, file: Path) -> None
 
 def _add_dashboard_commands() -> None:
     # The dashboard owns its access log, so its command lives beside it.
-    from collector.dashboard.cli_commands import verify_access_log
+    from collector.dashboard.cli_commands import audit_key_option, seal_access_log, verify_access_log
 
     main.add_command(verify_access_log)
+    main.add_command(seal_access_log)
+    audit_key_option(serve)
 
 
 def _add_demo_command() -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import click
 
-from collector.service import CollectorError
+from collector.errors import CollectorError
 from companion.cli_catalogue import CatalogueCommand
 from companion.i18n import t
 

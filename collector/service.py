@@ -8,137 +8,60 @@ web processes can share one PostgreSQL.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import secrets
-import tomllib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from collector.keys import PolicySigner, b64url_decode, canonical, request_message, verify, verify_bytes
+from collector import chain
+from collector.admin import Administration, iso, token_hash, validate_policy
+from collector.errors import CollectorError, bad_request
+from collector.keys import (
+    Signer,
+    b64url_decode,
+    canonical,
+    load_audit_signer,
+    request_message,
+    verify,
+    verify_bytes,
+)
 from collector.storage import SqlStorage, Tx
+from collector.validation import INT64_MAX, bounded_int, check_text, naive_utc
+from collector.validation import field as _field
+from collector.validation import text as _text
+from collector.validation import when as _when
 from companion.policy_update import version_key  # one order of policy versions on both ends
 
 MAX_BODY = 1024 * 1024
 REQUEST_WINDOW = 300  # seconds a signed GET may be away from the collector's clock
-ROLES = ("admin", "compliance", "manager", "auditor")
 APPEAL_DECISIONS = ("upheld", "rejected")
 DECISIONS_PAGE = 500
 KEY_CACHE_MAX = 100_000  # device keys cached per process (about 150 bytes each)
-
-
-class CollectorError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message = status, code, message
-
-    def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
-
-
-def bad_request(message: str) -> CollectorError:
-    return CollectorError(400, "bad_request", message)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def naive_utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+class Collector(Administration):
+    """The collector's API: ingest (enrolment, signed uploads and pulls), review and learning here;
+    administration (tokens, devices, users, policy publishing, retention) from
+    collector/admin.py."""
 
-
-def iso(dt: datetime | None) -> str | None:
-    return None if dt is None else dt.replace(tzinfo=UTC).isoformat()
-
-
-def token_hash(token: str) -> str:
-    # Tokens are 256-bit random strings: a plain SHA-256 is enough to keep them unusable at rest.
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-# -- validation helpers ------------------------------------------------------------------------
-
-
-def _field(
-    obj: dict[str, Any],
-    name: str,
-    kind: type | tuple[type, ...],
-    where: str,
-    optional: bool = False,
-    default: Any = None,
-) -> Any:
-    if name not in obj:
-        if optional:
-            return default
-        raise bad_request(f"{where}: missing field {name!r}")
-    value = obj[name]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise bad_request(f"{where}: {name!r} has the wrong type")
-    if not isinstance(value, kinds):
-        raise bad_request(f"{where}: {name!r} has the wrong type")
-    return value
-
-
-def _text(obj: dict[str, Any], name: str, where: str, max_len: int = 200, optional: bool = False) -> str:
-    value = _field(obj, name, str, where, optional=optional, default="")
-    if len(value) > max_len:
-        raise bad_request(f"{where}: {name!r} is longer than {max_len} characters")
-    return value
-
-
-def _when(obj: dict[str, Any], name: str, where: str, optional: bool = False) -> datetime | None:
-    value = _text(obj, name, where, 64, optional=optional)
-    if not value and optional:
-        return None
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise bad_request(f"{where}: {name!r} is not an ISO 8601 date-time") from None
-    return naive_utc(dt)
-
-
-def parse_json(body: bytes) -> dict[str, Any]:
-    try:
-        obj = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise bad_request("the body is not valid JSON") from None
-    if not isinstance(obj, dict):
-        raise bad_request("the body must be a JSON object")
-    return obj
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher().hash(secrets.token_urlsafe(16))
-
-
-def validate_policy(text: str) -> str:
-    """Check that `text` is TOML with a [policy] table carrying a string version; return it."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise bad_request(f"the policy is not valid TOML: {exc}") from None
-    policy = data.get("policy")
-    if not isinstance(policy, dict) or not isinstance(policy.get("version"), str) or not policy["version"]:
-        raise bad_request('the policy needs a [policy] table with version = "…"')
-    return policy["version"]
-
-
-class Collector:
     def __init__(
-        self, storage: SqlStorage, policy_signer: PolicySigner, clock: Callable[[], datetime] = utcnow
+        self,
+        storage: SqlStorage,
+        policy_signer: Signer,
+        clock: Callable[[], datetime] = utcnow,
+        audit_signer: Signer | None = None,
     ) -> None:
         self.storage = storage
         self.signer = policy_signer
         self.clock = clock
+        self._audit_signer = audit_signer
         self.collector_id = storage.meta_setdefault("collector_id", "col_" + secrets.token_hex(8))
         # device id -> public key. A device's key never changes (a new key is a new enrolment, a new
         # id), so caching it keeps the process stateless in every way that matters and saves a
@@ -149,79 +72,12 @@ class Collector:
     def now(self) -> datetime:
         return naive_utc(self.clock())
 
-    # -- tokens, devices, users (administration) -------------------------------------------
-
-    def create_token(self, department: str, expires_days: float | None = None) -> dict[str, Any]:
-        if not department:
-            raise bad_request("a token needs a department")
-        token = "mwt_" + secrets.token_urlsafe(32)
-        now = self.now()
-        expires = now + timedelta(days=expires_days) if expires_days is not None else None
-        with self.storage.transaction() as tx:
-            pk = tx.insert(
-                "tokens",
-                {
-                    "token_hash": token_hash(token),
-                    "department": department,
-                    "created_at": now,
-                    "expires_at": expires,
-                },
-            )
-        return {"token": token, "id": pk, "department": department, "expires_at": iso(expires)}
-
-    def revoke_token(self, token_or_id: str | int) -> bool:
-        """Revoke by the token itself or by its numeric id; True when something was revoked."""
-        if isinstance(token_or_id, int) or str(token_or_id).isdigit():
-            where: dict[str, Any] = {"id": int(token_or_id)}
-        else:
-            where = {"token_hash": token_hash(str(token_or_id))}
-        with self.storage.transaction() as tx:
-            return tx.update("tokens", {**where, "revoked_at": None}, {"revoked_at": self.now()}) > 0
-
-    def revoke_device(self, device_id: str) -> bool:
-        with self.storage.transaction() as tx:
-            return tx.update("devices", {"id": device_id, "revoked_at": None}, {"revoked_at": self.now()}) > 0
-
-    def create_user(
-        self, username: str, password: str, role: str = "admin", department: str | None = None
-    ) -> int:
-        from argon2 import PasswordHasher
-
-        if role not in ROLES:
-            raise bad_request(f"role must be one of {', '.join(ROLES)}")
-        if not username or len(password) < 8:
-            raise bad_request("a user needs a name and a password of at least 8 characters")
-        try:
-            with self.storage.transaction() as tx:
-                return tx.insert(
-                    "users",
-                    {
-                        "username": username,
-                        "password_hash": PasswordHasher().hash(password),
-                        "role": role,
-                        "department": department,
-                        "created_at": self.now(),
-                    },
-                )
-        except sa.exc.IntegrityError:
-            raise CollectorError(409, "user_exists", f"user {username!r} exists already") from None
-
-    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
-        from argon2 import PasswordHasher
-        from argon2.exceptions import InvalidHashError, VerificationError
-
-        with self.storage.read() as tx:
-            user = tx.get("users", {"username": username})
-        usable = user is not None and user["disabled_at"] is None
-        try:
-            # An unknown or disabled user costs one verification too, so the answer's timing does
-            # not tell which usernames exist.
-            PasswordHasher().verify(user["password_hash"] if usable else _dummy_hash(), password)
-        except (VerificationError, InvalidHashError):
-            return None
-        if not usable:
-            return None
-        return {k: v for k, v in user.items() if k != "password_hash"}
+    @property
+    def audit_signer(self) -> Signer:
+        """The key that signs the access log's day heads (in the database unless given)."""
+        if self._audit_signer is None:
+            self._audit_signer = load_audit_signer(self.storage)
+        return self._audit_signer
 
     # -- enrolment ---------------------------------------------------------------------------
 
@@ -272,6 +128,7 @@ class Collector:
         """The device's public key (cached); 401 unknown_device when it never enrolled."""
         if not isinstance(device_id, str) or not device_id:
             raise bad_request("device_id must be a string")
+        check_text(device_id, "device_id")
         key = self._keys.get(device_id)
         if key is None:
             with self.storage.read() as tx:
@@ -345,9 +202,7 @@ class Collector:
     def ingest_summary(self, envelope: dict[str, Any]) -> dict[str, Any]:
         device, payload, data = self._verified(envelope, "summary")
         where = "summary"
-        seq = _field(payload, "seq", int, where)
-        if seq < 1 or seq > 2**31 - 1:
-            raise bad_request("summary: seq must be a positive integer")
+        seq = bounded_int(payload, "seq", where, 1)
         prev_hash = _text(payload, "prev_hash", where, 64)
         period = _field(payload, "period", dict, where)
         period_start = _when(period, "start", "period")
@@ -355,6 +210,12 @@ class Collector:
         for name in ("counts", "presend", "health"):
             _field(payload, name, dict, where, optional=True)
         events = self._events(payload, device)
+        # Informational labels: kept (cut to the column's width) whatever the agent sends, but
+        # held to the rule of every text field.
+        versions = {
+            name: check_text(str(payload.get(name, ""))[:64], f"{where}: {name!r}")
+            for name in ("policy_version", "agent_version")
+        }
         digest = hashlib.sha256(data).hexdigest()
         device_id = device["id"]
         now = self.now()
@@ -363,37 +224,13 @@ class Collector:
         with self.storage.transaction() as tx:
             dev = self._admitted(tx, device_id)  # the lock serialises one device's uploads
             last_seq = dev["last_seq"]
-            # Only a seq at or below the chain head can exist already (the common case skips the look-up).
-            existing = tx.get("summaries", {"device_id": device_id, "seq": seq}) if seq <= last_seq else None
-            if existing is not None:
-                if existing["hash"] == digest:
-                    tx.update("devices", {"id": device_id}, {"last_seen": now})
-                    return {"status": "duplicate", "seq": seq, "hash": digest}
-                conflict = f"a different summary was already accepted under seq {seq}"
-            elif seq <= last_seq and not any(
-                g["from_seq"] <= seq <= g["to_seq"] for g in tx.select("gaps", {"device_id": device_id})
-            ):
-                # Below the chain head, not stored and not missing: it was purged by retention.
-                # Only a replay of an old upload does that (a workstation sends each seq until
-                # acknowledged, then never again); storing it would count it twice.
-                conflict = f"seq {seq} is below the chain head ({last_seq}) and was not missing: a replay"
-            else:
-                expected = None
-                if seq == 1:
-                    expected = ""
-                elif dev["last_seq"] == seq - 1 and dev["last_hash"]:
-                    expected = dev["last_hash"]  # the chain head (also after a retention purge)
-                else:
-                    prev = tx.get("summaries", {"device_id": device_id, "seq": seq - 1})
-                    if prev is not None:
-                        expected = prev["hash"]
-                if expected is not None and prev_hash != expected:
-                    conflict = f"prev_hash does not match the summary with seq {seq - 1} (chain break)"
-                nxt = (
-                    tx.get("summaries", {"device_id": device_id, "seq": seq + 1}) if seq < last_seq else None
-                )
-                if conflict is None and nxt is not None and nxt["prev_hash"] != digest:
-                    conflict = f"the summary with seq {seq + 1} does not chain to this one"
+            head = chain.Head(last_seq, dev["last_hash"])
+            decision = chain.decide(head, seq, prev_hash, digest, self._neighbours(tx, device_id, head, seq))
+            if decision.outcome is chain.Outcome.DUPLICATE:
+                tx.update("devices", {"id": device_id}, {"last_seen": now})
+                return {"status": "duplicate", "seq": seq, "hash": digest}
+            if decision.outcome is chain.Outcome.CONFLICT:
+                conflict = decision.detail
             if conflict is not None:
                 tx.insert(
                     "alerts",
@@ -409,17 +246,13 @@ class Collector:
                 tx.update("devices", {"id": device_id}, {"last_seen": now})
             else:
                 answer = {"status": "accepted", "seq": seq, "hash": digest}
-                if seq > last_seq + 1:
+                if decision.gap is not None:
+                    first, last = decision.gap
                     tx.insert(
                         "gaps",
-                        {
-                            "device_id": device_id,
-                            "from_seq": last_seq + 1,
-                            "to_seq": seq - 1,
-                            "detected_at": now,
-                        },
+                        {"device_id": device_id, "from_seq": first, "to_seq": last, "detected_at": now},
                     )
-                    answer["gap"] = [last_seq + 1, seq - 1]
+                    answer["gap"] = [first, last]
                 summary_id = tx.insert(
                     "summaries",
                     {
@@ -429,8 +262,8 @@ class Collector:
                         "prev_hash": prev_hash,
                         "period_start": period_start,
                         "period_end": period_end,
-                        "policy_version": str(payload.get("policy_version", ""))[:64],
-                        "agent_version": str(payload.get("agent_version", ""))[:64],
+                        "policy_version": versions["policy_version"],
+                        "agent_version": versions["agent_version"],
                         "payload": data.decode("utf-8"),
                         "signature": envelope["signature"],
                         "received_at": now,
@@ -448,19 +281,40 @@ class Collector:
             raise CollectorError(409, "sequence_conflict", conflict)
         return answer
 
+    @staticmethod
+    def _neighbours(tx: Tx, device_id: str, head: chain.Head, seq: int) -> chain.Neighbours:
+        """The stored facts chain.decide needs for this seq, and only those (one look-up each)."""
+        needed = chain.lookups(head, seq)
+
+        def stored(at: int) -> dict[str, Any] | None:
+            return tx.get("summaries", {"device_id": device_id, "seq": at})
+
+        existing = stored(seq) if "existing_hash" in needed else None
+        previous = stored(seq - 1) if "previous_hash" in needed and existing is None else None
+        following = stored(seq + 1) if "next_prev_hash" in needed and existing is None else None
+        in_gap = (
+            "in_gap" in needed
+            and existing is None
+            and any(g["from_seq"] <= seq <= g["to_seq"] for g in tx.select("gaps", {"device_id": device_id}))
+        )
+        return chain.Neighbours(
+            existing_hash=existing["hash"] if existing else None,
+            in_gap=in_gap,
+            previous_hash=previous["hash"] if previous else None,
+            next_prev_hash=following["prev_hash"] if following else None,
+        )
+
     def ingest_appeal(self, envelope: dict[str, Any]) -> dict[str, Any]:
         device, payload = self.verify_envelope(envelope, "appeal")
         where = "appeal"
-        appeal_id = _field(payload, "appeal_id", int, where)
-        if appeal_id < 0 or appeal_id > 2**31 - 1:
-            raise bad_request("appeal: appeal_id is out of range")
+        appeal_id = bounded_int(payload, "appeal_id", where, 0)
         row = {
             "device_id": device["id"],
             "appeal_id": appeal_id,
             "message_hash": _text(payload, "message_hash", where, 64),
             "rule": _text(payload, "rule", where),
-            "reason": _text(payload, "reason", where, 2000),
-            "comment": _text(payload, "comment", where, 4000, optional=True),
+            "reason": _text(payload, "reason", where, 2000, multiline=True),
+            "comment": _text(payload, "comment", where, 4000, optional=True, multiline=True),
             "filed_at": _text(payload, "filed_at", where, 64),
             "status": "pending",
         }
@@ -487,6 +341,8 @@ class Collector:
             raise bad_request("signed request headers are missing (X-Mailwarden-Device, -Time, -Signature)")
         try:
             when = int(when_text)
+            if not 0 <= when <= INT64_MAX:
+                raise ValueError
         except ValueError:
             raise bad_request("X-Mailwarden-Time must be an integer (unix seconds)") from None
         if not verify(self._device_key(device_id), request_message(method, path, query, when), signature):
@@ -509,32 +365,6 @@ class Collector:
             "published_at": iso(row["published_at"]),
             "signature": row["signature"],
         }
-
-    def publish_policy(self, text: str, published_by: str = "") -> dict[str, Any]:
-        version = validate_policy(text)
-        signature = self.signer.sign({"version": version, "policy": text})
-        now = self.now()
-        with (
-            self.storage.transaction() as tx
-        ):  # the check and the insert in one: two publishers never both win
-            current = tx.latest("policies", lock=True)
-            if current is not None and version_key(version) <= version_key(current["version"]):
-                raise CollectorError(
-                    409,
-                    "stale_version",
-                    f"version {version} is not newer than {current['version']} (in force)",
-                )
-            tx.insert(
-                "policies",
-                {
-                    "version": version,
-                    "policy": text,
-                    "signature": signature,
-                    "published_at": now,
-                    "published_by": published_by,
-                },
-            )
-        return {"version": version, "policy": text, "published_at": iso(now), "signature": signature}
 
     def decisions_since(self, device_id: str, after: int = 0) -> dict[str, Any]:
         with self.storage.read() as tx:
@@ -716,19 +546,3 @@ class Collector:
             "phrase": phrase,
             "based_on": old_version,
         }
-
-    def purge(self, older_than_days: float) -> dict[str, int]:
-        """Retention: delete summaries and their events received, gaps and alerts recorded, and
-        appeals decided (with their decisions) more than `older_than_days` ago. Devices keep their
-        chain head (last seq and hash), so the chain still verifies after a purge."""
-        if older_than_days < 0:
-            raise bad_request("older_than must be >= 0 days")
-        cutoff = self.now() - timedelta(days=older_than_days)
-        with self.storage.transaction() as tx:
-            counts = {"events": tx.delete_events_of_summaries_before(cutoff)}
-            counts["summaries"] = tx.delete_before("summaries", "received_at", cutoff)
-            counts["gaps"] = tx.delete_before("gaps", "detected_at", cutoff)
-            counts["alerts"] = tx.delete_before("alerts", "at", cutoff)
-            counts["decisions"] = tx.delete_decisions_of_appeals_before(cutoff)
-            counts["appeals"] = tx.delete_before("appeals", "decided_at", cutoff)
-        return counts

@@ -13,14 +13,18 @@ All datetimes are stored as naive UTC.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+if TYPE_CHECKING:
+    from collector.dashboard.store import ReportStore
 
 metadata = sa.MetaData()
 
@@ -215,6 +219,8 @@ class Tx(Protocol):
 
 
 class Storage(Protocol):
+    reports: ReportStore  # the dashboard's queries (collector/dashboard/store.py)
+
     def transaction(self) -> contextlib.AbstractContextManager[Tx]: ...
     def read(self) -> contextlib.AbstractContextManager[Tx]: ...
     def meta_setdefault(self, key: str, value: str) -> str: ...
@@ -443,6 +449,14 @@ class SqlStorage:
         from collector.migrations.runner import upgrade
 
         upgrade(self.engine)
+
+    @functools.cached_property
+    def reports(self) -> ReportStore:
+        """The dashboard's report store on this database (imported here, on first use: the
+        dashboard is an optional part of the collector)."""
+        from collector.dashboard.store import SqlReportStore
+
+        return SqlReportStore(self)
 
     def dispose(self) -> None:
         self.engine.dispose()

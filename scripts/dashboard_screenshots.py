@@ -112,6 +112,15 @@ def main(argv: list[str]) -> int:
             server.collector.decide_appeal(
                 data["east_appeal"], "upheld", "it said we cannot promise", "carol"
             )
+            # Two earlier days in the access log, so its page shows signed day heads.
+            from datetime import timedelta
+
+            from collector.dashboard import access_log
+
+            for days_ago in (2, 1):
+                server.clock.offset = -timedelta(days=days_ago)
+                access_log.append(server.collector, "carol", "compliance", "events.view", "page=0")
+            server.clock.offset = timedelta(0)
             with sync_playwright() as playwright:
                 browser = launch(playwright)
                 try:

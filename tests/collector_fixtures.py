@@ -46,6 +46,7 @@ __all__ = [
     "server",
     "start_server",
     "summary_payload",
+    "table_counts",
 ]
 
 PG_BIN = Path(os.environ.get("MAILWARDEN_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -386,3 +387,17 @@ def server(db_url):
 @pytest.fixture
 def collector(server):
     return server.collector
+
+
+def table_counts(collector: Any) -> dict[str, int]:
+    """Rows per table of the collector and its dashboard: compared before and after a refused
+    request, they show that nothing was half-stored."""
+    import sqlalchemy as sa
+
+    with collector.storage.read() as tx:
+        names = sa.inspect(tx.conn).get_table_names()
+        return {
+            name: tx.conn.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+            for name in sorted(names)
+            if name != "alembic_version"
+        }

@@ -51,6 +51,7 @@ COLLECTOR_EXCEPTIONS = {
     ("collector.dashboard.policy_editor", "companion.policy.loader"),
     # policy version order (is_newer) comes with enrolment, keystore and config
     ("collector.service", "companion.policy_update"),
+    ("collector.admin", "companion.policy_update"),  # publish_policy: the same order
     # canonical JSON and Ed25519 signatures
     ("collector.dashboard.access_log", "companion.signing"),
     ("collector.keys", "companion.signing"),

@@ -311,6 +311,6 @@ def test_every_help_of_the_collector_cli_is_chinese():
         assert result.exit_code == 0, result.output
         texts[" ".join(("mailwarden-collector", *path))] = result.output
     assert [k for k in entry_keys(main) if lookup(k, "en") is None] == []
-    from collector.service import ROLES
+    from collector.admin import ROLES
 
     assert_chinese(texts, kept={name for path, _ in _commands(main) for name in path} | set(ROLES))

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
-from collector.dashboard.tables import sessions
 from collector.service import Collector, token_hash
-from collector.storage import users
 
 SESSION_COOKIE = "mw_session"
 LOGIN_CSRF_COOKIE = "mw_login_csrf"
@@ -44,54 +40,35 @@ def login(collector: Collector, username: str, password: str) -> str | None:
         return None
     token = secrets.token_urlsafe(32)
     now = collector.now()
-    with collector.storage.transaction() as tx:
-        # Housekeeping: expired sessions are useless, drop them while we are writing anyway.
-        tx.conn.execute(sa.delete(sessions).where(sessions.c.expires_at <= now))
-        tx.conn.execute(
-            sa.insert(sessions).values(
-                id=token_hash(token),
-                user_id=user["id"],
-                csrf=secrets.token_urlsafe(32),
-                created_at=now,
-                expires_at=now + timedelta(hours=SESSION_HOURS),
-            )
-        )
+    row = {
+        "id": token_hash(token),
+        "user_id": user["id"],
+        "csrf": secrets.token_urlsafe(32),
+        "created_at": now,
+        "expires_at": now + timedelta(hours=SESSION_HOURS),
+    }
+    collector.storage.reports.create_session(row, now)
     return token
 
 
 def session_user(collector: Collector, token: str | None) -> Auth | None:
     if not token:
         return None
-    sid = token_hash(token)
-    query = (
-        sa.select(
-            sessions.c.csrf,
-            sessions.c.expires_at,
-            users.c.id,
-            users.c.username,
-            users.c.role,
-            users.c.department,
-            users.c.disabled_at,
-        )
-        .join(users, users.c.id == sessions.c.user_id)
-        .where(sessions.c.id == sid)
-    )
-    with collector.storage.read() as tx:
-        row = tx.conn.execute(query).first()
-    if row is None or row.expires_at <= collector.now() or row.disabled_at is not None:
+    found = collector.storage.reports.session(token_hash(token))
+    if found is None or found["expires_at"] <= collector.now() or found["disabled_at"] is not None:
         return None
-    return Auth(row.id, row.username, row.role, row.department, row.csrf, sid)
+    return Auth(
+        found["id"], found["username"], found["role"], found["department"], found["csrf"], found["session_id"]
+    )
 
 
 def logout(collector: Collector, auth: Auth) -> None:
-    with collector.storage.transaction() as tx:
-        tx.conn.execute(sa.delete(sessions).where(sessions.c.id == auth.session_id))
+    collector.storage.reports.delete_session(auth.session_id)
 
 
 def end_sessions_of(collector: Collector, user_id: int) -> None:
     """A user whose role, department or access changed logs in again."""
-    with collector.storage.transaction() as tx:
-        tx.conn.execute(sa.delete(sessions).where(sessions.c.user_id == user_id))
+    collector.storage.reports.delete_sessions_of(user_id)
 
 
 def same_token(expected: str | None, given: Any) -> bool:

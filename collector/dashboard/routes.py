@@ -3,38 +3,46 @@ Collector. Handlers are plain `def` (FastAPI runs them in its thread pool: the d
 
 from __future__ import annotations
 
+import json
 import secrets
 import tomllib
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
+from collector.admin import ROLES
 from collector.dashboard import access_log, auth, charts, learning, masking, policy_editor, reports
 from collector.dashboard.auth import Auth
 from collector.dashboard.web import (
     HOME,
     PREFIX,
+    SECURITY_HEADERS,
     BadInput,
+    NotFound,
     Posted,
+    clean_request,
     collector_of,
     form_data,
     language,
     log,
     login_throttle,
+    page_number,
+    record_id,
     redirect,
+    refuse_control_characters,
     render,
     require,
     require_post,
     scope_department,
     set_cookie,
 )
-from collector.service import ROLES, CollectorError
-from collector.storage import users
+from collector.errors import CollectorError
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[Depends(clean_request)])
 EVENTS_PAGE = 50
 LOG_PAGE = 100
 REVIEWERS = ("compliance", "manager")
@@ -54,13 +62,6 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _int(value: str | None, default: int = 0) -> int:
-    try:
-        return max(int(value or default), 0)
-    except ValueError:
-        raise BadInput("a number was expected") from None
-
-
 # -- login ----------------------------------------------------------------------------------------
 
 
@@ -72,7 +73,13 @@ def home(request: Request) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, failed: bool = False, wait_minutes: int = 0) -> Response:
+def login_page(request: Request) -> Response:
+    return _login_page(request)
+
+
+def _login_page(request: Request, failed: bool = False, wait_minutes: int = 0) -> Response:
+    """The form; after a failed login the same page says so (never from the URL: a link could
+    otherwise make the dashboard tell a user their login failed or that they must wait)."""
     # Login forms are protected by a double-submit token (there is no session to bind one to yet).
     token = secrets.token_urlsafe(32)
     status = 429 if wait_minutes else 401 if failed else 200
@@ -96,22 +103,25 @@ def login(request: Request, form: FormData) -> Response:
         return render(
             request, "error.html", None, 403, title_key="error.forbidden", message=_t(request, "error.csrf")
         )
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
+    username, password = (
+        v if isinstance(v := form.get(k, ""), str) else "" for k in ("username", "password")
+    )
     collector = collector_of(request)
     throttle = login_throttle(request)
     address = request.client.host if request.client else ""
     wait = throttle.wait_seconds(username, address)
     if wait:
-        return login_page(request, failed=True, wait_minutes=-(-wait // 60))
+        return _login_page(request, failed=True, wait_minutes=-(-wait // 60))
     token = auth.login(collector, username, password) if username and password else None
     if token is None:
         throttle.failed(username, address)
-        return login_page(request, failed=True)
+        return _login_page(request, failed=True)
     throttle.succeeded(username)
     user = auth.session_user(collector, token)
     assert user is not None
     access_log.append(collector, user.username, user.role, "login")
-    nxt = str(form.get("next", ""))
+    nxt = form.get("next", "")
+    nxt = nxt if isinstance(nxt, str) else ""
     # Only our own pages: an absolute or protocol-relative `next` would be an open redirect.
     target = nxt if nxt.startswith(PREFIX + "/") and not nxt.startswith("//") else HOME[user.role]
     response = redirect(target)
@@ -188,7 +198,7 @@ def events(
 ) -> Response:
     collector = collector_of(request)
     scope = scope_department(user, department)
-    number = _int(page)
+    number = page_number(page)
     rows = reports.flag_events(collector, scope, rule or None, EVENTS_PAGE + 1, number * EVENTS_PAGE)
     more, rows = len(rows) > EVENTS_PAGE, rows[:EVENTS_PAGE]
     if user.role == "manager":
@@ -233,7 +243,6 @@ def appeals(request: Request, user: Reviewer, department: str = "", status: str 
         "appeals.view",
         f"department={scope or '*'} status={status or '*'} appeals={','.join(str(r['id']) for r in rows)}",
     )
-    message = request.query_params.get("done", "")
     return render(
         request,
         "appeals.html",
@@ -241,46 +250,64 @@ def appeals(request: Request, user: Reviewer, department: str = "", status: str 
         rows=rows,
         when=_when,
         status=status,
-        message=message,
+        message=_decided_notice(request, user),
         department=scope if user.role != "manager" else user.department,
         departments=reports.departments(collector) if user.role != "manager" else [],
     )
 
 
+def _decided_notice(request: Request, user: Auth) -> str:
+    """The status line after a decision: `?done=decided&appeal=N` names a code, and the text is
+    the catalogue's, filled from the appeal as stored (never from the URL). Anything else, or an
+    appeal this user may not see or that is still pending, shows nothing."""
+    params = request.query_params
+    if params.get("done") != "decided":
+        return ""
+    try:
+        found = reports.appeal(collector_of(request), record_id(params.get("appeal", "")))
+    except NotFound:
+        return ""
+    if found is None or found["status"] == "pending":
+        return ""
+    if user.role == "manager" and found["department"] != user.department:
+        return ""
+    return _t(request, "appeals.decided", id=found["id"], status=_t(request, "status." + found["status"]))
+
+
 def _appeal_in_scope(request: Request, user: Auth, appeal_pk: int) -> dict[str, Any]:
     found = reports.appeal(collector_of(request), appeal_pk)
     if found is None:
-        raise BadInput(f"no appeal {appeal_pk}")
+        raise NotFound()
     scope_department(user, found["department"])  # a manager may only decide their department's appeals
     return found
 
 
 @router.post("/appeals/{appeal_pk}/decide")
-def decide(request: Request, appeal_pk: int, posted: PostReviewer) -> Response:
-    _appeal_in_scope(request, posted.user, appeal_pk)
-    status, comment = posted.text("status", 16), posted.text("comment", 4000)
+def decide(request: Request, appeal_pk: str, posted: PostReviewer) -> Response:
+    pk = record_id(appeal_pk)
+    _appeal_in_scope(request, posted.user, pk)
+    status, comment = posted.text("status", 16), posted.text("comment", 4000, multiline=True)
     try:
-        collector_of(request).decide_appeal(appeal_pk, status, comment, posted.user.username)
+        collector_of(request).decide_appeal(pk, status, comment, posted.user.username)
     except CollectorError as exc:
         raise BadInput(exc.message) from None
-    log(request, posted.user, "appeal.decide", f"appeal={appeal_pk} status={status}")
-    return redirect(
-        f"{PREFIX}/appeals?done={_t(request, 'appeals.decided', id=appeal_pk, status=_t(request, 'status.' + status))}"
-    )
+    log(request, posted.user, "appeal.decide", f"appeal={pk} status={status}")
+    return redirect(f"{PREFIX}/appeals?{urlencode({'done': 'decided', 'appeal': pk})}")
 
 
 @router.post("/appeals/{appeal_pk}/learn")
-def learn(request: Request, appeal_pk: int, posted: PostCompliance) -> Response:
+def learn(request: Request, appeal_pk: str, posted: PostCompliance) -> Response:
     """One click: queue the appeal's allow-phrase and open the next version's draft in the editor."""
     collector = collector_of(request)
+    pk = record_id(appeal_pk)
     try:
         phrase = learning.add_allow_phrase(
-            collector, appeal_pk, posted.text("phrase", 200) or None, posted.user.username
+            collector, pk, posted.text("phrase", 200) or None, posted.user.username
         )
         text = learning.draft(collector, posted.user.username)
     except CollectorError as exc:
-        raise BadInput(exc.message) from None
-    log(request, posted.user, "appeal.learn", f"appeal={appeal_pk} phrase={phrase}")
+        raise NotFound() if exc.status == 404 else BadInput(exc.message) from None
+    log(request, posted.user, "appeal.learn", f"appeal={pk} phrase={phrase}")
     current = collector.current_policy()
     return _policy_page(
         request,
@@ -326,18 +353,19 @@ def policy(request: Request, user: Compliance) -> Response:
     return _policy_page(request, user)
 
 
-async def _policy_upload(request: Request) -> str:
+async def _policy_upload(request: Request, form: FormData) -> str:
     """The text of the uploaded file, else of the text area (read here: uploads need `await`)."""
-    form = await request.form()
     upload = form.get("file")
     if isinstance(upload, UploadFile) and upload.filename:
         raw = await upload.read(1024 * 1024 + 1)
         if len(raw) > 1024 * 1024:
             raise BadInput("the policy file is larger than 1 MiB")
         try:
-            return policy_editor.normalise(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise BadInput(_t(request, "policy.not_utf8")) from None
+        refuse_control_characters("file", text, multiline=True)
+        return policy_editor.normalise(text)
     text = form.get("text", "")
     return policy_editor.normalise(text) if isinstance(text, str) else ""
 
@@ -366,9 +394,8 @@ def policy_draft(request: Request, posted: PostCompliance) -> Response:
 
 @router.post("/policy/publish")
 def policy_publish(request: Request, posted: PostCompliance) -> Response:
-    text = policy_editor.normalise(
-        posted.text("text", 1024 * 1024, strip=False)
-    )  # published byte for byte as shown in the diff
+    # Published byte for byte as shown in the diff.
+    text = policy_editor.normalise(posted.text("text", 1024 * 1024, strip=False, multiline=True))
     try:
         published = policy_editor.publish(collector_of(request), text, posted.user.username)
     except CollectorError as exc:
@@ -390,23 +417,39 @@ def policy_publish(request: Request, posted: PostCompliance) -> Response:
 # -- administration -----------------------------------------------------------------------------------
 
 
-def _users(request: Request) -> list[dict[str, Any]]:
-    columns = [c for c in users.c if c.name != "password_hash"]
-    import sqlalchemy as sa
-
-    with collector_of(request).storage.read() as tx:
-        return [dict(r._mapping) for r in tx.conn.execute(sa.select(*columns).order_by(users.c.username))]
-
-
 def _users_page(request: Request, user: Auth, message: str = "", status: int = 200) -> Response:
     return render(
-        request, "users.html", user, status, users=_users(request), roles=ROLES, when=_when, message=message
+        request,
+        "users.html",
+        user,
+        status,
+        users=collector_of(request).storage.reports.users(),
+        roles=ROLES,
+        when=_when,
+        message=message,
     )
 
 
 @router.get("/admin/users")
 def users_page(request: Request, user: Admin) -> Response:
-    return _users_page(request, user, request.query_params.get("done", ""))
+    return _users_page(request, user, _user_notice(request))
+
+
+USER_NOTICES = {"user_created": "users.created", "user_updated": "users.updated"}
+
+
+def _user_notice(request: Request) -> str:
+    """`?done=user_created&user=N`: the catalogue's text for that code, naming user N as stored;
+    an unknown code or user shows nothing (see _decided_notice)."""
+    key = USER_NOTICES.get(request.query_params.get("done", ""))
+    if key is None:
+        return ""
+    try:
+        user_id = record_id(request.query_params.get("user", ""))
+    except NotFound:
+        return ""
+    found = collector_of(request).storage.reports.user(user_id)
+    return _t(request, key, name=found["username"]) if found else ""
 
 
 @router.post("/admin/users")
@@ -416,15 +459,16 @@ def user_create(request: Request, posted: PostAdmin) -> Response:
     if role == "manager" and not department:
         return _users_page(request, posted.user, _t(request, "users.manager_needs_department"), 400)
     try:
-        collector_of(request).create_user(name, posted.text("password", 1000), role, department)
+        user_id = collector_of(request).create_user(name, posted.text("password", 1000), role, department)
     except CollectorError as exc:
         return _users_page(request, posted.user, exc.message, 400)
     log(request, posted.user, "user.create", f"user={name} role={role} department={department or ''}")
-    return redirect(f"{PREFIX}/admin/users?done={_t(request, 'users.created', name=name)}")
+    return redirect(f"{PREFIX}/admin/users?{urlencode({'done': 'user_created', 'user': user_id})}")
 
 
-@router.post("/admin/users/{user_id}")
-def user_update(request: Request, user_id: int, posted: PostAdmin) -> Response:
+@router.post("/admin/users/{user_pk}")
+def user_update(request: Request, user_pk: str, posted: PostAdmin) -> Response:
+    user_id = record_id(user_pk)
     role, department = posted.text("role", 32), posted.text("department", 200) or None
     disabled = posted.text("disabled", 8) == "1"
     if role not in ROLES:
@@ -434,19 +478,10 @@ def user_update(request: Request, user_id: int, posted: PostAdmin) -> Response:
     if user_id == posted.user.user_id and (role != "admin" or disabled):
         raise BadInput("you cannot demote or disable yourself")  # keeps at least this admin
     collector = collector_of(request)
-    with collector.storage.transaction() as tx:
-        target = tx.get("users", {"id": user_id})
-        if target is None:
-            raise BadInput(f"no user {user_id}")
-        tx.update(
-            "users",
-            {"id": user_id},
-            {
-                "role": role,
-                "department": department,
-                "disabled_at": (target["disabled_at"] or collector.now()) if disabled else None,
-            },
-        )
+    try:
+        target = collector.update_user(user_id, role, department, disabled)
+    except CollectorError as exc:
+        raise NotFound() if exc.status == 404 else BadInput(exc.message) from None
     auth.end_sessions_of(collector, user_id)  # new rights take effect at once
     log(
         request,
@@ -454,12 +489,11 @@ def user_update(request: Request, user_id: int, posted: PostAdmin) -> Response:
         "user.update",
         f"user={target['username']} role={role} department={department or ''} disabled={disabled}",
     )
-    return redirect(f"{PREFIX}/admin/users?done={_t(request, 'users.updated', name=target['username'])}")
+    return redirect(f"{PREFIX}/admin/users?{urlencode({'done': 'user_updated', 'user': user_id})}")
 
 
 def _tokens(request: Request) -> list[dict[str, Any]]:
-    with collector_of(request).storage.read() as tx:
-        rows = tx.select("tokens")
+    rows = collector_of(request).storage.reports.tokens()
     now = collector_of(request).now()
     for r in rows:
         r["state"] = (
@@ -469,7 +503,7 @@ def _tokens(request: Request) -> list[dict[str, Any]]:
             if r["expires_at"] and r["expires_at"] <= now
             else "active"
         )
-    return rows[::-1]
+    return rows
 
 
 @router.get("/admin/tokens")
@@ -495,9 +529,13 @@ def token_create(request: Request, posted: PostAdmin) -> Response:
     return render(request, "tokens.html", posted.user, tokens=_tokens(request), when=_when, new=made)
 
 
-@router.post("/admin/tokens/{token_id}/revoke")
-def token_revoke(request: Request, token_id: int, posted: PostAdmin) -> Response:
-    collector_of(request).revoke_token(token_id)
+@router.post("/admin/tokens/{token_pk}/revoke")
+def token_revoke(request: Request, token_pk: str, posted: PostAdmin) -> Response:
+    token_id = record_id(token_pk)
+    collector = collector_of(request)
+    if collector.storage.reports.token(token_id) is None:
+        raise NotFound()
+    collector.revoke_token(token_id)  # False when revoked already: a second click changes nothing
     log(request, posted.user, "token.revoke", f"token={token_id}")
     return redirect(f"{PREFIX}/admin/tokens")
 
@@ -519,11 +557,9 @@ def device_revoke(request: Request, device_id: str, posted: PostAdmin) -> Respon
 # -- audit ------------------------------------------------------------------------------------------------
 
 
-@router.get("/access-log")
-def access_log_page(request: Request, user: Auditor, page: str = "0") -> Response:
-    number = _int(page)
-    log(request, user, "access_log.view", f"page={number}")
-    rows = access_log.entries(collector_of(request), LOG_PAGE + 1, number * LOG_PAGE)
+def _access_log_page(request: Request, user: Auth, number: int, verification: Any, problems: Any) -> Response:
+    collector = collector_of(request)
+    rows = access_log.entries(collector, LOG_PAGE + 1, number * LOG_PAGE)
     return render(
         request,
         "access_log.html",
@@ -532,25 +568,49 @@ def access_log_page(request: Request, user: Auditor, page: str = "0") -> Respons
         more=len(rows) > LOG_PAGE,
         page=number,
         when=_when,
-        verification=None,
+        verification=verification,
+        heads=access_log.signed_heads(collector)[::-1],
+        head_problems=problems,
+        audit_key=collector.audit_signer.public_key_b64,
     )
+
+
+@router.get("/access-log")
+def access_log_page(request: Request, user: Auditor, page: str = "0") -> Response:
+    number = page_number(page)
+    log(request, user, "access_log.view", f"page={number}")
+    return _access_log_page(request, user, number, None, None)
+
+
+def _download(data: Any, filename: str) -> Response:
+    return Response(
+        json.dumps(data, indent=2, sort_keys=True) + "\n",
+        media_type="application/json",
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/access-log/heads.json")
+def access_log_heads(request: Request, user: Auditor) -> Response:
+    heads = access_log.signed_heads(collector_of(request))
+    log(request, user, "access_log.heads", "all")
+    return _download(heads, "access-log-heads.json")
+
+
+@router.get("/access-log/heads/{day}.json")
+def access_log_head(request: Request, user: Auditor, day: str) -> Response:
+    found = [h for h in access_log.signed_heads(collector_of(request)) if h["day"] == day]
+    if not found:
+        raise NotFound()
+    log(request, user, "access_log.heads", f"day={day}")
+    return _download(found[0], access_log.head_file_name(day))
 
 
 @router.get("/access-log/verify")
 def access_log_verify(request: Request, user: Auditor) -> Response:
     collector = collector_of(request)
     verification = access_log.verify(collector)
-    log(
-        request, user, "access_log.verify", "ok" if verification.ok else f"broken at {verification.broken_at}"
-    )
-    rows = access_log.entries(collector, LOG_PAGE + 1, 0)
-    return render(
-        request,
-        "access_log.html",
-        user,
-        rows=rows[:LOG_PAGE],
-        more=len(rows) > LOG_PAGE,
-        page=0,
-        when=_when,
-        verification=verification,
-    )
+    problems = access_log.verify_heads(collector, access_log.signed_heads(collector))
+    outcome = "ok" if verification.ok else f"broken at {verification.broken_at}"
+    log(request, user, "access_log.verify", outcome + (f", {len(problems)} bad heads" if problems else ""))
+    return _access_log_page(request, user, 0, verification, problems)

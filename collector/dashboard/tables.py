@@ -48,3 +48,16 @@ policy_changes = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("published_version", sa.String(64), nullable=True),
 )
+
+# Each day's last access-log entry, signed with the audit key (collector/keys.py): a copy kept by
+# the auditor proves what the chain held that day, even after someone rewrote the chain whole.
+access_log_heads = sa.Table(
+    "access_log_heads",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),  # YYYY-MM-DD, UTC
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(100), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signed_at", sa.DateTime, nullable=False),
+)

@@ -14,13 +14,22 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
+from collector.bodies import read_body
 from collector.dashboard import access_log, auth, i18n
 from collector.dashboard.throttle import LoginThrottle
+from collector.errors import CollectorError
 from collector.service import Collector
+from collector.validation import INT32_MAX, control_character, describe
 from companion.i18n import say
 
 PREFIX = "/dashboard"
+FORM_LIMIT = 64 * 1024  # every form but the policy editor's: a comment of 4000 characters fits
+POLICY_FORM_LIMIT = 4 * 1024 * 1024  # a policy of up to 1 MiB, percent-encoded or as a file
+POLICY_FORMS = frozenset({f"{PREFIX}/policy/validate", f"{PREFIX}/policy/publish"})
+MAX_PAGE = 1_000_000  # pages of a listing: offsets stay far inside what both databases bind
 HOME = {
     "admin": f"{PREFIX}/admin/users",
     "compliance": f"{PREFIX}/trends",
@@ -71,9 +80,16 @@ class CsrfFailed(Exception):
 
 
 class BadInput(Exception):
-    def __init__(self, message: str) -> None:
+    """A refused input, shown as an error page: `key` (a catalogue entry, formatted with `values`)
+    when given, else the English `message` inside the catalogue's "request was not valid"."""
+
+    def __init__(self, message: str, status: int = 400, key: str = "", **values: object) -> None:
         super().__init__(message)
-        self.message = message
+        self.message, self.status, self.key, self.values = message, status, key, values
+
+
+class NotFound(Exception):
+    pass
 
 
 def collector_of(request: Request) -> Collector:
@@ -163,9 +179,65 @@ def current_user(request: Request) -> auth.Auth:
     return found
 
 
+def form_limit(path: str) -> int:
+    return POLICY_FORM_LIMIT if path in POLICY_FORMS else FORM_LIMIT
+
+
 async def form_data(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    return dict(form.items())
+    """The POSTed form, its body capped BEFORE it is read (as the API caps JSON; the login form
+    too, which anyone may post), every text value held to the text-field rule."""
+    limit = form_limit(request.url.path)
+    try:
+        body = await read_body(request, limit)
+    except CollectorError as exc:
+        raise BadInput(exc.message, exc.status, "error.too_large", kib=limit // 1024) from None
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form()
+    except (HTTPException, MultiPartException, UnicodeDecodeError) as exc:
+        raise BadInput(str(getattr(exc, "detail", None) or exc)) from None
+    values = dict(form.items())
+    for name, value in values.items():
+        if isinstance(value, str):
+            refuse_control_characters(name, value, multiline=True)
+    return values
+
+
+def refuse_control_characters(name: str, value: str, multiline: bool = False) -> None:
+    bad = control_character(value, multiline)
+    if bad is not None:
+        raise BadInput(
+            f"{name} holds the control character {describe(bad)}",
+            400,
+            "error.control_character",
+            field=name,
+            char=describe(bad),
+        )
+
+
+def clean_request(request: Request) -> None:
+    """Router-wide: query strings and path segments are one-line text (NUL would break PostgreSQL
+    queries, and nothing the dashboard reads there has any use for control characters)."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if isinstance(value, str):
+            refuse_control_characters(name, value)
+
+
+def record_id(value: str) -> int:
+    """A row id from the URL; anything else (text, negative, beyond the column) is a 404."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 10) or int(value) > INT32_MAX:
+        raise NotFound()
+    return int(value)
+
+
+def page_number(value: str | None) -> int:
+    text = value or "0"
+    if not (text.isascii() and text.isdigit() and len(text) <= 7 and int(text) <= MAX_PAGE):
+        raise BadInput(f"page must be a whole number from 0 to {MAX_PAGE}", 400, "error.page", max=MAX_PAGE)
+    return int(text)
 
 
 def require(*roles: str) -> Callable[..., auth.Auth]:
@@ -184,13 +256,16 @@ class Posted:
     user: auth.Auth
     form: dict[str, Any]
 
-    def text(self, name: str, max_len: int = 10_000, strip: bool = True) -> str:
+    def text(self, name: str, max_len: int = 10_000, strip: bool = True, multiline: bool = False) -> str:
         value = self.form.get(name, "")
         if not isinstance(value, str):
             raise BadInput(f"{name} must be text")
         if len(value) > max_len:
             raise BadInput(f"{name} is longer than {max_len} characters")
-        return value.strip() if strip else value
+        value = value.strip() if strip else value
+        if not multiline:  # form_data let line breaks through; a one-line field refuses them
+            refuse_control_characters(name, value)
+        return value
 
 
 def require_post(*roles: str) -> Callable[..., Posted]:
@@ -263,10 +338,36 @@ def install_handlers(app: Any) -> None:
 
     async def bad_input(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadInput)
-        message = i18n.translate(language(request), "error.bad_request", message=exc.message)
-        return render(request, "error.html", None, 400, title_key="error.bad_request_title", message=message)
+        lang = language(request)
+        if exc.key:
+            message = i18n.translate(lang, exc.key, **exc.values)
+        else:
+            message = i18n.translate(lang, "error.bad_request", message=exc.message)
+        return render(
+            request, "error.html", None, exc.status, title_key="error.bad_request_title", message=message
+        )
+
+    async def not_found(request: Request, _exc: Exception) -> Response:
+        message = i18n.translate(language(request), "error.not_found_text")
+        return render(request, "error.html", None, 404, title_key="error.not_found", message=message)
 
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf_failed)
     app.add_exception_handler(BadInput, bad_input)
+    app.add_exception_handler(NotFound, not_found)
+    # No route (or the wrong method) under /dashboard: a page too; elsewhere the API's JSON answer.
+    for status, key in ((404, "error.not_found_text"), (405, "error.method_text")):
+        api_handler = app.exception_handlers.get(status)
+
+        async def html_or_json(
+            request: Request, exc: Exception, api_handler=api_handler, status=status, key=key
+        ):
+            path = request.url.path
+            if api_handler is not None and not (path == PREFIX or path.startswith(PREFIX + "/")):
+                return await api_handler(request, exc)
+            message = i18n.translate(language(request), key)
+            title = "error.not_found" if status == 404 else "error.bad_request_title"
+            return render(request, "error.html", None, status, title_key=title, message=message)
+
+        app.add_exception_handler(status, html_or_json)
