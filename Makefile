@@ -56,6 +56,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_tray.py
 	$(BIN)/python benchmarks/bench_pii.py
 	$(BIN)/python benchmarks/bench_quoted.py
+	$(BIN)/python benchmarks/bench_evidence.py
 
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
 xpi:
