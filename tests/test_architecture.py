@@ -291,6 +291,11 @@ LAZY = (
     "bs4",
     "watchdog",
     "opencc",
+    "dkim",  # evidence (companion/evidence): only when a proof is made or checked
+    "dns",
+    "pymerkle",
+    "rfc3161_client",
+    "fpdf",
 )
 
 
