@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install i18n demo demo-serve test lint system-deps bench clean xpi screenshots msi
+.PHONY: install i18n demo demo-serve test lint js system-deps bench clean xpi screenshots msi
 
 install: $(VENV)/.installed i18n
 
@@ -37,15 +37,26 @@ demo-serve: install
 screenshots: install
 	$(BIN)/python scripts/dashboard_screenshots.py docs/screenshots
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/extension_screenshots.py
 
 system-deps:
 	bash scripts/system-deps.sh test
 
-lint: install
+# The Thunderbird extension's linter and unit tests: ESLint pinned in package.json/package-lock.json.
+js: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	bash scripts/system-deps.sh node
+	npm ci --no-audit --no-fund
+	touch $@
+
+lint: install js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npx --no-install eslint --max-warnings 0 .
 
 test: install system-deps lint
+	node --test tests/js/
 	$(BIN)/python -m pytest
 
 bench: install
@@ -69,4 +80,4 @@ msi: install
 	$(BIN)/python installer/build.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache node_modules

@@ -56,11 +56,11 @@ def scan_figures(count: int, rounds: int) -> None:
     each is printed (the machine is shared: the best is the least disturbed)."""
     import os
 
-    from companion.database import Database
     from companion.evidence.dkim import StaticLookup, verify_dkim
     from companion.evidence.record import record_for_rfc822
     from companion.parsing import parse_eml_bytes
     from companion.policy import PolicyEngine, load_policy
+    from companion.records import Database
     from companion.scan import scan_paths
     from companion.stores.mbox import split_mbox
     from tests.evidence_fixtures import make_dkim_key

@@ -39,6 +39,9 @@ class Accessor:
             raise LookupError("The property cannot be found.")
         return self.props[schema]
 
+    def SetProperty(self, schema: str, value) -> None:  # noqa: N802 - the X-Mailwarden header
+        self.props[schema] = value
+
 
 class Items:
     def __init__(self, items: list) -> None:
@@ -111,6 +114,7 @@ def mail_item(body: str):
         SendUsingAccount=None,
         Recipients=Items(recipients),
         Attachments=Items(attachments),
+        PropertyAccessor=Accessor({}),
     )
 
 
@@ -131,7 +135,7 @@ def main() -> None:
         paths().ensure().policy.write_text(text, encoding="utf-8")
 
         from outlook_bridge.addin import SendGuard
-        from outlook_bridge.decision import WarnAnswer, view_of
+        from outlook_bridge.decision import WarnAnswer
         from outlook_bridge.mapping import compose_details
 
         t0 = time.perf_counter()
@@ -148,13 +152,11 @@ def main() -> None:
             f"Python {sys.version.split()[0]}; guard built (policy read, engine compiled) in "
             f"{(time.perf_counter() - t0) * 1000:.0f} ms; {runs} runs per size (200 KB: {max(20, runs // 5)})"
         )
-        engine = guard.engines.get()
-
-        from companion.presend import check_outgoing
+        session = guard.session
 
         def check(item) -> None:
             details = compose_details(item)
-            view_of(engine, check_outgoing(engine, details))
+            session.view(session.check(details))
 
         print(
             f"  {'size':>6} {'map p50':>8} {'p50 ms':>8} {'p99 ms':>8}   (map = compose_details alone; p50/p99 = map + check + view)"
@@ -172,9 +174,13 @@ def main() -> None:
         n = max(20, runs // 5)
         guard.on_item_send(item, False)  # warm-up: the first decision creates the database
         whole = timed(lambda: guard.on_item_send(item, False), n)
-        details = compose_details(item)
-        checked = check_outgoing(engine, details)
-        record = timed(lambda: guard._record(checked, "justified", justification="benchmark"), n)
+        from companion.presend import Choice, new_key
+
+        checked = session.check(compose_details(item))
+        record = timed(  # a new key each time: each is a new row, as each send is
+            lambda: guard._record(Choice.JUSTIFIED, check=checked, justification="benchmark", key=new_key()),
+            n,
+        )
         print(
             f"  whole ItemSend handler, 20 KB (warn answered at once, decision written): "
             f"p50 {pct(whole, 50):.2f} ms, p99 {pct(whole, 99):.2f} ms"

@@ -39,9 +39,9 @@ def _snippet_timings(home: Path) -> tuple[list[float], int, float]:
     from datetime import UTC, datetime
 
     from companion.config import Paths
-    from companion.database import Database
     from companion.pii import People
     from companion.policy.model import SnippetRules
+    from companion.records import Database
     from companion.snippets import snippet
     from companion.summary import build_next_summary
     from tests.pii_mailbox import load_mailbox, summary_of

@@ -53,9 +53,31 @@ def _check_role(engine, role: str | None) -> None:
 
 def _open_db():
     from companion.config import paths
-    from companion.database import Database
+    from companion.records import Database
 
     return Database(paths().ensure().database)
+
+
+def _local_api():
+    """The agent's API in this process, on the user's data: the CLI reads what the tray and the
+    local API read, by the same queries, whether the agent runs or not."""
+    from companion.agent.api import MailwardenAPI
+    from companion.config import paths
+
+    return MailwardenAPI(paths().ensure())
+
+
+def _pages(read, limit: int | None) -> list[dict]:
+    """Every item a paged API read gives (at most `limit`)."""
+    from companion.agent.api import MAX_PAGE
+
+    items: list[dict] = []
+    while limit is None or len(items) < limit:
+        page = read(min(MAX_PAGE, limit - len(items)) if limit else MAX_PAGE, len(items))
+        items += page
+        if len(page) < MAX_PAGE:
+            break
+    return items
 
 
 def _dump(obj: dict) -> str:
@@ -301,12 +323,9 @@ def _discovered(settings):
 def flags(as_json: bool, limit: int | None) -> None:
     from companion.i18n import t
 
-    db = _open_db()
-    try:
-        rows = [{"kind": "message", **f.to_dict()} for f in db.flags(limit)]
-        rows += [_presend_row(r) for r in db.presend_decisions(limit)]
-    finally:
-        db.close()
+    api = _local_api()
+    rows = [{"kind": "message", **f} for f in _pages(lambda n, at: api.flags(n, at)["flags"], limit)]
+    rows += [_presend_row(r) for r in _pages(lambda n, at: api.decisions(n, at)["decisions"], limit)]
     rows.sort(key=lambda r: r["date"] or "", reverse=True)
     rows = rows[:limit] if limit else rows
     lang = _lang()
@@ -346,6 +365,7 @@ def _presend_row(r: dict) -> dict:
         "choice": r["choice"],
         "justification": r["justification"],
         "error": r["error"],
+        "key": r["key"],
     }
 
 

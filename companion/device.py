@@ -13,7 +13,7 @@ from companion.keystore import load_device_key
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from companion.database import Database
+    from companion.records import Database
 
 
 class NotEnrolledError(SyncError):
@@ -45,10 +45,10 @@ class Device:
 
 
 def load_device(db: Database) -> Device | None:
-    rows = list(db.db.query("SELECT * FROM device WHERE id = 1"))
-    if not rows:
-        return None
-    return Device(**{k: rows[0][k] or "" for k in Device.__dataclass_fields__})
+    from companion.records import state
+
+    row = state.device(db)
+    return None if row is None else Device(**row)
 
 
 def require_device(db: Database) -> Device:
@@ -60,11 +60,9 @@ def require_device(db: Database) -> Device:
 
 def save_device(db: Database, device: Device) -> None:
     """The one device row (in the caller's transaction): a new identity replaces the old one."""
-    fields = device.to_dict()
-    db.conn.execute(
-        f"INSERT OR REPLACE INTO device (id, {', '.join(fields)}) VALUES (1, {', '.join('?' * len(fields))})",
-        tuple(fields.values()),
-    )
+    from companion.records import state
+
+    state.save_device(db, device.to_dict())
 
 
 def device_private_key(paths: Paths, device: Device) -> Ed25519PrivateKey:

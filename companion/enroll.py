@@ -19,7 +19,7 @@ from companion.signing import generate_private_key, private_key_bytes, public_ke
 if TYPE_CHECKING:
     import requests
 
-    from companion.database import Database
+    from companion.records import Database
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def enroll(
     force: bool = False,
 ) -> dict[str, Any]:
     """Make the device key, register it with the collector, store the enrolment; return it as plain data."""
-    from companion.database import Database
+    from companion.records import Database
 
     url = normalize_url(collector_url)
     if not token.strip():
@@ -102,18 +102,10 @@ def _old_key(paths: Paths, old: Device | None) -> bytes | None:
 
 
 def _forget_old_identity(db: Database) -> None:
-    """A new identity starts a new chain; what the old one queued can no longer be sent."""
-    # The decision cursor too: the new collector numbers its decisions from the start.
-    db.conn.execute(
-        "UPDATE sync_state SET summary_seq = 0, summary_hash = '', decisions_cursor = 0 WHERE id = 1"
-    )
-    db.conn.execute(
-        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-        " WHERE status = 'queued' AND kind = 'summary'"
-    )
-    # Appeals are re-queued under the new identity.
-    db.conn.execute("UPDATE appeals SET status = 'pending' WHERE status = 'queued'")
-    db.conn.execute(
-        "UPDATE outbox SET status = 'failed', last_error = 'superseded by a new enrolment'"
-        " WHERE status = 'queued' AND kind = 'appeal'"
-    )
+    """A new identity starts a new chain; what the old one queued can no longer be sent (appeals
+    are queued again under the new identity)."""
+    from companion.records import appeals, outbox, state
+
+    state.restart_chain(db)
+    outbox.supersede(db, "superseded by a new enrolment")
+    appeals.requeue(db)

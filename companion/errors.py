@@ -11,9 +11,13 @@ from collections.abc import Mapping
 
 
 class MailwardenError(Exception):
-    """Base error: `title` is short, `message` says what is wrong and, where possible, what to do."""
+    """Base error: `title` is short, `message` says what is wrong and, where possible, what to do.
+    `code` is stable (programs decide by it, never by the English title) and `retryable` says
+    whether the same request may succeed if sent again (a busy database) or never will (bad input)."""
 
     title = "Mailwarden error"
+    code = "error"
+    retryable = False
 
     def __init__(
         self,
@@ -22,6 +26,8 @@ class MailwardenError(Exception):
         title: str | None = None,
         key: str | None = None,
         values: Mapping[str, object] | None = None,
+        code: str | None = None,
+        retryable: bool | None = None,
     ) -> None:
         self.key = key
         self.values = dict(values or {})
@@ -33,6 +39,14 @@ class MailwardenError(Exception):
         self.message = message
         if title is not None:
             self.title = title
+        if code is not None:
+            self.code = code
+        if retryable is not None:
+            self.retryable = retryable
+
+    def to_dict(self) -> dict[str, object]:
+        """What a client is told: {code, retryable, title, message}."""
+        return {"code": self.code, "retryable": self.retryable, "title": self.title, "message": self.message}
 
     @property
     def msg(self):
@@ -57,6 +71,7 @@ class ParseError(MailwardenError):
     """A mail file could not be read as a message."""
 
     title = "Cannot read message"
+    code = "unreadable_message"
 
 
 class NotAMailError(ParseError):
@@ -64,12 +79,14 @@ class NotAMailError(ParseError):
     sticky note...), or a file with no mail header block (a README, a Makefile, a word on stdin)."""
 
     title = "Not an e-mail message"
+    code = "not_a_mail"
 
 
 class PolicyError(MailwardenError):
     """The policy file is invalid; the message names the file and line."""
 
     title = "Invalid policy"
+    code = "invalid_policy"
 
 
 # errno -> catalogue key: the usual reasons a file cannot be read, in the user's language.

@@ -198,7 +198,7 @@ def enroll_from_machine_config(
 
     own_db = db is None
     if own_db:
-        from companion.database import Database
+        from companion.records import Database
 
         db = Database(paths.ensure().database)
     try:

@@ -6,9 +6,11 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal, get_args
 
 Direction = Literal["sent", "received"]
+FieldKind = Literal["subject", "body", "attachment", "attachment_name", "recipients"]
+FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,41 @@ class Span:
 
     def contains(self, start: int, end: int) -> bool:
         return self.start <= start and end <= self.end
+
+
+@dataclass(frozen=True, order=True)
+class Field:
+    """Where in a message a finding is: its kind and, for the attachment kinds, the file name.
+    Travels as {"kind", "name"} (never as one string to split: a file name may hold any character)."""
+
+    kind: FieldKind
+    name: str = ""  # the attachment's file name ("attachment", "attachment_name"); "" otherwise
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "name": self.name}
+
+    @classmethod
+    def from_dict(cls, value: Any) -> Field:
+        """The field a client or a stored row names; ValueError when it names none."""
+        if not isinstance(value, dict) or value.get("kind") not in FIELD_KINDS:
+            raise ValueError(f"not a field: {value!r} (kinds: {', '.join(FIELD_KINDS)})")
+        name = value.get("name") or ""
+        if not isinstance(name, str):
+            raise ValueError(f"a field's name must be a string, not {name!r}")
+        return cls(value["kind"], name)
+
+    @property
+    def is_text(self) -> bool:
+        """A free text (body, attachment content), as opposed to a subject, a file name or a count."""
+        return self.kind in ("body", "attachment")
+
+    def __str__(self) -> str:  # for people (logs, the terminal report); never parsed back
+        return f"{self.kind}:{self.name}" if self.kind.startswith("attachment") else self.kind
+
+
+SUBJECT = Field("subject")
+BODY = Field("body")
+RECIPIENTS = Field("recipients")
 
 
 @dataclass(frozen=True)
@@ -68,6 +105,8 @@ class Message:
     source: str = ""
     # Problems met while parsing that did not stop it (bad charset, truncated MIME, ...).
     defects: tuple[str, ...] = field(default=())
+    # The pre-send decision key stamped in the X-Mailwarden header when the mail was sent ("" if none).
+    decision_key: str = ""
 
     @property
     def recipients(self) -> tuple[Address, ...]:
@@ -98,13 +137,13 @@ class Message:
         h.update(self.content_hash.encode("ascii"))
         return h.hexdigest()[:32]
 
-    def field_texts(self) -> dict[str, str]:
-        """The text each finding field name refers to (offsets of findings index these)."""
-        fields = {"subject": self.subject, "body": self.body}
+    def field_texts(self) -> dict[Field, str]:
+        """The text each field refers to (offsets of findings index these)."""
+        fields = {SUBJECT: self.subject, BODY: self.body}
         for a in self.attachments:
-            fields[f"attachment_name:{a.name}"] = a.name
+            fields[Field("attachment_name", a.name)] = a.name
             if a.text:
-                fields[f"attachment:{a.name}"] = a.text
+                fields[Field("attachment", a.name)] = a.text
         return fields
 
     def is_quoted(self, start: int, end: int) -> bool:

@@ -12,7 +12,6 @@ retry time, later ones wait too, so the collector never sees a false gap.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import random
@@ -24,12 +23,13 @@ from companion.collector_client import TIMEOUT, error_of, new_session
 from companion.config import Paths
 from companion.device import device_private_key, require_device
 from companion.pii import mask_text
-from companion.signing import canonical, sign
+from companion.records import appeals, outbox
+from companion.signing import message_hash, signed_envelope
 
 if TYPE_CHECKING:
     import requests
 
-    from companion.database import Database
+    from companion.records import Database
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
 def queue_appeals(db: Database, paths: Paths) -> int:
     """Turn pending appeals into signed envelopes in the outbox (appeal status -> "queued")."""
     device = require_device(db)
-    rows = list(db.db.query("SELECT * FROM appeals WHERE status = 'pending' ORDER BY id"))
+    rows = appeals.pending(db)
     if not rows:
         return 0
     key = device_private_key(paths, device)
@@ -60,23 +60,15 @@ def queue_appeals(db: Database, paths: Paths) -> int:
             "schema": SCHEMA,
             "device_id": device.device_id,
             "appeal_id": row["id"],
-            "message_hash": hashlib.sha256(row["message_key"].encode("utf-8")).hexdigest(),
+            "message_hash": message_hash(row["message_key"]),
             "rule": row["rule"] or "",
             "reason": mask_text(row["reason"] or ""),
             "comment": mask_text(row["comment"] or ""),
             "filed_at": row["created_at"] or "",
         }
-        envelope = {"device_id": device.device_id, "payload": payload, "signature": sign(key, payload)}
         with db.transaction():  # the envelope and the status change together: never queued twice
-            cur = db.conn.execute(
-                "UPDATE appeals SET status = 'queued' WHERE id = ? AND status = 'pending'", (row["id"],)
-            )
-            if cur.rowcount:
-                db.conn.execute(
-                    "INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, acked_at,"
-                    " last_error) VALUES ('appeal', ?, ?, 'queued', 0, '', NULL, '')",
-                    (canonical(envelope).decode("utf-8"), now_iso()),
-                )
+            if appeals.mark_queued(db, row["id"]):
+                outbox.queue(db, "appeal", signed_envelope(device.device_id, key, payload), now_iso())
     return len(rows)
 
 
@@ -100,17 +92,12 @@ def upload_pending(
     due = now_iso(now)
     session = session or new_session()
     summaries_held = False
-    rows = list(
-        db.db.query(
-            "SELECT id, kind, payload, attempts, next_attempt_at FROM outbox"
-            " WHERE status = 'queued' ORDER BY id"
-        )
-    )
+    rows = outbox.queued(db)
     for n, row in enumerate(rows):
         if limit is not None and n >= limit:
             break
         if row["kind"] not in ROUTES:
-            _finish(db, row["id"], "failed", f"unknown kind {row['kind']!r}")
+            outbox.fail(db, row["id"], f"unknown kind {row['kind']!r}")
             counts["failed"] += 1
             continue
         if (row["kind"] == "summary" and summaries_held) or (row["next_attempt_at"] or "") > due:
@@ -142,7 +129,7 @@ def upload_pending(
         else:  # 409 sequence_conflict, 400, 413...: sending the same bytes again cannot help
             code, message = error_of(response)
             log.error("the collector refused outbox item %s (%s %s): %s", row["id"], status, code, message)
-            _finish(db, row["id"], "failed", f"{status} {code}: {message}".rstrip(": "))
+            outbox.fail(db, row["id"], f"{status} {code}: {message}".rstrip(": "))
             counts["failed"] += 1
     return counts
 
@@ -159,16 +146,9 @@ def _acknowledge(
     db: Database, row: dict[str, Any], now: datetime, outcome: str, answer: dict[str, Any]
 ) -> None:
     with db.transaction():
-        db.conn.execute(
-            "UPDATE outbox SET status = 'acked', acked_at = ?, last_error = ? WHERE id = ?",
-            (now_iso(now), "duplicate" if outcome == "duplicate" else "", row["id"]),
-        )
+        outbox.acknowledge(db, row["id"], now_iso(now), duplicate=outcome == "duplicate")
         if row["kind"] == "appeal":
-            appeal_id = json.loads(row["payload"])["payload"]["appeal_id"]
-            db.conn.execute(
-                "UPDATE appeals SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'queued'",
-                (now_iso(now), appeal_id),
-            )
+            appeals.mark_sent(db, json.loads(row["payload"])["payload"]["appeal_id"], now_iso(now))
     if answer.get("gap"):
         log.warning("the collector recorded a gap before summary %s: %s", answer.get("seq"), answer["gap"])
 
@@ -179,15 +159,4 @@ def _retry(db: Database, row: dict[str, Any], now: datetime, error: str, rng: ra
     log.warning(
         "outbox item %s not delivered (%s); retry %d at %s", row["id"], error, attempts, now_iso(when)
     )
-    with db.transaction():
-        db.conn.execute(
-            "UPDATE outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?",
-            (attempts, now_iso(when), error, row["id"]),
-        )
-
-
-def _finish(db: Database, outbox_id: int, status: str, error: str) -> None:
-    with db.transaction():
-        db.conn.execute(
-            "UPDATE outbox SET status = ?, last_error = ? WHERE id = ?", (status, error, outbox_id)
-        )
+    outbox.retry_later(db, row["id"], attempts, now_iso(when), error)

@@ -24,7 +24,7 @@ from companion.signing import request_message, sign, verify
 if TYPE_CHECKING:
     import requests
 
-    from companion.database import Database
+    from companion.records import Database
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def pull_policy(db: Database, paths: Paths, session: requests.Session | None = N
     """Fetch and, when it may be, apply the published policy. Returns {"status": "applied" |
     "current" | "none" | "refused", "version", "reason"}; transport problems raise SyncError."""
     from companion.policy import parse_policy
+    from companion.records import state
 
     device = require_device(db)
     response = signed_get(device, paths, "/policy", session=session)
@@ -118,11 +119,7 @@ def pull_policy(db: Database, paths: Paths, session: requests.Session | None = N
             version, f"the policy text says version {policy.version}, the collector says {version}"
         )
     _write_atomically(paths, text)
-    with db.transaction():
-        db.conn.execute(
-            "UPDATE sync_state SET policy_version = ?, policy_applied_at = ? WHERE id = 1",
-            (version, now_iso()),
-        )
+    state.policy_applied(db, version, now_iso())
     log.info("policy %s applied (was %s)", version, current or "none")
     return {"status": "applied", "version": version, "reason": f"replaces {current or 'no policy'}"}
 
@@ -145,8 +142,10 @@ def _write_atomically(paths: Paths, text: str) -> None:
 def pull_decisions(db: Database, paths: Paths, session: requests.Session | None = None) -> dict[str, Any]:
     """Fetch decisions after the stored cursor; update the appeals they decide; advance the cursor.
     Returns {"updated": n, "unknown": n (decisions for appeals this database does not have), "cursor"}."""
+    from companion.records import appeals, state
+
     device = require_device(db)
-    cursor = db.conn.execute("SELECT decisions_cursor FROM sync_state WHERE id = 1").fetchone()[0] or 0
+    cursor = state.decisions_cursor(db)
     response = signed_get(device, paths, "/decisions", {"after": cursor}, session=session)
     try:
         doc = response.json()
@@ -162,12 +161,9 @@ def pull_decisions(db: Database, paths: Paths, session: requests.Session | None 
             if not isinstance(d, dict) or d.get("status") not in ("upheld", "rejected"):
                 log.warning("ignoring a malformed decision: %r", d)
                 continue
-            cur = db.conn.execute(
-                "UPDATE appeals SET status = ?, reviewer_comment = ?, updated_at = ? WHERE id = ?",
-                (d["status"], str(d.get("comment") or ""), now, d.get("appeal_id")),
-            )
-            updated += cur.rowcount
-            unknown += 1 - cur.rowcount
+            known = appeals.decide(db, d.get("appeal_id"), d["status"], str(d.get("comment") or ""), now)
+            updated += known
+            unknown += not known
         if new_cursor > cursor:
-            db.conn.execute("UPDATE sync_state SET decisions_cursor = ? WHERE id = 1", (new_cursor,))
+            state.set_decisions_cursor(db, new_cursor)
     return {"updated": updated, "unknown": unknown, "cursor": max(cursor, new_cursor)}

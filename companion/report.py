@@ -7,6 +7,7 @@ import re
 import click
 
 from companion.i18n import has, t
+from companion.message import Field
 from companion.policy.engine import Finding, Verdict
 
 _SENTENCE_END = re.compile(r"[.!?。！？\n]")
@@ -32,12 +33,13 @@ def highlight(before: str, match: str, after: str, color: bool) -> str:
     return f"…{before}{shown}{after}…"
 
 
-def field_label(field: str, lang: str) -> str:
-    """ "body" -> 正文, "attachment:报价.pdf" -> 附件 报价.pdf (a field the catalogue does not know: as is)."""
-    kind, _, name = field.partition(":")
-    if not has(f"field.{kind}"):
-        return field
-    return t(f"field.{kind}", lang, name=name) if name else t(f"field.{kind}", lang)
+def field_label(field: Field, lang: str) -> str:
+    """Field("body") -> 正文, Field("attachment", "报价.pdf") -> 附件 报价.pdf (a kind the catalogue
+    does not know: as it is)."""
+    key = f"field.{field.kind}"
+    if not has(key):
+        return str(field)
+    return t(key, lang, name=field.name) if field.kind.startswith("attachment") else t(key, lang)
 
 
 def finding_lines(finding: Finding, field_text: str | None, lang: str, color: bool) -> list[str]:

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from companion.database import Database
 from companion.i18n import Msg, msg
 from companion.message import Message
 from companion.policy.engine import PolicyEngine
+from companion.records import Database, scans
 from companion.stores import open_store
 from companion.stores.base import Item
 
@@ -95,11 +95,11 @@ def _record_item(
     totals.skipped += item.skipped
     if item.message is not None:
         message = _with_direction(item.message, identities)
-        if db.has_message(message.key):
+        if scans.has_message(db, message.key):
             totals.skipped += 1
         else:
             verdict = engine.check(message, role=role)
-            db.add_message(message, verdict)
+            scans.add_message(db, message, verdict)
             totals.messages += 1
             if verdict.findings:
                 totals.flagged += 1
@@ -115,5 +115,5 @@ def _record_item(
 def _record_error(db: Database, totals: ScanTotals, source: str, error: str | Msg) -> None:
     totals.errors += 1
     totals.error_list.append((source, error))
-    db.add_error(source, str(error))  # English, as the log
+    scans.add_error(db, source, str(error))  # English, as the log
     log.warning("%s: %s", source, error)

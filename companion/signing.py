@@ -89,6 +89,16 @@ def sign(key: Ed25519PrivateKey, obj: Any) -> str:
     return b64url_encode(key.sign(canonical(obj)))
 
 
+def signed_envelope(device_id: str, key: Ed25519PrivateKey, payload: dict[str, Any]) -> dict[str, Any]:
+    """What a device sends (protocol: "Envelopes"): the payload and the device's signature of it."""
+    return {"device_id": device_id, "payload": payload, "signature": sign(key, payload)}
+
+
+def message_hash(message_key: str) -> str:
+    """How the collector knows a message: a hash of its local key, never the key or the mail."""
+    return hashlib.sha256(message_key.encode("utf-8")).hexdigest()
+
+
 def verify(public_key: str, obj: Any, signature: str) -> bool:
     """True only when `signature` is a valid signature of canonical(obj) by `public_key` (both
     base64url). Never raises: a malformed key or signature is simply not a valid signature."""

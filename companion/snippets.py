@@ -210,7 +210,9 @@ def message_snippets(message: Message, verdict: Verdict, rules: SnippetRules) ->
             "rule": f.rule,
             "snippet": ""
             if f.quoted
-            else snippet(fields.get(f.field), f.field, f.start, f.end, f.text, people=people, rules=rules),
+            else snippet(
+                fields.get(f.field), str(f.field), f.start, f.end, f.text, people=people, rules=rules
+            ),
         }
         for f in verdict.findings
     ]

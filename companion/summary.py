@@ -14,7 +14,6 @@ message to a hash of its key, and an event's time to its hour.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -25,27 +24,20 @@ from companion import __version__
 from companion.clock import now_iso
 from companion.config import Paths
 from companion.device import device_private_key, load_device, require_device
+from companion.message import Field
 from companion.pii import People
 from companion.policy.model import SnippetRules
-from companion.presend import CHOICES
-from companion.signing import canonical, obj_hash, sign
+from companion.presend import Choice
+from companion.records import appeals, decisions, outbox, scans, state
+from companion.records.state import Cursors
+from companion.signing import message_hash, obj_hash, signed_envelope
 from companion.snippets import snippet
 
 if TYPE_CHECKING:
-    from companion.database import Database
+    from companion.records import Database
 
 SCHEMA = 1
 MAX_EVENTS = 1000  # keeps a summary well under the collector's 1 MiB; the rest goes in the next one
-
-
-@dataclass(frozen=True)
-class Cursors:
-    """Highest row ids a summary covers (inclusive)."""
-
-    message: int
-    presend: int
-    appeal: int
-    error: int
 
 
 @dataclass(frozen=True)
@@ -83,37 +75,16 @@ def queue_summary(
     device = require_device(db)
     key = device_private_key(paths, device)
     policy_version = _policy_version(paths)
-    conn = db.conn
     # IMMEDIATE: take the write lock before reading the chain state, so two processes queueing at
     # once cannot both build seq N.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with db.immediate():
         payload, cursors, more = _build(db, paths, now_iso(now), policy_version, stores, max_events)
-        envelope = {"device_id": device.device_id, "payload": payload, "signature": sign(key, payload)}
         digest = obj_hash(payload)
-        cur = conn.execute(
-            "INSERT INTO outbox (kind, payload, created_at, status, attempts, next_attempt_at, acked_at, last_error)"
-            " VALUES ('summary', ?, ?, 'queued', 0, '', NULL, '')",
-            (canonical(envelope).decode("utf-8"), payload["created_at"]),
+        outbox_id = outbox.queue(
+            db, "summary", signed_envelope(device.device_id, key, payload), payload["created_at"]
         )
-        conn.execute(
-            "UPDATE sync_state SET summary_seq = ?, summary_hash = ?, summary_period_end = ?, cursor_message = ?,"
-            " cursor_presend = ?, cursor_appeal = ?, cursor_error = ? WHERE id = 1",
-            (
-                payload["seq"],
-                digest,
-                payload["period"]["end"],
-                cursors.message,
-                cursors.presend,
-                cursors.appeal,
-                cursors.error,
-            ),
-        )
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    return QueuedSummary(cur.lastrowid, payload["seq"], digest, len(payload["events"]), more)
+        state.advance_chain(db, payload["seq"], digest, payload["period"]["end"], cursors)
+    return QueuedSummary(outbox_id, payload["seq"], digest, len(payload["events"]), more)
 
 
 def _policy_version(paths: Paths) -> str:
@@ -125,70 +96,47 @@ def _policy_version(paths: Paths) -> str:
         return ""
 
 
-def _one(db: Database, sql: str, params: tuple[Any, ...] = ()) -> Any:
-    return db.conn.execute(sql, params).fetchone()[0]
-
-
 def _build(
     db: Database, paths: Paths, now: str, policy_version: str, stores: tuple[int, int] | None, max_events: int
 ) -> tuple[dict[str, Any], Cursors, bool]:
-    state = next(db.db.query("SELECT * FROM sync_state WHERE id = 1"))
+    chain = state.sync_state(db)
+    covered = state.cursors(chain)
     device = load_device(db)
     # Upper bounds first: rows written while we read belong to the next summary.
-    top = Cursors(
-        _one(db, "SELECT coalesce(max(rowid), 0) FROM messages"),
-        _one(db, "SELECT coalesce(max(id), 0) FROM presend"),
-        _one(db, "SELECT coalesce(max(id), 0) FROM appeals"),
-        _one(db, "SELECT coalesce(max(id), 0) FROM scan_errors"),
-    )
+    top = Cursors(scans.last_seq(db), decisions.top(db), appeals.top(db), scans.errors_top(db))
     context = _EventContext(
-        _snippet_rules(paths), _directory(db, state["cursor_message"], top.message, _own_names(db))
+        _snippet_rules(paths), _directory(db, covered.message, top.message, _own_names(db))
     )
     scan_events, counts, message_top, more = _scan_events(
-        db, state["cursor_message"], top.message, max_events, context
+        db, covered.message, top.message, max_events, context
     )
     if more:  # the scan events filled this summary: pre-send decisions wait for the next one
-        presend_events, outcomes, presend_top, more_presend = (
-            [],
-            dict.fromkeys(CHOICES, 0),
-            state["cursor_presend"],
-            True,
-        )
+        presend_events, outcomes, presend_top, more_presend = [], _no_outcomes(), covered.presend, True
     else:
         presend_events, outcomes, presend_top, more_presend = _presend_events(
-            db, state["cursor_presend"], top.presend, max_events - len(scan_events), context
+            db, covered.presend, top.presend, max_events - len(scan_events), context
         )
     cursors = Cursors(message_top, presend_top, top.appeal, top.error)
     stores_count, unreadable = stores or (0, 0)
-    start = state["summary_period_end"] or (device.enrolled_at if device else "") or now
+    start = chain["summary_period_end"] or (device.enrolled_at if device else "") or now
     payload = {
         "type": "summary",
         "schema": SCHEMA,
         "device_id": device.device_id if device else "",
-        "seq": state["summary_seq"] + 1,
-        "prev_hash": state["summary_hash"],
+        "seq": chain["summary_seq"] + 1,
+        "prev_hash": chain["summary_hash"],
         "period": {"start": start, "end": now},
         "created_at": now,
         "agent_version": __version__,
         "policy_version": policy_version,
         "counts": counts,
         "presend": outcomes,
-        "appeals_filed": _one(
-            db, "SELECT count(*) FROM appeals WHERE id > ? AND id <= ?", (state["cursor_appeal"], top.appeal)
-        ),
+        "appeals_filed": appeals.count_in_range(db, covered.appeal, top.appeal),
         "health": {
             "stores": stores_count,
             "stores_unreadable": unreadable,
-            "scan_errors": _one(
-                db,
-                "SELECT count(*) FROM scan_errors WHERE id > ? AND id <= ?",
-                (state["cursor_error"], top.error),
-            ),
-            "messages_scanned": _one(
-                db,
-                "SELECT count(*) FROM messages WHERE rowid > ? AND rowid <= ?",
-                (state["cursor_message"], message_top),
-            ),
+            "scan_errors": scans.errors_in_range(db, covered.error, top.error),
+            "messages_scanned": scans.count_in_range(db, covered.message, message_top),
         },
         "events": scan_events + presend_events,
     }
@@ -219,22 +167,15 @@ def _snippet_rules(paths: Paths) -> SnippetRules:
 
 def _directory(db: Database, after: int, top: int, own_names: tuple[str, ...]) -> People:
     """The senders and recipients of the messages (after, top], as one People."""
-    pairs: list[tuple[str, str]] = []
-    rows = db.conn.execute(
-        "SELECT DISTINCT people FROM messages WHERE rowid > ? AND rowid <= ?", (after, top)
-    )
-    for (people,) in rows:
-        pairs.extend((a, n) for a, n in (json.loads(people) if people else []))
+    pairs = [tuple(pair) for people in scans.people_in_range(db, after, top) for pair in people]
     return People.of(pairs, own_names)
 
 
 def _own_names(db: Database) -> tuple[str, ...]:
     """The user's own display names: the senders' names of the mail they sent."""
-    names: set[str] = set()
-    for (pairs,) in db.conn.execute("SELECT DISTINCT people FROM messages WHERE direction = 'sent'"):
-        first = json.loads(pairs)[:1] if pairs else []
-        names.update(name for _address, name in first if name)
-    return tuple(sorted(names))
+    return tuple(
+        sorted({people[0][1] for people in scans.people_of_sent_mail(db) if people and people[0][1]})
+    )
 
 
 def _scan_events(
@@ -242,14 +183,7 @@ def _scan_events(
 ) -> tuple[list[dict], dict, int, bool]:
     """Events and counts of findings in messages (after, top]; stops at a message boundary when the
     event budget runs out. Returns (events, counts, the last message row covered, cut short?)."""
-    rows = db.db.query(
-        "SELECT m.rowid AS mrow, m.key, m.direction, m.counterpart, m.date, m.scanned_at, m.people, f.rule, f.tier,"
-        " f.category, f.field, f.start, f.[end], f.text, f.quoted, ff.text AS field_text"
-        " FROM messages m JOIN findings f ON f.message_key = m.key"
-        " LEFT JOIN flagged_fields ff ON ff.message_key = m.key AND ff.field = f.field"
-        " WHERE m.rowid > ? AND m.rowid <= ? ORDER BY m.rowid, f.id",
-        [after, top],
-    )
+    rows = scans.findings_in_range(db, after, top)
     events: list[dict[str, Any]] = []
     by = {k: Counter() for k in ("rule", "tier", "category", "direction")}
     group: list[dict[str, Any]] = []
@@ -280,14 +214,18 @@ def _scan_events(
     return events, counts, covered, cut
 
 
+def _no_outcomes() -> dict[str, int]:
+    return dict.fromkeys((c.value for c in Choice), 0)
+
+
 def _presend_events(
     db: Database, after: int, top: int, budget: int, context: _EventContext
 ) -> tuple[list[dict], dict, int, bool]:
-    outcomes = dict.fromkeys(CHOICES, 0)
+    outcomes = _no_outcomes()
     events: list[dict[str, Any]] = []
     covered = after
-    for row in db.db.query("SELECT * FROM presend WHERE id > ? AND id <= ? ORDER BY id", [after, top]):
-        findings = json.loads(row["findings"] or "[]")
+    for row in decisions.in_range(db, after, top):
+        findings = row["findings"]
         if events and len(events) + len(findings) > budget:
             return events, outcomes, covered, True
         if row["choice"] in outcomes:
@@ -327,7 +265,7 @@ def _event(
         if quoted
         else snippet(
             f.get("field_text"),
-            f["field"],
+            str(Field.from_dict(f["field"])),
             f["start"],
             f["end"],
             f.get("text") or "",
@@ -335,7 +273,7 @@ def _event(
             rules=context.rules,
         ),
         "quoted": quoted,
-        "message_hash": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+        "message_hash": message_hash(key),
     }
 
 

@@ -17,7 +17,7 @@ from companion.config import Paths
 from companion.errors import MailwardenError
 
 if TYPE_CHECKING:
-    from companion.database import Database
+    from companion.records import Database
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,9 @@ class SyncPlan:
 def summary_due(db: Database, now: datetime, interval: timedelta) -> bool:
     """True when the last summary's period ended at least `interval` ago (or there was none). The
     period end is kept in the database, so a restarted agent does not sign an extra summary."""
-    row = db.conn.execute("SELECT summary_period_end FROM sync_state WHERE id = 1").fetchone()
-    last = row[0] if row else None
+    from companion.records import state
+
+    last = state.last_period_end(db)
     if not last:
         return True
     try:

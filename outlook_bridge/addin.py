@@ -3,10 +3,11 @@
 Outlook creates `MailwardenAddin` through pywin32 (registry rows: outlook_bridge.registration),
 calls IDTExtensibility2.OnConnection with its Application object, and the add-in subscribes to
 Application.ItemSend. For every item sent, `SendGuard.on_item_send` maps the MailItem
-(outlook_bridge.mapping), checks it with the in-process policy engine (no network: this runs on
-Outlook's UI thread), asks the sender through the dialog when the verdict says so
-(outlook_bridge.decision), adds the approver in Cc when chosen, and records the decision in the
-local database. It returns the new value of ItemSend's Cancel: True keeps the inspector open.
+(outlook_bridge.mapping), checks it through the pre-send session (companion.presend: the policy in
+force, in process, no network: this runs on Outlook's UI thread), asks the sender through the dialog
+when the verdict says so (outlook_bridge.decision), adds the approver in Cc when chosen, stamps the
+X-Mailwarden header with the decision key and records the decision in the local database. It
+returns the new value of ItemSend's Cancel: True keeps the inspector open.
 
 When the check cannot run: Outlook disables add-ins that raise or crash, so ANY exception while
 mapping, checking, asking or adding the approver is caught, logged and recorded with the error.
@@ -22,22 +23,21 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from companion.presend import Check, Choice, PresendSession
 from outlook_bridge.registration import CLSID, DESCRIPTION_COM, PROGID
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "outlook"
 OL_CC = 2  # OlMailRecipientType.olCC
+# A named property in PS_INTERNET_HEADERS becomes a header of the mail Outlook sends.
+HEADER_PROPERTY = (
+    "http://schemas.microsoft.com/mapi/string/{00020386-0000-0000-C000-000000000046}/X-Mailwarden"
+)
 # The typelib of IDTExtensibility2 ("Microsoft Add-In Designer", MSADDNDR.DLL, installed with Office)
 ADDIN_DESIGNER_TYPELIB = "{AC0714F2-3D04-11D1-AE7D-00A0C90F26F4}"
-
-
-class EngineSource(Protocol):
-    def get(self) -> Any:
-        """The policy engine in force."""
 
 
 def _machine_fail_mode() -> str:
@@ -65,21 +65,21 @@ def add_cc(mail_item: Any, addresses: tuple[str, ...] | list[str]) -> None:
     recipients.ResolveAll()
 
 
+def stamp_header(mail_item: Any, value: str) -> None:
+    """Set the X-Mailwarden header of the mail about to go (a failure costs the tie to the decision,
+    never the mail: it is logged)."""
+    try:
+        mail_item.PropertyAccessor.SetProperty(HEADER_PROPERTY, value)
+    except Exception:  # noqa: BLE001 - a COM error: the mail still goes, untied
+        log.exception("the X-Mailwarden header could not be set")
+
+
 class SendGuard:
     """The ItemSend logic, free of COM plumbing (tests drive it with fake MailItems)."""
 
-    def __init__(
-        self,
-        engines: EngineSource,
-        dialog: Any,
-        database_path: Path,
-        role: str | None = None,
-        fail_mode: str = "open",
-    ) -> None:
-        self.engines = engines
+    def __init__(self, session: PresendSession, dialog: Any, fail_mode: str = "open") -> None:
+        self.session = session
         self.dialog = dialog
-        self.database_path = Path(database_path)
-        self.role = role  # the user's configured role (config.toml), used when the policy knows it
         from companion.machine_config import FAIL_MODES
 
         self.fail_mode = fail_mode if fail_mode in FAIL_MODES else "open"
@@ -87,29 +87,24 @@ class SendGuard:
 
     @classmethod
     def create(cls, dialog: Any = None) -> SendGuard:
-        """The guard for the policy in force in the user's data directory (built now, rebuilt on
-        the first send after the policy file changes)."""
-        from companion.agent.engines import EngineCache
+        """The guard for the policy in force in the user's data directory (built now; a new policy
+        or role applies at the next send, as for every pre-send path)."""
         from companion.config import paths
+        from companion.policy.in_force import PolicyInForce
 
         p = paths().ensure()
-        engines = EngineCache(p.policy)
-        engines.get()
-        role = None
-        try:
-            from companion.settings import load_settings
-
-            role = load_settings(p).role
-        except Exception as exc:  # noqa: BLE001 - a bad config.toml must not stop the checks
-            log.warning("settings not read, no role applied: %s", exc)
+        policy = PolicyInForce(p)
+        policy.get()
         if dialog is None:
             from outlook_bridge.dialog import default_dialog
 
             dialog = default_dialog()
-        return cls(engines, dialog, p.database, role, _machine_fail_mode())
+        return cls(PresendSession(CHANNEL, policy, p.database), dialog, _machine_fail_mode())
 
-    def _unchecked(self, reason: str, details: dict[str, Any]) -> bool:
+    def _unchecked(self, item: Any, reason: str, details: dict[str, Any]) -> bool:
         """The check could not run: send or hold as the fail mode says; returns the new Cancel."""
+        from companion.presend import new_key, unchecked_stamp
+
         send = self.fail_mode == "open"
         try:
             if self.fail_mode == "ask":
@@ -118,11 +113,16 @@ class SendGuard:
                 self.dialog.show_unchecked(reason)
         except Exception:  # noqa: BLE001 - no way to ask: the mail is held (the sender can send again)
             log.exception("the fail-mode window could not open")
-        self._record(None, "unchecked_sent" if send else "unchecked_cancelled", error=reason, details=details)
+        key = new_key()
+        if send:
+            stamp_header(item, unchecked_stamp(key))
+        self._record(
+            Choice.UNCHECKED_SENT if send else Choice.UNCHECKED_CANCELLED,
+            key=key,
+            error=reason,
+            details=details,
+        )
         return not send
-
-    def _role_for(self, engine: Any) -> str | None:
-        return self.role if self.role and self.role in engine.policy.roles else None
 
     def on_item_send(self, item: Any, cancel: bool = False) -> bool:
         """Check one item being sent; returns the new Cancel. Never raises."""
@@ -131,8 +131,7 @@ class SendGuard:
             return True
         if self._busy:  # a send started while our window is open (a macro or another add-in)
             self._record(
-                None,
-                "unchecked_cancelled",
+                Choice.UNCHECKED_CANCELLED,
                 error="another Mailwarden check was still open",
                 details=_minimal_details(item),
             )
@@ -145,39 +144,37 @@ class SendGuard:
         details = None
         try:
             details = compose_details(item)
-            engine = self.engines.get()
-            outcome = decide(engine, details, self.dialog, role=self._role_for(engine))
+            outcome = decide(self.session, details, self.dialog)
             if outcome.add_cc:
                 add_cc(item, outcome.add_cc)
         except Exception as exc:  # noqa: BLE001 - the fail mode decides, see the module docstring
             log.exception("the check could not run (fail mode %s)", self.fail_mode)
-            return self._unchecked(_describe(exc), details or _minimal_details(item))
+            return self._unchecked(item, _describe(exc), details or _minimal_details(item))
         finally:
             self._busy = False
-        self._record(outcome.check, outcome.choice, justification=outcome.justification)
+        if outcome.stamp is not None:
+            stamp_header(item, outcome.stamp)
+        self._record(outcome.choice, check=outcome.check, justification=outcome.justification)
         log.info(
             "%s -> %s (%.0f ms)",
             outcome.check.verdict.verdict,
-            outcome.choice,
+            outcome.choice.value,
             (time.perf_counter() - started) * 1000,
         )
         return outcome.cancel
 
-    def _record(self, check: Any, choice: str, **kwargs: Any) -> None:
-        """One short transaction in the local database; a failure is logged, never raised (the send
+    def _record(self, choice: Choice, *, check: Check | None = None, **fields: Any) -> None:
+        """The decision, recorded by the pre-send session (one short transaction, a short busy
+        timeout: never hold Outlook's UI for long); a failure is logged, never raised (the send
         decision is already made)."""
-        from companion.database import Database
-        from companion.presend import record_decision
+        from companion.presend import Decision
 
         try:
-            db = Database(self.database_path)
-            try:
-                db.conn.execute("PRAGMA busy_timeout = 3000")  # never hold Outlook's UI for long
-                record_decision(db, CHANNEL, check, choice, **kwargs)
-            finally:
-                db.close()
+            key = fields.pop("key", "") or (check.key if check else "")
+            decision = Decision(choice, check.id if check else None, key, **fields)
+            self.session.record(decision, check=check)
         except Exception:  # noqa: BLE001
-            log.exception("could not record the decision %r", choice)
+            log.exception("could not record the decision %r", choice.value)
 
 
 def _minimal_details(item: Any) -> dict[str, Any]:

@@ -6,9 +6,9 @@
              or send with a written justification ("justified")
     block -> tell the sender; the send is cancelled ("blocked")
 
-The dialog is anything with `ask_warn(view) -> WarnAnswer` and `show_block(view)`; the add-in
-gives the Windows one, tests a fake. `view` is `Check.to_dict(engine)` (what Thunderbird shows)
-plus the category labels in both languages.
+The check and the view come from the pre-send session (companion.presend), as for Thunderbird and
+the local API. The dialog is anything with `ask_warn(view) -> WarnAnswer` and `show_block(view)`;
+the add-in gives the Windows one, tests a fake.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from companion.policy.engine import PolicyEngine
-from companion.presend import Check, check_outgoing
+from companion.presend import Check, Choice, PresendSession
 
 WarnAction = Literal["edit", "add_approver", "justify"]
 
@@ -57,39 +56,35 @@ class Dialog(Protocol):
 @dataclass(frozen=True)
 class Outcome:
     cancel: bool  # the value for ItemSend's Cancel (True keeps the inspector open)
-    choice: str  # one of companion.presend.CHOICES, for record_decision
+    choice: Choice
     check: Check
     view: dict[str, Any]
     justification: str = ""
     add_cc: tuple[str, ...] = field(default=())  # approver addresses to add in Cc before the mail goes
 
-
-def view_of(engine: PolicyEngine, check: Check) -> dict[str, Any]:
-    view = check.to_dict(engine)
-    categories = {f["category"] for f in view["findings"]}
-    view["category_labels"] = {
-        c: {lang: engine.policy.category_label(c, lang) for lang in ("en", "zh")} for c in sorted(categories)
-    }
-    return view
+    @property
+    def stamp(self) -> str | None:
+        """The X-Mailwarden value when the mail goes, None when it does not."""
+        return None if self.cancel else self.check.stamp(self.choice)
 
 
-def decide(engine: PolicyEngine, details: dict[str, Any], dialog: Dialog, role: str | None = None) -> Outcome:
-    check = check_outgoing(engine, details, role)
-    view = view_of(engine, check)
+def decide(session: PresendSession, details: dict[str, Any], dialog: Dialog) -> Outcome:
+    check = session.check(details)
+    view = session.view(check)
     verdict = check.verdict.verdict
     if verdict == "pass":
-        return Outcome(False, "sent", check, view)
+        return Outcome(False, Choice.SENT, check, view)
     if verdict == "block":
         dialog.show_block(view)
-        return Outcome(True, "blocked", check, view)
+        return Outcome(True, Choice.BLOCKED, check, view)
     answer = dialog.ask_warn(view)
     if answer.action == "add_approver":
         present = {a.address for a in check.message.recipients}
         missing = tuple(a for a in view["approvers"] if a.lower() not in present)
         if view["approvers"]:
-            return Outcome(False, "added_approver", check, view, add_cc=missing)
+            return Outcome(False, Choice.ADDED_APPROVER, check, view, add_cc=missing)
     elif answer.action == "justify" and answer.justification.strip():
-        return Outcome(False, "justified", check, view, justification=answer.justification.strip())
+        return Outcome(False, Choice.JUSTIFIED, check, view, justification=answer.justification.strip())
     # "edit", a closed window, an approver the policy does not name, an empty justification:
     # back to the compose window, nothing sent.
-    return Outcome(True, "edited", check, view)
+    return Outcome(True, Choice.EDITED, check, view)

@@ -45,12 +45,12 @@ class FindingLine:
     explanation: str
 
 
-def _field_label(field: str, lang: str) -> str:
-    kind, _, name = field.partition(":")
+def _field_label(field: dict[str, str], lang: str) -> str:
+    kind, name = field.get("kind", ""), field.get("name", "")
     if kind in ("attachment", "attachment_name"):
         return text(f"field.{kind}", lang, name=name)
     key = f"field.{kind}"
-    return text(key, lang) if has_text(key) else field
+    return text(key, lang) if has_text(key) else kind
 
 
 def _flat(s: str) -> str:
@@ -58,14 +58,14 @@ def _flat(s: str) -> str:
 
 
 def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]:
-    """Everything the window shows for `view` (Check.to_dict + category labels), in `lang`."""
-    from companion.i18n import t
-
-    labels = view.get("category_labels", {})
+    """Everything the window shows for `view` (companion.presend.view: every label in both
+    languages), in `lang`."""
+    labels = view.get("labels", {})
     lines = []
     for f in view["findings"]:
-        category = labels.get(f["category"], {}).get(lang, f["category"])
-        heading = f"{t('tier.' + f['tier'], lang)} · {category} · {_field_label(f['field'], lang)}"
+        category = labels.get("categories", {}).get(f["category"], {}).get(lang, f["category"])
+        tier = labels.get("tiers", {}).get(f["tier"], {}).get(lang, f["tier"])
+        heading = f"{tier} · {category} · {_field_label(f['field'], lang)}"
         s = f["sentence"]
         lines.append(
             FindingLine(
@@ -73,7 +73,7 @@ def dialog_content(view: dict[str, Any], mode: str, lang: str) -> dict[str, Any]
                 _flat(s["text"][: s["start"]]),
                 _flat(s["text"][s["start"] : s["end"]]),
                 _flat(s["text"][s["end"] :]),
-                f["explanation_zh"] if lang == "zh" else f["explanation"],
+                f["explanation"]["zh" if lang == "zh" else "en"],
             )
         )
     approvers = view.get("approvers", [])

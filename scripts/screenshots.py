@@ -38,14 +38,13 @@ def wait_for(app, what: str, check: Callable[[], object], timeout: float = 30.0)
 def prepare(root: Path):
     """A running agent with flags, a pre-send decision, appeals (one decided) and an outbox."""
     import companion.keystore
-    from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending
-    from companion.policy import PolicyEngine, load_policy
     from companion.policy_update import pull_decisions
-    from companion.presend import check_outgoing, record_decision
+    from companion.records import Database
     from companion.summary import queue_summary
     from tests.fake_collector import FakeCollector
+    from tests.fixtures import record_presend as record
     from tests.ui_fixtures import make_agent
 
     companion.keystore._usable_keyring = lambda: None  # the device key goes to the temporary directory
@@ -56,20 +55,13 @@ def prepare(root: Path):
     quote = flags["回复：询价：不锈钢阀门 500 件"]
     order = flags["Re: order 4471"]
     db = Database(agent.paths.database)
-    engine = PolicyEngine(load_policy())
-    record_decision(
+    record(  # the decision the demo's sent mail names in its X-Mailwarden header
         db,
         "thunderbird",
-        check_outgoing(
-            engine,
-            {
-                "subject": quote["subject"],
-                "to": [quote["counterpart"]],
-                "body": "我们保证全网最低价，终身保修。",
-            },
-        ),
+        {"subject": quote["subject"], "to": [quote["counterpart"]], "body": "我们保证全网最低价，终身保修。"},
         "justified",
         justification="价格已获陈经理批准",
+        key="demo-decision-5",
     )
     first = client.file_appeal(order["id"], "这是正常的返点，已报备财务", comment="见 CRM 4471")["appeal"][
         "id"

@@ -3,6 +3,7 @@
 #   system-deps.sh install  - what `make install` needs (a Python able to make a venv)
 #   system-deps.sh test     - what the tests need on top (the msi group included)
 #   system-deps.sh msi      - what `make msi` needs, and nothing else
+#   system-deps.sh node     - Node.js and npm (the extension's linter and unit tests)
 set -euo pipefail
 
 msi=(
@@ -18,6 +19,10 @@ case "${1:-install}" in
   msi)
     need+=("${msi[@]}")
     ;;
+  node)
+    # Node 20 or later (node --test, ESLint 9); a Node installed outside Debian's packages counts.
+    command -v node >/dev/null && command -v npm >/dev/null || need+=(nodejs npm)
+    ;;
   test)
     need+=(
       thunderbird            # the real Thunderbird of the pre-send end-to-end test
@@ -28,7 +33,7 @@ case "${1:-install}" in
       "${msi[@]}"
     )
     ;;
-  *) echo "usage: $0 install|test|msi" >&2; exit 2 ;;
+  *) echo "usage: $0 install|test|msi|node" >&2; exit 2 ;;
 esac
 
 # Packages listed as Debian names are checked with dpkg.

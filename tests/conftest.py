@@ -115,7 +115,7 @@ def write_mbox(path: Path, bodies: list[bytes]) -> Path:
 @pytest.fixture
 def db(isolated_home):
     """A real database in the test's data directory."""
-    from companion.database import Database
+    from companion.records import Database
 
     database = Database(isolated_home / "mailwarden.db")
     yield database

@@ -5,7 +5,9 @@
 - `MemoryKeyring`, the `memory_keyring` fixture (an in-memory OS credential store for the test) and
   `restore_keyring` (whatever a test sets, the previous back-end comes back);
 - `FakeRegistry` and `MSI_VALUES`: HKLM as the MSI leaves it, for companion.machine_config;
-- `paths`: the test's data directory (tests/conftest.py isolates it), created; `free_port()`.
+- `paths`: the test's data directory (tests/conftest.py isolates it), created; `free_port()`;
+- `record_presend(db, channel, details, choice, ...)`: a pre-send decision recorded as the mail
+  clients record theirs (through companion.presend).
 """
 
 from __future__ import annotations
@@ -127,3 +129,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def record_presend(
+    db: Any, channel: str, details: dict[str, Any], choice: str, *, engine: Any = None, **fields: Any
+) -> int:
+    """Check `details` (unless the choice says the check could not run) and record `choice` as the
+    pre-send session of `channel` does; the row id. `fields`: key, justification, error."""
+    from companion.policy import PolicyEngine, load_policy
+    from companion.policy.in_force import StaticPolicy
+    from companion.presend import Choice, Decision, PresendSession
+
+    session = PresendSession(channel, StaticPolicy(engine or PolicyEngine(load_policy())), None)
+    check = session.check(details, key=fields.get("key")) if Choice(choice).checked else None
+    decision = Decision(Choice(choice), details=None if check else details, **fields)
+    return session.record(decision, db, check=check)

@@ -44,8 +44,8 @@ def load_mailbox(folder: Path = MAILBOX) -> Mailbox:
 def summary_of(box: Mailbox, home: Path) -> dict[str, Any]:
     """Scan the mailbox as its owner (identities from identity.json) and build the next summary."""
     from companion.config import Paths
-    from companion.database import Database
     from companion.policy import PolicyEngine, load_policy
+    from companion.records import Database
     from companion.scan import scan_paths
     from companion.summary import build_next_summary
 

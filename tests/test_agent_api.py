@@ -10,14 +10,15 @@ import pytest
 from companion.agent.api import MailwardenAPI
 from companion.agent.errors import BadRequest, NotFound, Unavailable
 from companion.config import Paths
-from companion.database import Database
 from companion.policy import PolicyEngine, load_policy
+from companion.records import Database
 from companion.scan import scan_paths
 from companion.settings import Settings
 from companion.stores.discovery import StoreInfo
 from tests.conftest import build_eml
 
 DEFAULT_VERSION = load_policy().version
+OFFER_KEY = "5f0c9d2e-offer-1"
 
 # (folder, file, subject, body, date): Sent mail is judged by every rule, Inbox mail by the received rules.
 MAILS = [
@@ -66,7 +67,11 @@ def filled(tmp_path, isolated_home) -> tuple[MailwardenAPI, Paths, Path]:
     for i, (folder, name, subject, body, date) in enumerate(MAILS):
         (box / folder).mkdir(parents=True, exist_ok=True)
         sender = "acc@supplier.example" if folder == "Inbox" else "sales@corp.example"
-        raw = build_eml(body, subject=subject, sender=sender, date=date, message_id=f"<m{i}@test>")
+        # "Offer 1" went out through a mail client with Mailwarden: its header names the decision.
+        stamp = (
+            {"X_Mailwarden": f"policy {DEFAULT_VERSION}; warn; justified; key={OFFER_KEY}"} if i == 0 else {}
+        )
+        raw = build_eml(body, subject=subject, sender=sender, date=date, message_id=f"<m{i}@test>", **stamp)
         (box / folder / name).write_bytes(raw)
     paths = Paths(isolated_home).ensure()
     db = Database(paths.database)
@@ -131,8 +136,9 @@ def test_flag_offsets_point_at_the_matched_text(filled):
     ]:
         flag = api.flag(_key(api, subject))["flag"]
         assert flag["subject"] == subject and flag["findings"]
+        excerpts = {(e["field"]["kind"], e["field"]["name"]): e["text"] for e in flag["excerpts"]}
         for f in flag["findings"]:
-            excerpt = flag["excerpts"][f["field"]]
+            excerpt = excerpts[(f["field"]["kind"], f["field"]["name"])]
             assert excerpt[f["start"] : f["end"]] == f["text"]
             assert f["explanation"]["en"] and f["explanation"]["zh"]
         assert expected in [f["text"] for f in flag["findings"]]
@@ -229,10 +235,18 @@ def test_check_verdicts_and_offsets(filled):
         assert result["verdict"] == verdict, body
         assert result["policy_version"] == DEFAULT_VERSION
         for f in result["findings"]:
-            assert body[f["start"] : f["end"]] == f["text"] and f["field"] == "body"
+            assert body[f["start"] : f["end"]] == f["text"] and f["field"] == {"kind": "body", "name": ""}
             assert f["explanation"]["en"] and f["explanation"]["zh"]
+    # Quoted text is someone else's: not shown before sending, yet kept with the decision.
     quoted = api.check({**base, "body": cases[-1][0]})
-    assert quoted["findings"] and all(f["quoted"] for f in quoted["findings"])
+    assert (quoted["verdict"], quoted["findings"], quoted["approvers"]) == ("pass", [], [])
+    assert api.decisions()["decisions"] == []  # a check alone stores nothing
+    row = api.record_decision({"check_id": quoted["check_id"], "choice": "sent"})["recorded"]
+    [decision] = api.decisions()["decisions"]
+    assert decision["id"] == row and decision["key"] == quoted["key"]
+    assert decision["findings"] and all(f["quoted"] for f in decision["findings"])
+    with pytest.raises(BadRequest, match="justification is required"):
+        api.record_decision({"check_id": quoted["check_id"], "choice": "justified"})
     with_attachment = api.check(
         {
             **base,
@@ -243,7 +257,7 @@ def test_check_verdicts_and_offsets(filled):
         }
     )
     assert with_attachment["verdict"] == "warn"
-    assert [f["field"] for f in with_attachment["findings"]] == ["attachment:terms.txt"]
+    assert [f["field"] for f in with_attachment["findings"]] == [{"kind": "attachment", "name": "terms.txt"}]
     # A role can lower a tier: the sales manager may promise the lowest price.
     assert api.check({**base, "body": "the lowest price", "role": "sales-manager"})["verdict"] == "pass"
     with pytest.raises(BadRequest, match="unknown role 'ceo'"):
@@ -253,7 +267,7 @@ def test_check_verdicts_and_offsets(filled):
         ({"to": "x", "body": 3}, "must be strings"),
         ({"to": [1]}, "list of addresses"),
         ({"attachments": ["x"]}, "must be an object"),
-        ({"attachments": [{"name": "a", "size": "big"}]}, "invalid message"),
+        ({"attachments": [{"name": "a", "size": "big"}]}, "'size' must be a number"),
     ]:
         with pytest.raises(BadRequest, match=message):
             api.check(bad)
@@ -353,25 +367,25 @@ def test_settings_language_only_and_monitoring_stays_on(filled):
     assert api.update_settings({"language": ""})["settings"]["language"] == ""
 
 
-def test_flag_detail_has_the_decisions_taken_at_send_time(filled):
-    from companion.presend import check_outgoing, record_decision
+def test_flag_detail_has_the_decision_its_x_mailwarden_key_names(filled):
+    """The scan ties a sent mail to the pre-send decision by the key in its X-Mailwarden header;
+    another decision about a mail with the same subject and recipient is not taken for it."""
+    from tests.fixtures import record_presend as record
 
     api, paths, _ = filled
     key = _key(api, "Offer 1")
     assert api.flag(key)["flag"]["decisions"] == []
     db = Database(paths.database)
-    engine = PolicyEngine(load_policy())
     details = {
         "subject": "Offer 1",
         "to": ["Buyer@client.example"],
         "body": "We guarantee the lowest price in town.",
     }
-    record_decision(
-        db, "outlook", check_outgoing(engine, details), "justified", justification="approved by Wang"
-    )
-    record_decision(db, "outlook", check_outgoing(engine, {**details, "subject": "other"}), "edited")
+    record(db, "outlook", details, "edited")  # the first try, sent back to edit: another decision
+    record(db, "outlook", details, "justified", justification="approved by Wang", key=OFFER_KEY)
     db.close()
     (decision,) = api.flag(key)["flag"]["decisions"]
+    assert decision["key"] == OFFER_KEY
     assert (decision["choice"], decision["justification"], decision["channel"]) == (
         "justified",
         "approved by Wang",
@@ -384,7 +398,7 @@ def test_flag_detail_has_the_decisions_taken_at_send_time(filled):
     assert (
         api.flag(_key(api, "Notice"))["flag"]["decisions"] == []
     )  # received mail: nothing decided at send time
-    assert [d["choice"] for d in api.decisions()["decisions"]] == ["edited", "justified"]
+    assert [d["choice"] for d in api.decisions()["decisions"]] == ["justified", "edited"]
 
 
 def test_transparency_lists_every_outbox_item_with_its_exact_bytes(filled):

@@ -264,7 +264,9 @@ def test_flags_flag_and_appeal_over_http(agent):
     key = next(f["id"] for f in flags["flags"] if f["subject"] == "mbox risky")
     flag = client.flag(key)["flag"]
     (finding,) = flag["findings"]
-    assert flag["excerpts"]["body"][finding["start"] : finding["end"]] == "lowest price"
+    [excerpt] = flag["excerpts"]
+    assert excerpt["field"] == finding["field"] == {"kind": "body", "name": ""}
+    assert excerpt["text"][finding["start"] : finding["end"]] == "lowest price"
     appeal = client.file_appeal(key, "approved by my manager", rule="commit.lowest-price")["appeal"]
     assert appeal["status"] == "pending"
     assert appeal["id"] in [a["id"] for a in client.appeals()["appeals"]]
@@ -373,8 +375,9 @@ def test_shutdown_route_stops_the_agent(fresh_agent):
 def test_watcher_scans_a_burst_once_after_it_ends_at_low_priority(tmp_path, isolated_home, monkeypatch):
     import companion.scan
     from companion.agent.watcher import Watcher
-    from companion.database import Database
     from companion.policy import PolicyEngine, load_policy
+    from companion.policy.in_force import InForce
+    from companion.records import Database
     from companion.stores.discovery import StoreInfo
 
     scans: list[tuple[int, int]] = []  # (new messages, nice of the scanning thread)
@@ -391,7 +394,8 @@ def test_watcher_scans_a_burst_once_after_it_ends_at_low_priority(tmp_path, isol
     database = isolated_home / "w.db"
     Database(database).close()
     engine = PolicyEngine(load_policy())
-    watcher = Watcher(database, [StoreInfo(box, "configured", True)], lambda: engine, debounce_seconds=0.4)
+    in_force = InForce(engine, None, installed=False)
+    watcher = Watcher(database, [StoreInfo(box, "configured", True)], lambda: in_force, debounce_seconds=0.4)
     watcher.start()
     try:
         for i in range(5):  # a burst: each write comes before the debounce delay of the previous one ends

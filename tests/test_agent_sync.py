@@ -16,7 +16,7 @@ from companion.agent.api import MailwardenAPI
 from companion.agent.sync_loop import SyncLoop
 from companion.cli import cli
 from companion.config import Paths
-from companion.database import Database
+from companion.records import Database
 from companion.settings import Settings
 from tests.collector_fixtures import start_server
 from tests.conftest import build_eml

@@ -35,6 +35,7 @@ UI_MAY_USE = {
     "companion.config",
     "companion.errors",
     "companion.i18n",
+    "companion.policy.model",  # the tier order and labels, the one set (a leaf: it imports no companion module)
 }
 
 # The shared protocol package (canonical JSON, signing, versions, the policy model and validator)

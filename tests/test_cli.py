@@ -56,7 +56,7 @@ def test_check_json_contract(mails):
         "rule": "commit.lowest-price",
         "tier": "approval",
         "category": "commitment",
-        "field": "body",
+        "field": {"kind": "body", "name": ""},
         "start": 13,
         "end": 25,
         "text": "lowest price",
@@ -169,18 +169,23 @@ def test_flags_json_newest_first(tmp_path):
     assert rows[0]["findings"][0]["text"] == "keep this between us"
     text = run("flags").output
     assert "keep this between us" in text and text.index("newer") < text.index("Offer")
+    # the same read as the local API's GET /v1/flags, row for row
+    from companion.agent.api import MailwardenAPI
+    from companion.config import paths
+
+    assert [{k: v for k, v in r.items() if k != "kind"} for r in rows] == MailwardenAPI(paths()).flags()[
+        "flags"
+    ]
+    assert [r["subject"] for r in json_lines(run("flags", "--json", "--limit", "1").output)] == ["newer"]
 
 
 def test_flags_include_pre_send_decisions(tmp_path, isolated_home):
-    from companion.database import Database
-    from companion.policy import PolicyEngine, load_policy
-    from companion.presend import check_outgoing, record_decision
+    from companion.records import Database
+    from tests.fixtures import record_presend as record
 
     db = Database(isolated_home / "mailwarden.db")
-    check = check_outgoing(
-        PolicyEngine(load_policy()), {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}
-    )
-    record_decision(db, "thunderbird", check, "justified", justification="CEO agreed")
+    details = {"subject": "Deal", "to": ["t@b.example"], "body": "a lifetime warranty"}
+    record(db, "thunderbird", details, "justified", justification="CEO agreed")
     db.close()
     (row,) = json_lines(run("flags", "--json").output)
     assert (row["kind"], row["subject"], row["verdict"], row["choice"]) == (
@@ -292,7 +297,7 @@ def test_text_judges_plain_text_as_a_body(tmp_path):
     result = run("check", "--json", "--text", "-", input="我们保证最低价，欢迎下单。".encode())
     assert result.exit_code == 0
     row = json_lines(result.stdout)[0]
-    assert row["verdict"] == "warn" and row["findings"][0]["field"] == "body"
+    assert row["verdict"] == "warn" and row["findings"][0]["field"] == {"kind": "body", "name": ""}
     note = tmp_path / "note.txt"
     note.write_text("Packing list attached.", encoding="utf-8")
     mail = tmp_path / "offer.eml"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from companion.errors import PolicyError
-from companion.message import Address, Attachment, Message, Span
+from companion.message import Address, Attachment, Field, Message, Span
 from companion.parsing.quoted import find_quoted_spans
 from companion.policy import PolicyEngine, parse_policy
 from companion.policy.loader import default_policy_text
@@ -85,7 +85,7 @@ def test_tier_table_rows(engine, tier, rule, verdict, phrase):
 def test_offsets_index_the_original_field_text(engine):
     body = "第一行\nWe promise the LOWEST PRICE today."
     f = engine.check(sent(body)).findings[0]
-    assert (f.field, body[f.start : f.end], f.text) == ("body", "LOWEST PRICE", "LOWEST PRICE")
+    assert (f.field, body[f.start : f.end], f.text) == (Field("body"), "LOWEST PRICE", "LOWEST PRICE")
 
 
 def test_clean_mail_passes(engine):
@@ -176,8 +176,8 @@ def test_subject_and_attachment_text_are_checked(engine):
     )
     fields = {(f.field, f.rule) for f in engine.check(m).findings}
     assert fields == {
-        ("subject", "commit.lowest-price"),
-        ("attachment:terms.txt", "commit.lifetime-warranty"),
+        (Field("subject"), "commit.lowest-price"),
+        (Field("attachment", "terms.txt"), "commit.lifetime-warranty"),
     }
 
 
@@ -233,7 +233,7 @@ def test_quotation_without_finance_is_active_once_finance_is_named(engine):
     v = configured.check(quote)
     assert v.verdict == "warn"
     assert [(f.rule, f.field, f.text) for f in v.findings] == [
-        ("structure.quotation-without-finance", "subject", "Quotation")
+        ("structure.quotation-without-finance", Field("subject"), "Quotation")
     ]
     with_finance = sent(
         "see attached",
@@ -269,7 +269,7 @@ def test_mass_mailing_counts_external_recipients_only():
     internal = tuple(Address(f"staff{i}@corp.example") for i in range(30))
     v = configured.check(sent("Season's greetings", bcc=external))
     assert [(f.rule, f.field, f.text) for f in v.findings] == [
-        ("structure.mass-mailing", "recipients", "21 external recipients")
+        ("structure.mass-mailing", Field("recipients"), "21 external recipients")
     ]
     assert configured.check(sent("Season's greetings", bcc=external[:20] + internal)).verdict == "pass"
 

@@ -118,9 +118,9 @@ def test_outlook_msg_gets_a_normalised_copy_and_both_verify(tmp_path):
 def test_a_msg_saved_again_by_outlook_still_proves_by_content(tmp_path, isolated_home):
     """The chain recorded the item when its .msg had other bytes (Outlook rewrites items): the
     file is proven by that record through its normalised content, and verify-proof accepts it."""
-    from companion.database import Database
     from companion.evidence.record import record_for_outlook
     from companion.parsing import parse_file
+    from companion.records import Database
 
     msg = tmp_path / "chinese.msg"
     shutil.copy(outlook_samples() / "tika" / "testMSG_chinese.msg", msg)
@@ -144,7 +144,7 @@ def test_a_msg_saved_again_by_outlook_still_proves_by_content(tmp_path, isolated
 
 def test_prove_a_message_id_from_the_devices_chain(tmp_path, isolated_home):
     """A message recorded in an mbox: proven by its Message-ID, read back at its offset."""
-    from companion.database import Database
+    from companion.records import Database
 
     first = build_eml("Offer one", message_id="<one@corp.example>")
     second = build_eml("Offer two: USD 9.90", message_id="<two@corp.example>")

@@ -533,7 +533,7 @@ def wine_story(msi, msi_upgrade, tmp_path_factory):
     )
     story["engine"] = wine.python(
         "import json, sys, companion.policy.engine, companion.machine_config as mc;"
-        "from companion.presend import check_outgoing;"
+        "from companion.presend import PresendSession;"
         "print(json.dumps({'exe': sys.executable, 'version': sys.version.split()[0],"
         " 'machine': mc.read_machine_config().to_dict(with_token=True)}))"
     )

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from companion import __version__
-from companion.database import Database
-from companion.native_host import MAX_INCOMING, MAX_OUTGOING, encode, fit
+from companion.native_messaging import MAX_INCOMING, MAX_OUTGOING, encode, fit
 from companion.policy.loader import default_policy_text
+from companion.records import Database, decisions
 from companion.thunderbird_install import (
     EXTENSION_ID,
     HOST_NAME,
@@ -125,16 +125,40 @@ WARN = {
 }
 
 
-def test_ping_answers_with_the_version_and_policy(host):
-    pong = host.ask({"type": "ping", "id": 1})
-    assert pong == {
-        "type": "pong",
+def test_hello_answers_with_the_version_policy_and_what_the_extension_must_know(host):
+    from companion.machine_config import FAIL_MODES
+    from companion.parsing.attachments import attachment_kind
+
+    hello = host.ask({"type": "hello", "id": 1})
+    assert hello == {
+        "type": "hello",
         "id": 1,
         "version": __version__,
         "policy_version": "2026.11.1",
-        "protocol": 1,
+        "protocol": 2,
         "policy_error": None,
+        "attachments": hello["attachments"],
+        "fail_modes": list(FAIL_MODES),
+        "choices": [
+            "sent",
+            "edited",
+            "added_approver",
+            "justified",
+            "blocked",
+            "unchecked_sent",
+            "unchecked_cancelled",
+        ],
     }
+    rules = hello["attachments"]
+    # every extension sent as bytes is one the companion extracts, and the common ones are there
+    assert {".pdf", ".docx", ".xlsx", ".html", ".eml", ".txt", ".csv"} <= set(rules["extract"])
+    assert all(attachment_kind("x" + ext, "") for ext in rules["extract"])
+    assert not set(rules["extract"]) & set(rules["as_text"])
+    # the base64 of all the attachment bytes the extension may send stays under the incoming limit
+    assert rules["extract_total_max"] * 4 / 3 < MAX_INCOMING
+    # an extension of protocol 1 says "ping" and gets the same as "pong"
+    pong = host.ask({"type": "ping", "id": 2})
+    assert pong == {**hello, "type": "pong", "id": 2}
 
 
 def test_check_round_trip_gives_verdict_findings_and_approvers(host):
@@ -149,9 +173,15 @@ def test_check_round_trip_gives_verdict_findings_and_approvers(host):
     )
     sentence = finding["sentence"]
     assert sentence["text"][sentence["start"] : sentence["end"]] == "lowest price"
-    assert finding["explanation"].startswith("Promising") and finding["explanation_zh"].startswith(
-        "承诺最低价"
-    )
+    assert finding["explanation"]["en"].startswith("Promising")
+    assert finding["explanation"]["zh"].startswith("承诺最低价")
+    assert finding["field"] == {"kind": "body", "name": ""}
+    assert verdict["labels"]["tiers"] == {"approval": {"en": "needs approval", "zh": "需审批"}}
+    assert verdict["labels"]["categories"]["commitment"]["zh"]
+    assert verdict["stamps"] == {
+        "added_approver": f"policy 2026.11.1; warn; approver in cc; key={verdict['key']}",
+        "justified": f"policy 2026.11.1; warn; justified; key={verdict['key']}",
+    }
 
     clean = host.ask({"type": "check", "id": "c-2", "details": {**WARN, "body": "Packing list attached."}})
     assert (clean["verdict"], clean["findings"], clean["approvers"]) == ("pass", [], [])
@@ -190,7 +220,7 @@ def test_decisions_are_recorded_in_the_database(host, isolated_home):
 
     db = Database(isolated_home / "mailwarden.db")
     try:
-        rows = {r["id"]: r for r in db.presend_decisions(flagged_only=False)}
+        rows = {r["id"]: r for r in decisions.newest(db, None, noteworthy_only=False)}
     finally:
         db.close()
     justified = rows[recorded["row"]]
@@ -211,7 +241,7 @@ def test_decisions_are_recorded_in_the_database(host, isolated_home):
 def _presend_rows(home: Path) -> dict[int, dict]:
     db = Database(home / "mailwarden.db")
     try:
-        return {r["id"]: r for r in db.presend_decisions(flagged_only=False)}
+        return {r["id"]: r for r in decisions.newest(db, None, noteworthy_only=False)}
     finally:
         db.close()
 
@@ -290,8 +320,8 @@ def test_a_late_decision_sent_to_a_new_host_is_recorded_with_the_real_verdict(ho
     assert "not known" not in row["error"]
     memo_row = rows[blocked["row"]]
     assert (memo_row["verdict"], memo_row["choice"]) == ("block", "blocked")
-    assert ("attachment:memo.docx", "offbook.private-deal") in {
-        (f["field"], f["rule"]) for f in memo_row["findings"]
+    assert ("attachment", "memo.docx", "offbook.private-deal") in {
+        (f["field"]["kind"], f["field"]["name"], f["rule"]) for f in memo_row["findings"]
     }
     assert "attachments judged by name" not in memo_row["error"]
 
@@ -322,8 +352,10 @@ def test_bad_decisions_are_refused_with_clear_errors(host):
         {"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "justified", "justification": " "}
     )
     assert missing["type"] == "error" and missing["id"] == "d-1" and "justification" in missing["message"]
+    assert (missing["code"], missing["retryable"]) == ("justification_missing", False)
     unknown = host.ask({"type": "decision", "id": "d-2", "check_id": "c-1", "choice": "shrug"})
     assert unknown["type"] == "error" and "unknown choice" in unknown["message"]
+    assert (unknown["code"], unknown["retryable"]) == ("unknown_choice", False)
     assert host.ask({"type": "ping", "id": 3})["type"] == "pong"
 
 
@@ -331,14 +363,17 @@ def test_malformed_json_and_unknown_types_get_errors_and_the_host_stays_up(host)
     host.write_raw(b'{"type": "check", "id": ')
     error = host.read()
     assert (error["type"], error["id"], error["title"]) == ("error", None, "Malformed message")
+    assert (error["code"], error["retryable"]) == ("malformed", False)
     host.write_raw(b"\xff\xfe not utf-8")
     assert host.read()["title"] == "Malformed message"
     host.write_raw(b"[1, 2]")
     assert host.read()["type"] == "error"
     unknown = host.ask({"type": "launch-missiles", "id": "x-1"})
     assert (unknown["type"], unknown["id"], unknown["title"]) == ("error", "x-1", "Unknown message")
+    assert unknown["code"] == "unknown_type"
     bad_details = host.ask({"type": "check", "id": "c-9", "details": {"to": 5}})
     assert bad_details["type"] == "error" and "'to' must be a list" in bad_details["message"]
+    assert (bad_details["code"], bad_details["retryable"]) == ("bad_details", False)
     assert host.ask({"type": "check", "id": "c-10", "details": WARN})["verdict"] == "warn"
 
 
@@ -348,7 +383,7 @@ def test_oversize_incoming_message_is_refused_and_the_host_exits(host):
     )  # the length alone: the host must not wait for the body
     host.proc.stdin.flush()
     error = host.read()
-    assert (error["type"], error["title"]) == ("error", "Message too large")
+    assert (error["type"], error["title"], error["code"]) == ("error", "Message too large", "too_large")
     assert str(MAX_INCOMING) in error["message"]
     assert host.proc.wait(10) == 1
 
@@ -397,6 +432,23 @@ def test_a_new_policy_file_is_used_without_restarting_the_host(host, isolated_ho
     os.utime(policy, (time.time() + 5, time.time() + 5))  # a different mtime even on coarse clocks
     verdict = host.ask({"type": "check", "id": "c-1", "details": WARN})
     assert verdict["policy_version"] == "2026.12.7"
+
+
+def test_a_decision_the_database_cannot_take_is_answered_as_worth_sending_again(isolated_home):
+    """The extension keeps a decision and sends it again when the answer says `retryable` (it never
+    reads the English title)."""
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "policy.toml").write_text(policy_text(), encoding="utf-8")
+    (isolated_home / "mailwarden.db").mkdir()  # no database can be opened there
+    host = HostProcess(isolated_home)
+    try:
+        assert host.ask({"type": "check", "id": "c-1", "details": WARN})["verdict"] == "warn"
+        answer = host.ask({"type": "decision", "id": "d-1", "check_id": "c-1", "choice": "edited"})
+        assert answer["type"] == "error" and answer["id"] == "d-1"
+        assert (answer["code"], answer["retryable"]) == ("not_recorded", True)
+        assert host.ask({"type": "check", "id": "c-2", "details": WARN})["verdict"] == "warn"  # still up
+    finally:
+        host.kill()
 
 
 def test_the_log_never_holds_mail_text(host, isolated_home):
@@ -550,14 +602,18 @@ def test_extension_manifest_and_locales_agree_with_the_companion():
     assert (gecko["id"], gecko["strict_min_version"]) == (EXTENSION_ID, "128.0")
     assert manifest["version"] == __version__
     assert {"compose", "nativeMessaging", "storage"} <= set(manifest["permissions"])
-    background = "".join((EXT / s).read_text() for s in manifest["background"]["scripts"])
-    assert f'MW_HOST_NAME = "{HOST_NAME}"' in background
+    assert manifest["background"] == {"scripts": ["background/main.js"], "type": "module", "persistent": True}
+    assert f'HOST_NAME = "{HOST_NAME}"' in (EXT / "background/vocabulary.js").read_text()
     en = json.loads((EXT / "_locales/en/messages.json").read_text())
     zh = json.loads((EXT / "_locales/zh_CN/messages.json").read_text(encoding="utf-8"))
     assert en.keys() == zh.keys()
-    for page in ("popup/prompt.js", "options/options.js"):
-        for key in set(__import__("re").findall(r'msg\("(\w+)"', (EXT / page).read_text())):
-            assert key in en, f"{page} uses the missing message {key}"
+    for page in [*EXT.glob("popup/*.js"), *EXT.glob("options/*.js")]:
+        for key in set(__import__("re").findall(r'msg\("(\w+)"', page.read_text())):
+            assert key in en, f"{page.name} uses the missing message {key}"
+    from companion.machine_config import FAIL_MODES
+
+    for mode in FAIL_MODES:  # the options page offers the companion's fail modes, each in both languages
+        assert f"failMode{mode.capitalize()}" in en
     for template in ("linux", "macos", "windows"):
         data = json.loads((EXT / "native-host" / template / "mailwarden.json").read_text())
         assert {k: v for k, v in data.items() if k != "path"} == {
@@ -615,13 +671,13 @@ def test_attachments_sent_as_bytes_are_read_by_the_host(host):
     }
     verdict = host.ask({"type": "check", "id": "c-att", "details": details})
     assert verdict["type"] == "verdict" and verdict["verdict"] == "block"
-    found = {(f["field"], f["rule"]) for f in verdict["findings"]}
+    found = {(f["field"]["kind"], f["field"]["name"], f["rule"]) for f in verdict["findings"]}
     assert {
-        ("attachment:terms.pdf", "commit.lowest-price"),
-        ("attachment:memo.docx", "offbook.private-deal"),
-        ("attachment:说明.txt", "offbook.private-deal"),
+        ("attachment", "terms.pdf", "commit.lowest-price"),
+        ("attachment", "memo.docx", "offbook.private-deal"),
+        ("attachment", "说明.txt", "offbook.private-deal"),
     } <= found
-    assert not [f for f in found if "broken.pdf" in f[0] or "photo.jpg" in f[0]]
+    assert not [f for f in found if f[1] in ("broken.pdf", "photo.jpg")]
     assert host.ask({"type": "ping", "id": "after"})["type"] == "pong"  # still up
 
 

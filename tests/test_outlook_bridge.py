@@ -16,10 +16,19 @@ from pathlib import Path
 import pytest
 
 from companion.config import paths
-from companion.database import Database
+from companion.policy.in_force import PolicyInForce, StaticPolicy
 from companion.policy.loader import default_policy_text
+from companion.presend import PresendSession
+from companion.records import Database
+from companion.records import decisions as decision_rows
 from outlook_bridge import registration
-from outlook_bridge.addin import ApplicationEvents, MailwardenAddin, SendGuard, hook_item_send
+from outlook_bridge.addin import (
+    HEADER_PROPERTY,
+    ApplicationEvents,
+    MailwardenAddin,
+    SendGuard,
+    hook_item_send,
+)
 from outlook_bridge.decision import WarnAnswer, decide
 from outlook_bridge.dialog import dialog_content, plain_summary
 from outlook_bridge.install import install_outlook, uninstall_outlook
@@ -46,6 +55,9 @@ class PropertyAccessor:
         if schema not in self.props:
             raise FakeComError(-2147221233, "The property cannot be found.")
         return self.props[schema]
+
+    def SetProperty(self, schema: str, value: object) -> None:  # noqa: N802
+        self.props[schema] = value
 
 
 class ExchangeUser:
@@ -164,6 +176,11 @@ class MailItem:
         self.Attachments = Collection(attachments or [])
         self.SenderEmailType, self.SenderEmailAddress, self.Sender = sender_type, sender_address, sender
         self.SendUsingAccount = Account(account)
+        self.PropertyAccessor = PropertyAccessor()
+
+    def header(self) -> str | None:
+        """The X-Mailwarden header the add-in set (Outlook sends it with the mail)."""
+        return self.PropertyAccessor.props.get(HEADER_PROPERTY)
 
 
 def exchange_sender() -> dict:
@@ -219,7 +236,7 @@ def make_guard(dialog) -> SendGuard:
 def decisions() -> list[dict]:
     db = Database(paths().database)
     try:
-        return db.presend_decisions(flagged_only=False)
+        return decision_rows.newest(db, None, noteworthy_only=False)
     finally:
         db.close()
 
@@ -306,36 +323,39 @@ def test_attachments_names_sizes_and_text_of_small_text_like_files(tmp_path):
 # -- the decision flow (pure) -----------------------------------------------------------------
 
 
-def test_decide_pass_warn_block(policy_in_force):
-    from companion.agent.engines import EngineCache
+def outlook_session(policy=None) -> PresendSession:
+    return PresendSession("outlook", policy or PolicyInForce(paths()), paths().database)
 
-    engine = EngineCache(policy_in_force).get()
+
+def test_decide_pass_warn_block(policy_in_force):
+    session = outlook_session()
     clean = {"subject": "Hello", "body": "See you tomorrow.", "to": ["a@buyer.example"]}
-    assert (decide(engine, clean, FakeDialog()).cancel, decide(engine, clean, FakeDialog()).choice) == (
+    assert (decide(session, clean, FakeDialog()).cancel, decide(session, clean, FakeDialog()).choice) == (
         False,
         "sent",
     )
     risky = {"subject": "Offer", "body": "我们保证最低价。", "to": ["a@buyer.example"]}
-    edit = decide(engine, risky, FakeDialog(WarnAnswer.edit()))
+    edit = decide(session, risky, FakeDialog(WarnAnswer.edit()))
     assert (edit.cancel, edit.choice) == (True, "edited")
-    blank = decide(engine, risky, FakeDialog(WarnAnswer.justify("   ")))
+    blank = decide(session, risky, FakeDialog(WarnAnswer.justify("   ")))
     assert (blank.cancel, blank.choice) == (True, "edited")
-    ok = decide(engine, risky, FakeDialog(WarnAnswer.justify(" approved by Mr Zhang ")))
+    ok = decide(session, risky, FakeDialog(WarnAnswer.justify(" approved by Mr Zhang ")))
     assert (ok.cancel, ok.choice, ok.justification) == (False, "justified", "approved by Mr Zhang")
-    cc = decide(engine, risky | {"cc": [BOSS]}, FakeDialog(WarnAnswer.add_approver()))
+    cc = decide(session, risky | {"cc": [BOSS]}, FakeDialog(WarnAnswer.add_approver()))
     assert (cc.cancel, cc.choice, cc.add_cc) == (False, "added_approver", ())  # already in Cc: nothing to add
     from companion.policy import PolicyEngine, load_policy
 
-    nobody = decide(PolicyEngine(load_policy()), risky, FakeDialog(WarnAnswer.add_approver()))
+    default = outlook_session(StaticPolicy(PolicyEngine(load_policy())))
+    nobody = decide(default, risky, FakeDialog(WarnAnswer.add_approver()))
     assert (nobody.cancel, nobody.choice) == (
         True,
         "edited",
     )  # no approver address in the policy: back to edit
     forbidden = decide(
-        engine, {"subject": "x", "body": "keep this between us", "to": ["a@b.example"]}, FakeDialog()
+        session, {"subject": "x", "body": "keep this between us", "to": ["a@b.example"]}, FakeDialog()
     )
     assert (forbidden.cancel, forbidden.choice) == (True, "blocked")
-    assert forbidden.view["category_labels"]["off-book"] == {"en": "Off-book dealing", "zh": "私下交易"}
+    assert forbidden.view["labels"]["categories"]["off-book"] == {"en": "Off-book dealing", "zh": "私下交易"}
 
 
 # -- the ItemSend handler end to end (fakes + the real engine + the real database) ----------
@@ -420,7 +440,9 @@ def test_forbidden_text_in_an_attachment_blocks(policy_in_force):
     dialog = FakeDialog()
     item = MailItem(attachments=[Attachment("bank.txt", "新账户，请打到我个人账户，别告诉公司".encode())])
     assert make_guard(dialog).on_item_send(item, False) is True
-    assert any(f["field"] == "attachment:bank.txt" for f in dialog.blocked[0]["findings"])
+    assert any(
+        f["field"] == {"kind": "attachment", "name": "bank.txt"} for f in dialog.blocked[0]["findings"]
+    )
 
 
 def test_pass_sends_and_is_recorded_for_the_summary_counts(policy_in_force):
@@ -460,12 +482,12 @@ def test_an_exception_in_mapping_lets_the_mail_go_and_is_recorded(policy_in_forc
 
 
 def test_an_exception_in_the_engine_lets_the_mail_go_and_is_recorded(policy_in_force):
-    class BrokenEngines:
+    class BrokenPolicy:
         def get(self):
             raise MemoryError("engine exploded")
 
     guard = make_guard(FakeDialog())
-    guard.engines = BrokenEngines()
+    guard.session.policy = BrokenPolicy()
     assert guard.on_item_send(MailItem(subject="Offer", body="lowest price"), False) is False
     [row] = decisions()
     assert row["choice"] == "unchecked_sent" and row["error"] == "MemoryError: engine exploded"
@@ -584,11 +606,8 @@ def test_com_class_attributes():
 
 
 def test_dialog_content_is_bilingual_and_splits_the_match_out_of_its_sentence(policy_in_force):
-    from companion.agent.engines import EngineCache
-
-    engine = EngineCache(policy_in_force).get()
     outcome = decide(
-        engine,
+        outlook_session(),
         {"subject": "Offer", "body": "Hello. 这是我们的最低价，欢迎下单。", "to": ["a@b.example"]},
         FakeDialog(),
     )

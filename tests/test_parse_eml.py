@@ -568,3 +568,13 @@ def test_raw_8bit_message_id_and_date_do_not_leak_surrogates() -> None:
 def test_absurd_charset_labels_never_raise(label: str) -> None:
     text, defect = decode_bytes("中文 abc".encode(), label)
     assert text == "中文 abc" and defect is not None
+
+
+def test_the_decision_key_of_a_sent_mail_is_read_from_x_mailwarden() -> None:
+    head = b"From: li@corp.example\r\nTo: a@b.example\r\nSubject: Offer\r\n"
+    stamped = parse_eml_bytes(
+        head + b"X-Mailwarden: policy 2026.11.1; warn; justified;\r\n key=5f0c-9d2e\r\n\r\nHi"
+    )
+    assert stamped.decision_key == "5f0c-9d2e"  # folded over two lines, as long headers are
+    assert parse_eml_bytes(head + b"X-Mailwarden: policy 2026.11.1; pass\r\n\r\nHi").decision_key == ""
+    assert parse_eml_bytes(head + b"\r\nHi").decision_key == ""

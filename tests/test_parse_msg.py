@@ -205,3 +205,29 @@ def test_bytes_invalid_in_the_code_page_do_not_raise(tmp_path: Path) -> None:
     assert m.to[0].address == "tests.chang@fengttt.com"
     assert "\ufffd" in m.to[0].name
     assert m.subject == "Alfresco MSG format testing ( MSG 格式測試 )"
+
+
+def test_the_decision_key_of_outlooks_sent_copy_is_read_from_the_named_property() -> None:
+    """The add-in sets X-Mailwarden as a named property of PS_INTERNET_HEADERS (Outlook makes it a
+    header when it sends); the copy kept in Sent Items has the property, not the header. No tool
+    writes .msg files with named properties here, so the reading is shown on a stand-in."""
+    from companion.parsing.msg import PS_INTERNET_HEADERS, _stamped_header
+
+    class Sent:
+        def __init__(self, props: dict) -> None:
+            self.props = props
+
+        def getNamedProp(self, name: str, guid: str):  # noqa: N802 - extract_msg's name
+            return self.props.get((name, guid))
+
+    value = "policy 2026.11.1; pass; key=5f0c-1"
+    assert _stamped_header(Sent({("X-Mailwarden", PS_INTERNET_HEADERS): value}), None) == value
+    utf16 = ("x-mailwarden", PS_INTERNET_HEADERS)
+    assert _stamped_header(Sent({utf16: value.encode("utf-16-le") + b"\x00\x00"}), None) == value
+    assert _stamped_header(Sent({}), None) == ""
+
+
+@pytest.mark.outlook_samples
+def test_real_mail_without_the_header_has_no_decision_key() -> None:
+    for name in MAILS:  # neither the named property nor the header: no key is made up
+        assert parse_msg_file(SAMPLES / name).decision_key == ""

@@ -41,10 +41,10 @@ def _company_policy(version: str) -> str:
 def test_the_whole_loop(server, tmp_path, isolated_home):
     from companion.agent.api import MailwardenAPI
     from companion.config import Paths
-    from companion.database import Database
     from companion.keystore import load_device_key
     from companion.parsing import parse_file
     from companion.policy import PolicyEngine, load_policy
+    from companion.records import Database
     from companion.signing import load_private_key, public_key_b64, verify
 
     coll = server.collector

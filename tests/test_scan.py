@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from companion.database import Database
 from companion.policy import PolicyEngine, load_policy
+from companion.records import Database, scans
 from companion.scan import scan_paths
 from tests.conftest import age, build_eml, write_mbox
 from tests.fixtures import wait_until
@@ -35,7 +35,7 @@ def test_database_is_wal_and_migrated(isolated_home):
 def test_an_older_database_is_migrated_keeping_its_data(isolated_home):
     import sqlite_utils
 
-    from companion.database import migrations
+    from companion.records.schema import migrations
 
     isolated_home.mkdir(parents=True, exist_ok=True)
     old = sqlite_utils.Database(isolated_home / "old.db")
@@ -75,8 +75,8 @@ def test_received_mail_from_outside_with_bank_change(tmp_path, isolated_home):
     db = Database(isolated_home / "m.db")
     totals = scan_paths(db, engine(), [inbox])
     assert (totals.messages, totals.flagged, dict(totals.by_rule)) == (2, 1, {"payment.bank-change": 1})
-    flags = db.flags()
-    assert [(f.direction, f.counterpart) for f in flags] == [("received", "acc@supplier.example")]
+    flags = scans.flags(db, 50, 0)["flags"]
+    assert [(f["direction"], f["counterpart"]) for f in flags] == [("received", "acc@supplier.example")]
 
 
 def test_bad_messages_are_counted_and_logged_never_fatal(tmp_path, isolated_home):
@@ -93,7 +93,7 @@ def test_bad_messages_are_counted_and_logged_never_fatal(tmp_path, isolated_home
 SCAN_SCRIPT = """
 import sys
 from pathlib import Path
-from companion.database import Database
+from companion.records import Database
 from companion.policy import PolicyEngine, load_policy
 from companion.scan import scan_paths
 import companion.scan as scan

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from companion.database import Database
 from companion.policy import PolicyEngine, load_policy
+from companion.records import Database
 from companion.scan import scan_paths
 from companion.stores import pst as pst_module
 from companion.stores.base import Item

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from companion.database import Database
+from companion.records import Database
 from companion.scan import scan_paths
 from companion.stores.thunderbird import (
     Prefs,
@@ -522,6 +522,7 @@ def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):
     from companion.agent.watcher import Watcher
     from companion.cli import _status_text, cli
     from companion.policy import PolicyEngine, load_policy
+    from companion.policy.in_force import InForce
     from companion.stores.discovery import StoreInfo
 
     profile = _profile_whose_accounts_name_other_folders(tmp_path)
@@ -531,8 +532,8 @@ def test_mailwarden_scan_and_the_agent_status_say_so(tmp_path, isolated_home):
 
     database = isolated_home / "agent.db"
     Database(database).close()
-    engine = PolicyEngine(load_policy())
-    watcher = Watcher(database, [StoreInfo(profile, "thunderbird-profile", True)], lambda: engine)
+    in_force = InForce(PolicyEngine(load_policy()), None, installed=False)
+    watcher = Watcher(database, [StoreInfo(profile, "thunderbird-profile", True)], lambda: in_force)
     watcher.start()
     watcher.rescan()  # what the agent does at start
     try:

@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 
 from companion.collector_client import EnrollError
-from companion.database import Database
 from companion.device import load_device
 from companion.outbox import upload_pending
 from companion.policy import PolicyEngine, load_policy
 from companion.policy.loader import default_policy_text
 from companion.policy_update import is_newer, pull_decisions, pull_policy
-from companion.presend import check_outgoing, record_decision
+from companion.records import Database
 from companion.scan import scan_paths
 from companion.signing import obj_hash, public_key_b64, verify
 from companion.summary import build_next_summary, queue_summary
 from tests.conftest import REPO, build_eml
 from tests.fake_collector import FakeCollector
+from tests.fixtures import record_presend as record
 from tests.fixtures import wait_until
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -98,27 +98,20 @@ def scan_mails(db: Database, box: Path, mails=MAILS, start: int = 0) -> None:
 
 
 def record_presend(db: Database) -> None:
-    engine = PolicyEngine(load_policy())
-    risky = check_outgoing(
-        engine,
-        {
-            "subject": "Offer Wren",
-            "to": ["ann@shop.example"],
-            "body": "We can do the lowest price, call +44 20 7946 0958.",
-        },
-    )
-    record_decision(db, "thunderbird", risky, "justified", justification="approved by phone")
-    clean = check_outgoing(engine, {"subject": "hi", "to": ["a@b.example"], "body": "hello"})
-    record_decision(db, "thunderbird", clean, "sent")
-    blocked = check_outgoing(engine, {"subject": "x", "to": ["a@b.example"], "body": "私下交易"})
-    record_decision(db, "outlook", blocked, "blocked")
-    record_decision(
+    risky = {
+        "subject": "Offer Wren",
+        "to": ["ann@shop.example"],
+        "body": "We can do the lowest price, call +44 20 7946 0958.",
+    }
+    record(db, "thunderbird", risky, "justified", justification="approved by phone")
+    record(db, "thunderbird", {"subject": "hi", "to": ["a@b.example"], "body": "hello"}, "sent")
+    record(db, "outlook", {"subject": "x", "to": ["a@b.example"], "body": "私下交易"}, "blocked")
+    record(
         db,
         "outlook",
-        None,
+        {"subject": "Unchecked Grebe", "to": ["b@c.example"]},
         "unchecked_sent",
         error="companion not running",
-        details={"subject": "Unchecked Grebe", "to": ["b@c.example"]},
     )
 
 
@@ -498,7 +491,7 @@ WORKER = """
 import sys
 from pathlib import Path
 from companion.config import Paths
-from companion.database import Database
+from companion.records import Database
 from companion.outbox import upload_pending
 from companion.summary import queue_summary
 

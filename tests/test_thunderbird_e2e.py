@@ -38,8 +38,8 @@ from typing import Any
 
 import pytest
 
-from companion.database import Database
 from companion.policy.loader import default_policy_text
+from companion.records import Database, decisions
 from companion.thunderbird_install import EXTENSION_ID, install_extension, install_native_manifest
 from tests.conftest import REPO
 from tests.fixtures import free_port
@@ -469,7 +469,7 @@ def _decisions(mw_home: Path) -> list[dict[str, Any]]:
         return []
     db = Database(mw_home / "mailwarden.db")
     try:
-        return db.presend_decisions(flagged_only=False)
+        return decisions.newest(db, None, noteworthy_only=False)
     finally:
         db.close()
 
@@ -605,10 +605,10 @@ def test_clean_mail_arrives_with_the_mailwarden_header(sessions):
     s = sessions["open"]
     assert s.step("clean")["sent"], s.tail()
     [mail] = s.arrived("E2E clean")
-    assert header(mail) == f"policy {POLICY_VERSION}; pass"
     assert mail["rcpt"] == ["anna@buyer.example"] and mail["from"] == SENDER
     row = s.decision("E2E clean")
     assert (row["channel"], row["verdict"], row["choice"]) == ("thunderbird", "pass", "sent")
+    assert len(row["key"]) == 36 and header(mail) == f"policy {POLICY_VERSION}; pass; key={row['key']}"
 
 
 def test_forbidden_mail_is_never_sent_and_the_block_is_recorded(sessions):
@@ -678,6 +678,39 @@ def test_decisions_show_in_flags_and_the_summary(sessions):
     assert "Approved by phone" not in summary.stdout and "E2E" not in summary.stdout  # no mail text leaves
 
 
+def test_the_scan_of_the_sent_mail_finds_the_decision_by_its_key(sessions, tmp_path):
+    """The copy of a sent mail (here: as the SMTP server got it, put in a Sent folder) is tied to
+    what the sender decided by the key in its X-Mailwarden header."""
+    s = sessions["open"]
+    sent = tmp_path / "Sent"
+    sent.mkdir()
+    for i, subject in enumerate(("E2E justified", "E2E approver")):
+        [mail] = s.arrived(subject)
+        copy = sent / f"{i}.eml"
+        copy.write_bytes(mail["message"].as_bytes())
+        os.utime(
+            copy, (time.time() - 60, time.time() - 60)
+        )  # a mail client's finished file, not one being written
+    env = {**os.environ, "MAILWARDEN_HOME": str(Path(s.root) / "mailwarden"), "MAILWARDEN_LANG": "en"}
+    run = [sys.executable, "-m", "companion.cli"]
+    scan = subprocess.run(
+        [*run, "scan", "--json", "--identity", SENDER, str(sent)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert scan.returncode == 0 and json.loads(scan.stdout)["flagged"] == 2, scan.stderr
+    from companion.agent.api import MailwardenAPI
+    from companion.config import Paths
+
+    api = MailwardenAPI(Paths(Path(s.root) / "mailwarden"))
+    for subject in ("E2E justified", "E2E approver"):
+        [flag] = [f for f in api.flags()["flags"] if f["subject"] == subject]
+        [decision] = api.flag(flag["id"])["flag"]["decisions"]
+        assert decision["key"] == s.decision(subject)["key"] and decision["subject"] == subject
+
+
 def test_warn_mail_is_held_until_justified_then_sent(sessions):
     s = sessions["open"]
     result = s.step("justify")
@@ -692,8 +725,8 @@ def test_warn_mail_is_held_until_justified_then_sent(sessions):
     [mail] = s.arrived("E2E justified")
     assert mail["at"] * 1000 >= result["answeredAt"]  # held until the prompt was answered
     assert result["answeredAt"] - prompt["shownAt"] >= 1400
-    assert header(mail) == f"policy {POLICY_VERSION}; warn; justified"
     row = s.decision("E2E justified")
+    assert header(mail) == f"policy {POLICY_VERSION}; warn; justified; key={row['key']}"
     assert (row["verdict"], row["choice"], row["justification"]) == (
         "warn",
         "justified",
@@ -709,8 +742,9 @@ def test_add_approver_puts_the_rules_approver_in_cc(sessions):
     [mail] = s.arrived("E2E approver")
     assert "boss@corp.example" in str(mail["message"]["Cc"])
     assert mail["rcpt"] == ["anna@buyer.example", "boss@corp.example"]
-    assert header(mail) == f"policy {POLICY_VERSION}; warn; approver in cc"
-    assert s.decision("E2E approver")["choice"] == "added_approver"
+    row = s.decision("E2E approver")
+    assert header(mail) == f"policy {POLICY_VERSION}; warn; approver in cc; key={row['key']}"
+    assert row["choice"] == "added_approver"
 
 
 def test_closing_the_window_means_edit(sessions):
@@ -730,8 +764,8 @@ def test_fail_open_sends_within_the_time_limit_and_records_it_later(sessions):
     assert s.stall_starts >= 1
     for subject in ("E2E missing host, fail open", "E2E stalled host, fail open"):
         [mail] = s.arrived(subject)
-        assert header(mail) == "unchecked"
         row = s.decision(subject)
+        assert header(mail) == f"unchecked; key={row['key']}"
         assert (row["verdict"], row["choice"]) == ("unchecked", "unchecked_sent")
         assert "check did not run" in row["error"] and "reported late" in row["error"]
     assert "No such native application" in s.decision("E2E missing host, fail open")["error"]
@@ -760,7 +794,8 @@ def test_default_fail_mode_asks_the_sender(sessions):
     assert reason == "Mailwarden is not installed on this computer, or it cannot start."
     assert send["sent"] and not cancel["sent"]
     [mail] = s.arrived("E2E ask, send anyway")
-    assert header(mail) == "unchecked" and s.arrived("E2E ask, do not send") == []
+    assert header(mail) == f"unchecked; key={s.decision('E2E ask, send anyway')['key']}"
+    assert s.arrived("E2E ask, do not send") == []
     assert s.decision("E2E ask, send anyway")["choice"] == "unchecked_sent"
     assert "No such native application" in s.decision("E2E ask, send anyway")["error"]  # kept for IT
     assert s.decision("E2E ask, do not send")["choice"] == "unchecked_cancelled"

@@ -156,4 +156,4 @@ def test_cli_native_host_answers_on_stdio(tmp_path, isolated_home):
     (length,) = HEADER.unpack(proc.stdout[:4])
     assert len(proc.stdout) == 4 + length  # nothing but framed messages on stdout
     pong = json.loads(proc.stdout[4:])
-    assert (pong["type"], pong["id"], pong["protocol"]) == ("pong", "p1", 1)
+    assert (pong["type"], pong["id"], pong["protocol"]) == ("pong", "p1", 2)

@@ -101,22 +101,22 @@ def test_every_match_is_highlighted_at_its_offsets(qtbot, real_agent, link_facto
     for row in range(window.proxy.rowCount()):
         flag = select(qtbot, window, row)
         findings = real_agent.query("SELECT * FROM findings WHERE message_key = ?", (flag["id"],))
-        fields = {
-            r["field"]: r["text"]
+        fields = [
+            ((r["field"], r["field_name"]), r["text"])
             for r in real_agent.query(
-                "SELECT field, text FROM flagged_fields WHERE message_key = ?", (flag["id"],)
+                "SELECT field, field_name, text FROM flagged_fields WHERE message_key = ?"
+                " ORDER BY field, field_name",
+                (flag["id"],),
             )
-        }
+        ]
         assert {(f["rule"], f["start"], f["end"]) for f in flag["findings"]} == {
             (f["rule"], f["start"], f["end"]) for f in findings
         }
         assert window.field.count() == len(fields)
-        for i in range(window.field.count()):
+        for i, (field, text) in enumerate(fields):
             window.field.setCurrentIndex(i)
-            field = window.field.currentData()
-            text = fields[field]
             assert window.excerpt.toPlainText() == text
-            mine = [f for f in findings if f["field"] == field]
+            mine = [f for f in findings if (f["field"], f["field_name"]) == field]
             for f in mine:
                 assert text[f["start"] : f["end"]] == f["text"]
             assert window.highlighted_ranges() == merged_ranges([(f["start"], f["end"]) for f in mine])
@@ -135,20 +135,17 @@ def test_every_match_is_highlighted_at_its_offsets(qtbot, real_agent, link_facto
 
 
 def test_the_decision_taken_at_send_time_is_shown(qtbot, real_agent, link_factory):
-    from companion.database import Database
-    from companion.policy import PolicyEngine, load_policy
-    from companion.presend import check_outgoing, record_decision
+    from companion.records import Database
+    from tests.fixtures import record_presend as record
 
     flag = next(
         f for f in real_agent.client().flags()["flags"] if f["subject"] == "回复：询价：不锈钢阀门 500 件"
     )
-    # What a mail-client hook records when the user sends a warned mail with a justification.
+    # What a mail-client hook records when the user sends a warned mail with a justification: the
+    # demo's Sent mail carries the key of that decision in its X-Mailwarden header.
     db = Database(real_agent.paths.database)
-    check = check_outgoing(
-        PolicyEngine(load_policy()),
-        {"subject": flag["subject"], "to": [flag["counterpart"]], "body": "我们保证全网最低价。"},
-    )
-    record_decision(db, "thunderbird", check, "justified", justification="价格已获陈经理批准")
+    details = {"subject": flag["subject"], "to": [flag["counterpart"]], "body": "我们保证全网最低价。"}
+    record(db, "thunderbird", details, "justified", justification="价格已获陈经理批准", key="demo-decision-5")
     db.close()
     tray = link_factory(real_agent)
     window = open_flags(qtbot, tray)
@@ -203,10 +200,10 @@ def test_an_appeal_filed_in_the_dialog_reaches_the_database_and_survives_a_resta
 def test_an_appeal_decided_by_the_reviewer_comes_back_and_is_notified(
     qtbot, real_agent, link_factory, file_keystore
 ):
-    from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending
     from companion.policy_update import pull_decisions
+    from companion.records import Database
     from tests.fake_collector import FakeCollector
 
     client = real_agent.client()

@@ -18,9 +18,9 @@ WAIT = 15000
 def test_the_transparency_view_shows_the_byte_exact_queued_payload(
     qtbot, real_agent, link_factory, file_keystore
 ):
-    from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending
+    from companion.records import Database
     from companion.summary import queue_summary
     from tests.fake_collector import FakeCollector
 

@@ -61,9 +61,9 @@ def test_state_rules():
 
 
 def test_tray_state_follows_the_agent(qtbot, real_agent, link_factory, file_keystore):
-    from companion.database import Database
     from companion.enroll import enroll
     from companion.outbox import upload_pending
+    from companion.records import Database
     from companion.summary import queue_summary
     from tests.fake_collector import FakeCollector
 

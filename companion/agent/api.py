@@ -18,15 +18,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from companion import __version__
-from companion.agent.engines import EngineCache
 from companion.agent.errors import BadRequest, NotFound, Unavailable
 from companion.config import Paths
+from companion.policy.in_force import PolicyInForce
+from companion.presend import PresendSession
 from companion.settings import Settings
 
 if TYPE_CHECKING:
     from companion.agent.sync_loop import SyncLoop
     from companion.agent.watcher import Watcher
-    from companion.database import Database
+    from companion.records import Database
     from companion.stores.discovery import StoreInfo
 
 VERDICTS = ("pass", "warn", "block")
@@ -36,8 +37,6 @@ MAX_COMMENT = 10000
 LANGUAGES = ("", "en", "zh")  # "" follows the system locale
 SETTINGS_KEYS = ("language",)  # what the tray may change; monitoring itself cannot be switched off
 _KEY = re.compile(r"^[0-9a-f]{1,64}$")
-# What waits to leave the computer: outbox rows the collector has not acknowledged.
-_WAITING = "status = 'queued'"  # failed items are not waiting: they are never re-sent
 
 
 def _now() -> str:
@@ -55,110 +54,6 @@ def _page(limit: Any, offset: Any, default: int = 50) -> tuple[int, int]:
     if offset < 0:
         raise BadRequest("offset must not be negative")
     return limit, offset
-
-
-def _explanation(en: str, zh: str) -> dict[str, str]:
-    return {"en": en, "zh": zh}
-
-
-def _finding_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "rule": row["rule"],
-        "tier": row["tier"],
-        "category": row["category"],
-        "field": row["field"],
-        "start": row["start"],
-        "end": row["end"],
-        "text": row["text"],
-        "quoted": bool(row["quoted"]),
-        "explanation": _explanation(row["explanation_en"], row["explanation_zh"]),
-    }
-
-
-def _message_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["key"],
-        "date": row["date"],
-        "direction": row["direction"],
-        "sender": row["sender"],
-        "recipients": json.loads(row["recipients"] or "[]"),
-        "counterpart": row["counterpart"],
-        "subject": row["subject"],
-        "verdict": row["verdict"],
-        "policy_version": row["policy_version"],
-        "source": row["source"],
-        "account": row["account"],
-        "folder": row["folder"],
-        "scanned_at": row["scanned_at"],
-        "seq": row.get("seq"),
-    }
-
-
-def _appeal_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: row[k]
-        for k in (
-            "id",
-            "message_key",
-            "rule",
-            "reason",
-            "comment",
-            "status",
-            "created_at",
-            "updated_at",
-            "reviewer_comment",
-        )
-    }
-
-
-def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, required: bool = False) -> str:
-    value = payload.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a string")
-    if required and not value.strip():
-        raise BadRequest(f"'{name}' is required and must not be empty")
-    if limit is not None and len(value) > limit:
-        raise BadRequest(f"'{name}' is too long (at most {limit} characters)")
-    return value
-
-
-DECISION_KEYS = (
-    "id",
-    "at",
-    "channel",
-    "verdict",
-    "policy_version",
-    "choice",
-    "justification",
-    "error",
-    "subject",
-    "recipients",
-    "counterpart",
-    "findings",
-)
-
-
-def _decision_row(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row.get(k) for k in DECISION_KEYS}
-    for k in ("recipients", "findings"):
-        try:
-            out[k] = json.loads(out[k] or "[]")
-        except (TypeError, ValueError):
-            out[k] = []
-    return out
-
-
-def _decisions_for(db: Database, message: dict[str, Any]) -> list[dict[str, Any]]:
-    """The pre-send decisions recorded for a sent message. A decision is taken before the mail has a
-    Message-ID, so it is matched by subject and first recipient (the mail's counterpart)."""
-    rows = db.db.query(
-        "SELECT * FROM presend WHERE subject = ? AND lower(counterpart) = lower(?) ORDER BY at, id",
-        [message["subject"] or "", message["counterpart"] or ""],
-    )
-    return [_decision_row(r) for r in rows]
 
 
 def _outbox_item(row: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +87,19 @@ def _outbox_item(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _text_field(payload: dict[str, Any], name: str, limit: int | None = None, required: bool = False) -> str:
+    value = payload.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise BadRequest(f"'{name}' must be a string")
+    if required and not value.strip():
+        raise BadRequest(f"'{name}' is required and must not be empty")
+    if limit is not None and len(value) > limit:
+        raise BadRequest(f"'{name}' is too long (at most {limit} characters)")
+    return value
+
+
 class MailwardenAPI:
     def __init__(
         self,
@@ -200,7 +108,7 @@ class MailwardenAPI:
         *,
         stores: Sequence[StoreInfo] = (),
         watcher: Watcher | None = None,
-        engines: EngineCache | None = None,
+        policy: PolicyInForce | None = None,
         on_shutdown: Callable[[], None] | None = None,
         sync: SyncLoop | None = None,
     ) -> None:
@@ -208,7 +116,8 @@ class MailwardenAPI:
         self.settings = settings or Settings()
         self.stores = list(stores)
         self.watcher = watcher
-        self.engines = engines or EngineCache(paths.policy)
+        self.policy = policy or PolicyInForce(paths)
+        self.presend = PresendSession("api", self.policy, paths.database)
         self.on_shutdown = on_shutdown
         self.sync_loop = sync
         self.started_at = _now()
@@ -216,7 +125,7 @@ class MailwardenAPI:
 
     @contextmanager
     def _db(self) -> Iterator[Database]:
-        from companion.database import Database
+        from companion.records import Database
 
         db = Database(self.paths.database)
         try:
@@ -227,27 +136,20 @@ class MailwardenAPI:
     # -- status -----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        engine = self.engines.get()
+        from companion.records import appeals, outbox, scans, state
+
+        in_force = self.policy.get()
         with self._db() as db:
-            q = db.conn.execute
+            tray = state.tray(db)
+            counts = scans.totals(db, tray["flags_seen"])
             totals = {
-                "messages": q("SELECT count(*) FROM messages").fetchone()[0],
-                "flagged": q("SELECT count(DISTINCT message_key) FROM findings").fetchone()[0],
-                "errors": q("SELECT count(*) FROM scan_errors").fetchone()[0],
-                "appeals": dict(
-                    q("SELECT status, count(*) FROM appeals GROUP BY status ORDER BY status").fetchall()
-                ),
-                "outbox_queued": q(f"SELECT count(*) FROM outbox WHERE {_WAITING}").fetchone()[0],
+                "messages": counts["messages"],
+                "flagged": counts["flagged"],
+                "errors": counts["errors"],
+                "appeals": appeals.counts_by_status(db),
+                "outbox_queued": outbox.delivery(db)["queued"],
             }
-            tray = self._tray_state(db)
             sync = self._sync_state(db)
-            new_flags = q(
-                "SELECT count(*) FROM messages WHERE rowid > ? AND key IN (SELECT message_key FROM findings)",
-                (tray["flags_seen"],),
-            ).fetchone()[0]
-            last_flag = q(
-                "SELECT coalesce(max(rowid), 0) FROM messages WHERE key IN (SELECT message_key FROM findings)"
-            ).fetchone()[0]
         scan = self.watcher.scan_state() if self.watcher else {"state": "off"}
         if self.sync_loop is not None:
             schedule = self.sync_loop.state()
@@ -258,15 +160,15 @@ class MailwardenAPI:
         return {
             "agent": {"version": __version__, "pid": os.getpid(), "started_at": self.started_at},
             "policy": {
-                "version": engine.version,
-                "name": engine.policy.name,
-                "source": str(self.paths.policy) if self.engines.installed else "default",
-                "error": self.engines.error,
+                "version": in_force.version,
+                "name": in_force.engine.policy.name,
+                "source": str(self.paths.policy) if in_force.installed else "default",
+                "error": in_force.error,
             },
             "stores": self.stores_status(),
             "totals": totals,
             "scan": scan,
-            "flags": {"new": new_flags, "seen": tray["flags_seen"], "last": last_flag},
+            "flags": {"new": counts["new_flags"], "seen": tray["flags_seen"], "last": counts["last_flag"]},
             "sync": sync,
             "language": tray["language"],
         }
@@ -292,10 +194,9 @@ class MailwardenAPI:
         """Flagged messages (those with findings), newest first, each with its findings. With
         after_seq: only those whose seq is greater, in seq order (oldest scan first), whatever their
         Date header says: what was flagged since the caller last looked."""
+        from companion.records import scans
+
         limit, offset = _page(limit, offset)
-        flagged = "key IN (SELECT message_key FROM findings)"
-        params: list[Any] = []
-        order = "date DESC, scanned_at DESC, key"
         if after_seq is not None:
             try:
                 after_seq = int(after_seq)
@@ -303,84 +204,56 @@ class MailwardenAPI:
                 raise BadRequest("after_seq must be a whole number") from None
             if after_seq < 0:
                 raise BadRequest("after_seq must not be negative")
-            flagged += " AND rowid > ?"
-            params.append(after_seq)
-            order = "rowid"
         with self._db() as db:
-            total = db.conn.execute(f"SELECT count(*) FROM messages WHERE {flagged}", params).fetchone()[0]
-            rows = list(
-                db.db.query(
-                    f"SELECT rowid AS seq, * FROM messages WHERE {flagged} ORDER BY {order} LIMIT ? OFFSET ?",
-                    [*params, limit, offset],
-                )
-            )
-            items = []
-            for row in rows:
-                findings = db.db.query(
-                    "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [row["key"]]
-                )
-                items.append({**_message_row(row), "findings": [_finding_row(f) for f in findings]})
-        answer: dict[str, Any] = {"flags": items, "total": total, "limit": limit, "offset": offset}
+            answer: dict[str, Any] = {
+                **scans.flags(db, limit, offset, after_seq),
+                "limit": limit,
+                "offset": offset,
+            }
         if after_seq is not None:
             answer["after_seq"] = after_seq
         return answer
 
     def messages(self, limit: Any = None, offset: Any = None, verdict: str | None = None) -> dict[str, Any]:
         """Every scanned message, newest first, optionally only those with one verdict."""
+        from companion.records import scans
+
         limit, offset = _page(limit, offset)
         if verdict is not None and verdict not in VERDICTS:
             raise BadRequest(f"unknown verdict '{verdict}' (one of: {', '.join(VERDICTS)})")
-        where, params = ("WHERE verdict = ?", [verdict]) if verdict else ("", [])
         with self._db() as db:
-            total = db.conn.execute(f"SELECT count(*) FROM messages {where}", params).fetchone()[0]
-            rows = db.db.query(
-                f"SELECT m.rowid AS seq, m.*, (SELECT count(*) FROM findings f WHERE f.message_key = m.key) AS n_findings"
-                f" FROM messages m {where} ORDER BY date DESC, scanned_at DESC, key LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            )
-            items = [{**_message_row(r), "findings": r["n_findings"]} for r in rows]
-        return {"messages": items, "total": total, "limit": limit, "offset": offset}
+            return {**scans.messages(db, limit, offset, verdict), "limit": limit, "offset": offset}
 
     def flag(self, key: str) -> dict[str, Any]:
         """One message with its findings, the text of every flagged field ("excerpts", which the
-        findings' start/end index) and the appeals filed against it."""
+        findings' start/end index), the appeals filed against it and, for sent mail, the pre-send
+        decision its X-Mailwarden header names."""
+        from companion.records import appeals, decisions, findings, scans
+
         with self._db() as db:
             row = self._message(db, key)
-            findings = [
-                _finding_row(f)
-                for f in db.db.query(
-                    "SELECT * FROM findings WHERE message_key = ? ORDER BY field, start, id", [key]
-                )
-            ]
-            excerpts = {
-                r["field"]: r["text"]
-                for r in db.db.query(
-                    "SELECT field, text FROM flagged_fields WHERE message_key = ? ORDER BY field", [key]
-                )
+            return {
+                "flag": {
+                    **scans.message_data(row),
+                    "findings": findings.of_message(db, key),
+                    "excerpts": scans.excerpts(db, key),
+                    "appeals": appeals.of_message(db, key),
+                    "decisions": decisions.by_key(db, row["decision_key"])
+                    if row["direction"] == "sent"
+                    else [],
+                }
             }
-            appeals = [
-                _appeal_row(a)
-                for a in db.db.query("SELECT * FROM appeals WHERE message_key = ? ORDER BY id", [key])
-            ]
-            decisions = _decisions_for(db, row) if row["direction"] == "sent" else []
-        return {
-            "flag": {
-                **_message_row(row),
-                "findings": findings,
-                "excerpts": excerpts,
-                "appeals": appeals,
-                "decisions": decisions,
-            }
-        }
 
     @staticmethod
     def _message(db: Database, key: Any) -> dict[str, Any]:
+        from companion.records import scans
+
         if not isinstance(key, str) or not _KEY.match(key):
             raise NotFound(f"no message with the id {key!r}")
-        rows = list(db.db.query("SELECT rowid AS seq, * FROM messages WHERE key = ?", [key]))
-        if not rows:
+        row = scans.message(db, key)
+        if row is None:
             raise NotFound(f"no message with the id {key!r}; it may not have been scanned on this computer")
-        return rows[0]
+        return row
 
     # -- appeals and outbox ---------------------------------------------------------------------
 
@@ -388,6 +261,8 @@ class MailwardenAPI:
         self, message_key: str, reason: str, comment: str = "", rule: str | None = None
     ) -> dict[str, Any]:
         """Appeal a flag. Stored at once as "pending"; the outbox takes it to the collector later."""
+        from companion.records import appeals, findings
+
         fields = {"reason": reason, "comment": comment, "rule": rule or ""}
         reason = _text_field(fields, "reason", MAX_REASON, required=True).strip()
         comment = _text_field(fields, "comment", MAX_COMMENT).strip()
@@ -395,42 +270,28 @@ class MailwardenAPI:
         with self._write_lock, self._db() as db:
             self._message(db, message_key)
             if rule is not None:
-                rules = {
-                    r[0]
-                    for r in db.conn.execute(
-                        "SELECT DISTINCT rule FROM findings WHERE message_key = ?", (message_key,)
-                    )
-                }
+                rules = findings.rules_of_message(db, message_key)
                 if rule not in rules:
                     known = ", ".join(sorted(rules)) or "none"
                     raise BadRequest(f"the message has no finding of rule '{rule}' (its rules: {known})")
-            now = _now()
-            with db.transaction():
-                cur = db.conn.execute(
-                    "INSERT INTO appeals (message_key, rule, reason, comment, status, created_at, updated_at,"
-                    " reviewer_comment) VALUES (?,?,?,?,?,?,?,?)",
-                    (message_key, rule, reason, comment, "pending", now, now, ""),
-                )
-            row = next(db.db.query("SELECT * FROM appeals WHERE id = ?", [cur.lastrowid]))
+            appeal = appeals.file(db, message_key, reason, comment, rule)
         if self.sync_loop is not None:
             self.sync_loop.wake()  # an appeal goes at once, without waiting for the hourly summary
-        return {"appeal": _appeal_row(row)}
+        return {"appeal": appeal}
 
     def appeals(self, status: str | None = None) -> dict[str, Any]:
-        where, params = ("WHERE a.status = ?", [status]) if status else ("", [])
+        from companion.records import appeals
+
         with self._db() as db:
-            rows = db.db.query(
-                f"SELECT a.*, m.subject FROM appeals a LEFT JOIN messages m ON m.key = a.message_key {where}"
-                " ORDER BY a.id DESC",
-                params,
-            )
-            return {"appeals": [{**_appeal_row(r), "subject": r["subject"]} for r in rows]}
+            return {"appeals": appeals.listing(db, status)}
 
     def outbox(self, limit: Any = None) -> dict[str, Any]:
         """What waits to leave this computer, oldest first (empty until something is queued)."""
+        from companion.records import outbox
+
         limit, _ = _page(limit, 0)
         with self._db() as db:
-            rows = list(db.db.query(f"SELECT * FROM outbox WHERE {_WAITING} ORDER BY id LIMIT ?", [limit]))
+            rows = outbox.waiting(db, limit)
         for row in rows:
             try:
                 row["payload"] = json.loads(row["payload"])
@@ -441,70 +302,57 @@ class MailwardenAPI:
     # -- tray: seen marker, settings, decisions, transparency ------------------------------------
 
     @staticmethod
-    def _tray_state(db: Database) -> dict[str, Any]:
-        rows = list(db.db.query("SELECT flags_seen, language FROM tray_state WHERE id = 1"))
-        return rows[0] if rows else {"flags_seen": 0, "language": ""}
-
-    @staticmethod
     def _sync_state(db: Database) -> dict[str, Any]:
         """Enrolment and delivery, read from the outbox: the collector counts as unreachable while the
         oldest waiting item has failed to go at least once (network error, 5xx, refused device)."""
-        q = db.conn.execute
-        device = list(
-            db.db.query("SELECT device_id, collector_url, department, enrolled_at FROM device WHERE id = 1")
-        )
-        queued = q("SELECT count(*) FROM outbox WHERE status = 'queued'").fetchone()[0]
-        last_upload = q("SELECT max(acked_at) FROM outbox WHERE status = 'acked'").fetchone()[0]
-        failing = list(
-            db.db.query(
-                "SELECT attempts, last_error, next_attempt_at FROM outbox WHERE status = 'queued' AND attempts > 0"
-                " ORDER BY id LIMIT 1"
-            )
-        )
+        from companion.records import outbox, state
+
+        device = state.device(db)
+        delivery = outbox.delivery(db)
+        failing = delivery["failing"]
         if failing:
             reachable: bool | None = False
-        elif last_upload:
+        elif delivery["last_upload"]:
             reachable = True
         else:
             reachable = None  # nothing was tried yet
         return {
-            "enrolled": bool(device),
-            **(
-                device[0]
-                if device
-                else {"device_id": "", "collector_url": "", "department": "", "enrolled_at": ""}
-            ),
-            "queued": queued,
-            "last_upload": last_upload or "",
+            "enrolled": device is not None,
+            "device_id": device["device_id"] if device else "",
+            "collector_url": device["collector_url"] if device else "",
+            "department": device["department"] if device else "",
+            "enrolled_at": device["enrolled_at"] if device else "",
+            "queued": delivery["queued"],
+            "last_upload": delivery["last_upload"],
             "collector_reachable": reachable,
-            "last_error": failing[0]["last_error"] if failing else "",
-            "next_attempt_at": failing[0]["next_attempt_at"] if failing else "",
+            "last_error": failing["last_error"] if failing else "",
+            "next_attempt_at": failing["next_attempt_at"] if failing else "",
         }
 
     def mark_flags_seen(self, upto: Any = None) -> dict[str, Any]:
         """Remember that the user has looked at the flags up to message `upto` (a flag's "seq";
         default: every flag so far). The marker never goes back."""
+        from companion.records import scans, state
+
         if upto is not None and (isinstance(upto, bool) or not isinstance(upto, int) or upto < 0):
             raise BadRequest("'upto' must be a whole number (a flag's seq)")
         with self._write_lock, self._db() as db:
-            if upto is None:
-                upto = db.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
-            with db.transaction():
-                db.conn.execute("UPDATE tray_state SET flags_seen = max(flags_seen, ?) WHERE id = 1", (upto,))
-            seen = self._tray_state(db)["flags_seen"]
-        return {"seen": seen}
+            state.mark_flags_seen(db, scans.last_seq(db) if upto is None else upto)
+            return {"seen": state.tray(db)["flags_seen"]}
 
     def settings_view(self) -> dict[str, Any]:
-        engine = self.engines.get()
+        from companion.records import state
+
+        in_force = self.policy.get()
         with self._db() as db:
-            tray = self._tray_state(db)
+            tray = state.tray(db)
             sync = self._sync_state(db)
         return {
             "settings": {
                 "language": tray["language"],
                 "languages": ["en", "zh"],
-                "policy_version": engine.version,
-                "policy_source": "installed" if self.engines.installed else "default",
+                "policy_version": in_force.version,
+                "policy_source": "installed" if in_force.installed else "default",
                 "collector_url": sync["collector_url"],
                 "enrolled": sync["enrolled"],
                 "device_id": sync["device_id"],
@@ -515,6 +363,8 @@ class MailwardenAPI:
         }
 
     def update_settings(self, changes: Any) -> dict[str, Any]:
+        from companion.records import state
+
         if not isinstance(changes, dict):
             raise BadRequest("the settings must be a JSON object")
         unknown = sorted(set(changes) - set(SETTINGS_KEYS))
@@ -526,82 +376,61 @@ class MailwardenAPI:
             lang = changes["language"]
             if lang not in LANGUAGES:
                 raise BadRequest('\'language\' must be "en", "zh" or "" (follow the system)')
-            with self._write_lock, self._db() as db, db.transaction():
-                db.conn.execute("UPDATE tray_state SET language = ? WHERE id = 1", (lang,))
+            with self._write_lock, self._db() as db:
+                state.set_language(db, lang)
         return self.settings_view()
 
-    def decisions(self, limit: Any = None) -> dict[str, Any]:
-        """Pre-send decisions, newest first: what the user did when a check found something."""
-        limit, _ = _page(limit, 0)
+    def decisions(self, limit: Any = None, offset: Any = None) -> dict[str, Any]:
+        """Pre-send decisions, newest first: what the user did when a check found something (or
+        when the check could not run)."""
+        from companion.records import decisions
+
+        limit, offset = _page(limit, offset)
         with self._db() as db:
-            rows = db.db.query(
-                "SELECT * FROM presend WHERE verdict != 'pass' OR findings != '[]'"
-                " ORDER BY at DESC, id DESC LIMIT ?",
-                [limit],
-            )
-            return {"decisions": [_decision_row(r) for r in rows]}
+            return {"decisions": decisions.newest(db, limit, offset)}
 
     def transparency(self, limit: Any = None) -> dict[str, Any]:
         """Everything put in the outbox, newest first, whatever its status (queued, acked, failed),
         each with its exact bytes: what leaves this computer, or left it."""
+        from companion.records import outbox
+
         limit, _ = _page(limit, 0, default=200)
         with self._db() as db:
-            total = db.conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
-            rows = list(db.db.query("SELECT * FROM outbox ORDER BY id DESC LIMIT ?", [limit]))
+            rows, total = outbox.newest(db, limit)
         return {"items": [_outbox_item(r) for r in rows], "total": total}
 
-    # -- pre-send check -------------------------------------------------------------------------
+    # -- pre-send -------------------------------------------------------------------------------
 
     def check(self, payload: Any) -> dict[str, Any]:
-        """Judge an outgoing message given as JSON. In memory only: nothing is stored."""
+        """Judge an outgoing message given as compose details (companion.presend), as the user's role
+        or the "role" given: the pre-send view every client shows. Nothing is stored until the client
+        reports what the sender decided (record_decision, with the view's check_id)."""
         from companion.errors import PolicyError
-        from companion.presend import ComposeError, message_from_compose
+        from companion.presend import ComposeError, DecisionError
 
-        try:
-            message = message_from_compose(payload)  # the one conversion every sending path shares
-        except ComposeError as exc:
-            raise BadRequest(exc.message) from None
-        except (TypeError, ValueError) as exc:  # e.g. an attachment size that is not a number
-            raise BadRequest(f"invalid message: {exc}") from None
-        engine = self.engines.get()
+        if not isinstance(payload, dict):
+            raise BadRequest("the compose details must be a JSON object")
         role = payload.get("role")
         if role is not None and not isinstance(role, str):
             raise BadRequest("'role' must be a string")
-        if role is None and self.settings.role in engine.policy.roles:
-            role = self.settings.role  # the user's configured role, when this policy knows it
         try:
-            verdict = engine.check(message, role=role)
-        except PolicyError as exc:
+            check = self.presend.check(payload, key=payload.get("key"), role=role)
+        except (ComposeError, DecisionError, PolicyError) as exc:
             raise BadRequest(exc.message) from None
-        return {
-            "verdict": verdict.verdict,
-            "findings": [
-                {
-                    "rule": f.rule,
-                    "tier": f.tier,
-                    "category": f.category,
-                    "field": f.field,
-                    "start": f.start,
-                    "end": f.end,
-                    "text": f.text,
-                    "quoted": f.quoted,
-                    "approver": f.approver,
-                    "explanation": _explanation(f.explanation.en, f.explanation.zh),
-                }
-                for f in verdict.findings
-            ],
-            "policy_version": verdict.policy_version,
-            "role": role,
-            # Whom the sender may add to get a warned mail approved (from the policy).
-            "approvers": sorted(
-                {
-                    a
-                    for f in verdict.findings
-                    if f.tier == "approval" and not f.quoted
-                    for a in engine.policy.approver_addresses(f.approver)
-                }
-            ),
-        }
+        return self.presend.view(check)
+
+    def record_decision(self, payload: Any) -> dict[str, Any]:
+        """Record what the sender decided after a check ({check_id, choice, justification, key,
+        error, details}): the pre-send session validates it as for every other client."""
+        from companion.presend import ComposeError, Decision, DecisionError
+
+        try:
+            decision = Decision.parse(payload)
+            with self._write_lock, self._db() as db:
+                row = self.presend.record(decision, db)
+        except (ComposeError, DecisionError) as exc:
+            raise BadRequest(exc.message) from None
+        return {"recorded": row}
 
     # -- control --------------------------------------------------------------------------------
 

@@ -275,6 +275,9 @@ class AgentClient:
     def check(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "check", payload)
 
+    def record_decision(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "decisions", payload)
+
     def rescan(self) -> dict[str, Any]:
         return self.request("POST", "scan", {})
 

@@ -89,7 +89,12 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("POST", re.compile(r"appeals"), _appeal),
     ("GET", re.compile(r"outbox"), lambda api, g, q, b: _ok(api.outbox(q.get("limit")))),
     ("GET", re.compile(r"outbox/all"), lambda api, g, q, b: _ok(api.transparency(q.get("limit")))),
-    ("GET", re.compile(r"decisions"), lambda api, g, q, b: _ok(api.decisions(q.get("limit")))),
+    (
+        "GET",
+        re.compile(r"decisions"),
+        lambda api, g, q, b: _ok(api.decisions(q.get("limit"), q.get("offset"))),
+    ),
+    ("POST", re.compile(r"decisions"), lambda api, g, q, b: _ok(api.record_decision(_object(b)), 201)),
     ("GET", re.compile(r"settings"), lambda api, g, q, b: _ok(api.settings_view())),
     ("POST", re.compile(r"settings"), lambda api, g, q, b: _ok(api.update_settings(_object(b)))),
     ("POST", re.compile(r"check"), lambda api, g, q, b: _ok(api.check(_object(b)))),

@@ -119,25 +119,24 @@ def _serve(
 ) -> int:
     from companion.agent.api import MailwardenAPI
     from companion.agent.client import AgentInfo, write_agent_file
-    from companion.agent.engines import EngineCache
     from companion.agent.server import AgentServer
     from companion.agent.sync_loop import SyncLoop
     from companion.agent.watcher import Watcher
-    from companion.database import Database
+    from companion.policy.in_force import PolicyInForce
+    from companion.records import Database
     from companion.settings import load_settings
 
     _apply_environment()
     settings = settings or load_settings(paths)
     Database(paths.database).close()  # migrate once, before any thread opens it
-    engines = EngineCache(paths.policy)
-    engines.get()  # build now: the first pre-send check must not pay for it
+    policy = PolicyInForce(paths)
+    policy.get()  # build now: the first pre-send check must not pay for it
     stores = _stores(settings)
     watcher = Watcher(
         paths.database,
         stores,
-        engines.get,
+        policy.get,
         identities=frozenset(settings.identities),
-        role=settings.role,
         debounce_seconds=settings.debounce_seconds,
         rescan_minutes=settings.rescan_minutes,
         ignore=paths.home,
@@ -149,7 +148,7 @@ def _serve(
         enrol_from_machine=_machine_enrolment(),
     )
     api = MailwardenAPI(
-        paths, settings, stores=stores, watcher=watcher, engines=engines, on_shutdown=stop.set, sync=sync
+        paths, settings, stores=stores, watcher=watcher, policy=policy, on_shutdown=stop.set, sync=sync
     )
     server = AgentServer(api, secrets.token_urlsafe(32))
     agent_file = paths.home / AGENT_FILE

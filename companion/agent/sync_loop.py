@@ -86,7 +86,7 @@ class SyncLoop:
 
     def tick(self, now: datetime | None = None) -> dict[str, Any] | None:
         """One look at what is due; returns the round's report, or None when nothing was due."""
-        from companion.database import Database
+        from companion.records import Database
 
         now = now or datetime.now(UTC)
         with self._lock:
@@ -152,18 +152,6 @@ def _outbox_due(db: Any, now: datetime) -> bool:
     """Something to send: an appeal filed since the last round, or an outbox item whose time came.
     Summaries go strictly in order (companion.outbox), so only the oldest one's time counts."""
     from companion.clock import now_iso
+    from companion.records import appeals, outbox
 
-    if db.conn.execute("SELECT 1 FROM appeals WHERE status = 'pending' LIMIT 1").fetchone():
-        return True
-    due = now_iso(now)
-    oldest = db.conn.execute(
-        "SELECT next_attempt_at FROM outbox WHERE status = 'queued' AND kind = 'summary' ORDER BY id LIMIT 1"
-    ).fetchone()
-    if oldest is not None and (oldest[0] or "") <= due:
-        return True
-    other = db.conn.execute(
-        "SELECT 1 FROM outbox WHERE status = 'queued' AND kind != 'summary' AND"
-        " coalesce(next_attempt_at, '') <= ? LIMIT 1",
-        (due,),
-    ).fetchone()
-    return other is not None
+    return appeals.any_pending(db) or outbox.due(db, now_iso(now))

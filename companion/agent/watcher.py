@@ -26,8 +26,8 @@ from companion.errors import unexpected
 from companion.i18n import Msg, msg, say
 
 if TYPE_CHECKING:
-    from companion.database import Database
-    from companion.policy import PolicyEngine
+    from companion.policy.in_force import InForce
+    from companion.records import Database
     from companion.stores.discovery import StoreInfo
 
 log = logging.getLogger(__name__)
@@ -145,18 +145,16 @@ class Watcher:
         self,
         database: Path,
         stores: Sequence[StoreInfo],
-        engine: Callable[[], PolicyEngine],
+        policy: Callable[[], InForce],
         *,
         identities: frozenset[str] = frozenset(),
-        role: str | None = None,
         debounce_seconds: float = 2.0,
         rescan_minutes: float = 10.0,
         ignore: Path | None = None,
     ) -> None:
         self.database = database
-        self.engine = engine
+        self.policy = policy  # the policy in force: engine and the user's role, fresh at each scan
         self.identities = identities | {i.lower() for s in stores for i in s.identities}
-        self.role = role
         self.debounce = max(0.0, debounce_seconds)
         self.period = rescan_minutes * 60 if rescan_minutes > 0 else float("inf")
         self.ignore = ignore
@@ -269,7 +267,7 @@ class Watcher:
     # -- the worker -------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        from companion.database import Database
+        from companion.records import Database
 
         lower_thread_priority()
         try:
@@ -334,10 +332,11 @@ class Watcher:
             with self._cond:
                 state.error(msg("error.os.denied"))
             return None
-        engine = self.engine()
-        role = self.role if self.role in engine.policy.roles else None
+        in_force = self.policy()
         try:
-            totals = scan_paths(db, engine, [path], self.identities, role, stop=self._stopping.is_set)
+            totals = scan_paths(
+                db, in_force.engine, [path], self.identities, in_force.role, stop=self._stopping.is_set
+            )
         except Exception as exc:  # one store's failure must not stop the others
             log.exception("scanning %s failed", path)
             with self._cond:

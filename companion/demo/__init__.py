@@ -39,10 +39,10 @@ def run_demo(
     home: Path | None, lang: str, color: bool, collector_url: str | None = None, token: str | None = None
 ) -> dict | None:
     from companion.config import HOME_ENV, Paths
-    from companion.database import Database
     from companion.i18n import t
     from companion.parsing import parse_file
     from companion.policy import PolicyEngine, parse_policy
+    from companion.records import Database, scans
     from companion.report import verdict_report
     from companion.scan import scan_paths
 
@@ -60,13 +60,13 @@ def run_demo(
         click.echo("  " + t("scan.totals", lang, **totals.to_dict()))
         click.echo()
         click.echo(click.style(t("demo.flags", lang), bold=True))
-        for item in db.flags():
-            direction = t(f"direction.{item.direction}", lang)
+        for item in scans.flags(db, limit=-1, offset=0)["flags"]:
+            direction = t(f"direction.{item['direction']}", lang)
             click.echo(
-                f"  {item.date[:10]}  {direction}  {item.counterpart}  «{item.subject}»  "
-                f"{t('verdict.' + item.verdict, lang)}"
+                f"  {item['date'][:10]}  {direction}  {item['counterpart']}  «{item['subject']}»  "
+                f"{t('verdict.' + item['verdict'], lang)}"
             )
-            for f in item.findings:
+            for f in item["findings"]:
                 quoted = f"  ({t('quoted', lang)})" if f["quoted"] else ""
                 click.echo(f"      [{t('tier.' + f['tier'], lang)}] {f['rule']}: {f['text']}{quoted}")
     finally:

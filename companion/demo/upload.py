@@ -46,10 +46,10 @@ def enrol_and_upload(home: Path, collector_url: str, token: str, lang: str) -> d
     """Enrol, file one appeal, run one sync round; print and return what happened."""
     from companion.agent.api import MailwardenAPI
     from companion.config import Paths
-    from companion.database import Database
     from companion.enroll import enroll
     from companion.errors import MailwardenError
     from companion.i18n import t
+    from companion.records import Database
     from companion.sync import sync_round
 
     paths = Paths(home).ensure()

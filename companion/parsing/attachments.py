@@ -35,6 +35,8 @@ _BY_EXTENSION = {
     ".xlsx": "xlsx",
     ".pdf": "pdf",
 }
+# The file extensions read from their bytes (the Thunderbird extension learns them from the host).
+READABLE_EXTENSIONS = tuple(sorted(_BY_EXTENSION))
 _BY_TYPE = {
     "text/plain": "text",
     "text/csv": "text",

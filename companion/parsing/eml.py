@@ -22,6 +22,7 @@ from typing import cast
 
 from companion.errors import NotAMailError, ParseError, os_reason
 from companion.i18n import Msg
+from companion.mailwarden_header import decision_key
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes
@@ -483,6 +484,7 @@ def _build(tree: MimePart, depth: int, *, source: str, direction: str, folder: s
         ctx.defects.append("MIME: structure nested too deeply; part of the message was skipped")
 
     body = "\n\n".join(t.strip("\n") for _, t in collected.texts if t and not t.isspace())
+    stamp = _decode_raw(_UNFOLD.sub("", headers.get("x-mailwarden", "")), ctx, "X-Mailwarden")
     return Message(
         subject=subject,
         body=body,
@@ -498,6 +500,7 @@ def _build(tree: MimePart, depth: int, *, source: str, direction: str, folder: s
         attachments=tuple(collected.attachments),
         quoted=find_quoted_spans(body),
         source=source,
+        decision_key=decision_key(stamp),
         defects=tuple(dict.fromkeys(ctx.defects)),
     )
 

@@ -19,6 +19,8 @@ from os import PathLike
 from typing import Any, cast
 
 from companion.errors import NotAMailError, ParseError, os_reason
+from companion.mailwarden_header import NAME as HEADER_NAME
+from companion.mailwarden_header import decision_key
 from companion.message import Address, Attachment, Direction, Message
 from companion.parsing.attachments import MAX_DEPTH, extract_text
 from companion.parsing.charset import decode_bytes, preferred_codec
@@ -26,6 +28,7 @@ from companion.parsing.eml import message_text
 from companion.parsing.html import html_to_text
 from companion.parsing.quoted import find_quoted_spans
 
+PS_INTERNET_HEADERS = "{00020386-0000-0000-C000-000000000046}"  # named properties that are headers
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # Message classes we read as mail; everything else (contacts, notes, appointments...) is refused.
@@ -284,6 +287,7 @@ def _convert(
     body = _body(msg, reader).replace("\r\n", "\n").replace("\r", "\n")
     message_id = reader.string("1035") or (str(headers.get("Message-ID", "")) if headers is not None else "")
     kinds = _recipients(msg, reader)
+    stamp = _stamped_header(msg, headers)
     return Message(
         subject=subject,
         body=body,
@@ -300,7 +304,26 @@ def _convert(
         quoted=find_quoted_spans(body),
         source=source,
         defects=tuple(dict.fromkeys(reader.defects)),
+        decision_key=decision_key(stamp),
     )
+
+
+def _stamped_header(msg: Any, headers: Any) -> str:
+    """The X-Mailwarden value: in the transport headers of a mail that went through a server, or,
+    for the copy Outlook keeps in Sent Items, in the named property the add-in set (property set
+    PS_INTERNET_HEADERS, which Outlook turns into the header when it sends)."""
+    if headers is not None and headers.get(HEADER_NAME):
+        return str(headers.get(HEADER_NAME))
+    for name in (HEADER_NAME, HEADER_NAME.lower()):
+        try:
+            value = msg.getNamedProp(name, PS_INTERNET_HEADERS)
+        except Exception:  # noqa: BLE001 - a damaged name map loses the key, not the mail
+            return ""
+        if isinstance(value, bytes):
+            value = value.decode("utf-16-le", "replace").rstrip("\x00")
+        if isinstance(value, str) and value:
+            return value
+    return ""
 
 
 def parse_msg_file(

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import ahocorasick
 
 from companion.errors import PolicyError
-from companion.message import Message
+from companion.message import BODY, RECIPIENTS, SUBJECT, Field, Message
 from companion.policy import normalize as nz
 from companion.policy.model import AllowRule, Policy, Rule, StructuralRule, Text
 
@@ -26,7 +26,7 @@ class Finding:
     rule: str
     tier: str
     category: str
-    field: str  # "subject", "body", "attachment:NAME", "attachment_name:NAME" or "recipients"
+    field: Field
     start: int
     end: int
     text: str
@@ -39,7 +39,7 @@ class Finding:
             "rule": self.rule,
             "tier": self.tier,
             "category": self.category,
-            "field": self.field,
+            "field": self.field.to_dict(),
             "start": self.start,
             "end": self.end,
             "text": self.text,
@@ -168,7 +168,7 @@ class PolicyEngine:
         return found
 
     def _field_findings(
-        self, message: Message, field: str, text: str, role_tiers: dict[str, str]
+        self, message: Message, field: Field, text: str, role_tiers: dict[str, str]
     ) -> list[Finding]:
         matches = self.match_text(text)
         if not matches:
@@ -183,14 +183,14 @@ class PolicyEngine:
                 continue
             spans.setdefault(index, []).append((start, end))
         findings = []
-        inherited = _REPLY_PREFIX.match(text) is not None if field == "subject" else False
+        inherited = _REPLY_PREFIX.match(text) is not None if field == SUBJECT else False
         for index, rule_spans in spans.items():
             rule = self._targets[index]
             tier = role_tiers.get(rule.id, rule.tier)
             if tier == "allowed":
                 continue
             for start, end in _merge(rule_spans):
-                quoted = inherited or (field == "body" and message.is_quoted(start, end))
+                quoted = inherited or (field == BODY and message.is_quoted(start, end))
                 findings.append(
                     Finding(
                         rule.id,
@@ -247,7 +247,7 @@ class PolicyEngine:
                             rule.id,
                             tier,
                             rule.category,
-                            "recipients",
+                            RECIPIENTS,
                             0,
                             0,
                             f"{len(external)} external recipients",
@@ -258,10 +258,10 @@ class PolicyEngine:
                     )
         return findings
 
-    def _quotation_hit(self, rule: StructuralRule, message: Message) -> tuple[str, int, int, str] | None:
+    def _quotation_hit(self, rule: StructuralRule, message: Message) -> tuple[Field, int, int, str] | None:
         pattern = self._structural_patterns[rule.id]
-        candidates = [("subject", message.subject)]
-        candidates += [(f"attachment_name:{a.name}", a.name) for a in message.attachments]
+        candidates = [(SUBJECT, message.subject)]
+        candidates += [(Field("attachment_name", a.name), a.name) for a in message.attachments]
         for field, text in candidates:
             if not text:
                 continue
@@ -278,12 +278,12 @@ class PolicyEngine:
         """Judge `message` by its direction: sent mail by every rule, received mail by the rules
         the policy marks for received mail."""
         role_tiers = self._role_tiers(role)
-        findings = self._field_findings(message, "subject", message.subject, role_tiers)
-        findings += self._field_findings(message, "body", message.body, role_tiers)
+        findings = self._field_findings(message, SUBJECT, message.subject, role_tiers)
+        findings += self._field_findings(message, BODY, message.body, role_tiers)
         for attachment in message.attachments:
             if attachment.text:
                 findings += self._field_findings(
-                    message, f"attachment:{attachment.name}", attachment.text, role_tiers
+                    message, Field("attachment", attachment.name), attachment.text, role_tiers
                 )
         findings += self._structural_findings(message, role_tiers)
         findings = tuple(findings)

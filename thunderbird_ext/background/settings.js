@@ -4,49 +4,52 @@
  *   "ask"    (default) a window asks the sender whether to send without a check,
  *   "open"   the mail is sent (and recorded as sent without a check),
  *   "closed" the mail is not sent (the compose window stays open).
+ * The fail modes there are come from the companion (its hello: companion.machine_config.FAIL_MODES);
+ * before any companion ever answered, a value is taken as it is, and one this extension does not
+ * know means "ask".
  * timeoutMs: how long a send waits for the companion's verdict (default 5000).
  *
  * An administrator's value (managed storage: enterprise policies.json "3rdparty", or a managed
  * storage manifest) wins over the user's own (storage.local, set on the options page).
  */
-"use strict";
 
-const MW_DEFAULTS = Object.freeze({ failMode: "ask", timeoutMs: 5000 });
-const MW_FAIL_MODES = Object.freeze(["ask", "open", "closed"]);
-const MW_SETTING_KEYS = Object.freeze(["failMode", "timeoutMs"]);
-const MW_TIMEOUT_MIN = 500;
-const MW_TIMEOUT_MAX = 60000;
+export const DEFAULTS = Object.freeze({ failMode: "ask", timeoutMs: 5000 });
+const KEYS = Object.freeze(Object.keys(DEFAULTS));
+export const TIMEOUT_MIN = 500;
+export const TIMEOUT_MAX = 60000;
 
-function mwValidSetting(key, value) {
+/** `failModes`: the companion's list, or null when no companion answered yet. */
+export function validSetting(key, value, failModes = null) {
   if (key === "failMode") {
-    return MW_FAIL_MODES.includes(value);
+    return failModes ? failModes.includes(value) : typeof value === "string" && value !== "";
   }
   if (key === "timeoutMs") {
-    return Number.isFinite(value) && value >= MW_TIMEOUT_MIN && value <= MW_TIMEOUT_MAX;
+    return Number.isFinite(value) && value >= TIMEOUT_MIN && value <= TIMEOUT_MAX;
   }
   return false;
 }
 
-async function mwReadArea(area) {
+async function readArea(area) {
   try {
-    return (await area.get(MW_SETTING_KEYS)) || {};
-  } catch (e) {
+    return (await area.get(KEYS)) || {};
+  } catch {
     return {}; // managed storage throws when no administrator set anything
   }
 }
 
-/** The settings in force, and which of them the administrator fixed. Never throws. */
-async function mwLoadSettings() {
-  const settings = { ...MW_DEFAULTS };
+/** The settings in force, and which of them the administrator fixed. Never throws.
+ *  `storage` is messenger.storage ({local, managed}). */
+export async function loadSettings(storage, failModes = null) {
+  const settings = { ...DEFAULTS };
   const managedKeys = [];
   try {
-    const local = await mwReadArea(messenger.storage.local);
-    const managed = await mwReadArea(messenger.storage.managed);
-    for (const key of MW_SETTING_KEYS) {
-      if (mwValidSetting(key, local[key])) {
+    const local = await readArea(storage.local);
+    const managed = await readArea(storage.managed);
+    for (const key of KEYS) {
+      if (validSetting(key, local[key], failModes)) {
         settings[key] = local[key];
       }
-      if (mwValidSetting(key, managed[key])) {
+      if (validSetting(key, managed[key], failModes)) {
         settings[key] = managed[key];
         managedKeys.push(key);
       }

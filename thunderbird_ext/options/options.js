@@ -1,26 +1,37 @@
 /* Mailwarden for Thunderbird — options: the fail mode and the time limit (storage.local), shown
- * read-only when an administrator set them (managed storage), and whether the companion answers. */
-"use strict";
+ * read-only when an administrator set them (managed storage), and whether the companion answers.
+ * The fail modes offered are the companion's (its hello), each with its words from _locales. */
+
+import { TIMEOUT_MAX, TIMEOUT_MIN } from "../background/settings.js";
 
 const $ = (id) => document.getElementById(id);
 const msg = (key, subs) => messenger.i18n.getMessage(key, subs) || key;
+const modeLabel = (mode) => msg(`failMode${mode.charAt(0).toUpperCase()}${mode.slice(1)}`);
+
+function failModeInputs(modes, current, managed) {
+  const box = $("fail-modes");
+  box.replaceChildren();
+  for (const mode of modes) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    Object.assign(input, { type: "radio", name: "failMode", value: mode, checked: mode === current, disabled: managed });
+    const text = document.createElement("span");
+    text.textContent = modeLabel(mode);
+    label.append(input, document.createTextNode(" "), text);
+    box.append(label);
+  }
+}
 
 async function load() {
   $("title").textContent = msg("optionsTitle");
   $("fail-mode-label").textContent = msg("optionsFailMode");
-  $("mode-ask").textContent = msg("failModeAsk");
-  $("mode-open").textContent = msg("failModeOpen");
-  $("mode-closed").textContent = msg("failModeClosed");
   $("timeout-label").textContent = msg("optionsTimeout");
   $("save").textContent = msg("optionsSave");
   $("status").textContent = msg("statusChecking");
 
   const status = await messenger.runtime.sendMessage({ type: "mailwarden-status" });
-  const { settings, managedKeys } = status;
-  for (const input of document.querySelectorAll("input[name=failMode]")) {
-    input.checked = input.value === settings.failMode;
-    input.disabled = managedKeys.includes("failMode");
-  }
+  const { settings, managedKeys, failModes } = status;
+  failModeInputs(failModes, settings.failMode, managedKeys.includes("failMode"));
   $("timeout").value = String(settings.timeoutMs / 1000);
   $("timeout").disabled = managedKeys.includes("timeoutMs");
   for (const [key, id] of [["failMode", "fail-mode-managed"], ["timeoutMs", "timeout-managed"]]) {
@@ -39,9 +50,9 @@ async function save() {
   if (checked && !checked.disabled) {
     values.failMode = checked.value;
   }
-  const seconds = Number($("timeout").value);
-  if (!$("timeout").disabled && Number.isFinite(seconds) && seconds >= 0.5 && seconds <= 60) {
-    values.timeoutMs = Math.round(seconds * 1000);
+  const ms = Math.round(Number($("timeout").value) * 1000);
+  if (!$("timeout").disabled && Number.isFinite(ms) && ms >= TIMEOUT_MIN && ms <= TIMEOUT_MAX) {
+    values.timeoutMs = ms;
   }
   await messenger.storage.local.set(values);
   $("saved").textContent = msg("optionsSaved");

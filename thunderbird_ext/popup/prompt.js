@@ -1,7 +1,8 @@
 /* Mailwarden for Thunderbird — the window shown at send time (warn, block, or "not checked").
  * It asks the background page what to show (by the token in its address), renders it with DOM
  * text nodes only (mail text is never parsed as HTML), and sends back the sender's answer. */
-"use strict";
+
+import { explanationOf, fieldLabel, sentenceParts, tierLabel } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
 const msg = (key, subs) => messenger.i18n.getMessage(key, subs) || key;
@@ -23,26 +24,7 @@ async function answer(choice, justification = "") {
   }
 }
 
-function fieldLabel(field) {
-  const [kind, ...rest] = String(field || "").split(":");
-  const name = rest.join(":");
-  switch (kind) {
-    case "subject":
-      return msg("fieldSubject");
-    case "body":
-      return msg("fieldBody");
-    case "recipients":
-      return msg("fieldRecipients");
-    case "attachment":
-      return msg("fieldAttachment", [name]);
-    case "attachment_name":
-      return msg("fieldAttachmentName", [name]);
-    default:
-      return field || "";
-  }
-}
-
-function renderFinding(finding, chinese) {
+function renderFinding(view, finding, chinese) {
   const li = document.createElement("li");
   li.dataset.rule = finding.rule || "";
   li.dataset.tier = finding.tier || "";
@@ -51,22 +33,19 @@ function renderFinding(finding, chinese) {
   where.className = "where";
   const tier = document.createElement("span");
   tier.className = `tier tier-${finding.tier}`;
-  tier.textContent = finding.tier === "forbidden" ? msg("tierForbidden") : msg("tierApproval");
-  where.append(tier, document.createTextNode(fieldLabel(finding.field)));
+  tier.textContent = tierLabel(view, finding.tier, chinese);
+  where.append(tier, document.createTextNode(fieldLabel(finding.field, msg)));
 
   const sentence = document.createElement("div");
   sentence.className = "sentence";
-  const s = finding.sentence || {};
-  const text = typeof s.text === "string" ? s.text : finding.text || "";
-  const start = Math.max(0, Math.min(text.length, Number(s.start) || 0));
-  const end = Math.max(start, Math.min(text.length, Number.isFinite(Number(s.end)) ? Number(s.end) : text.length));
+  const { before, match, after } = sentenceParts(finding);
   const mark = document.createElement("mark");
-  mark.textContent = text.slice(start, end);
-  sentence.append(document.createTextNode(text.slice(0, start)), mark, document.createTextNode(text.slice(end)));
+  mark.textContent = match;
+  sentence.append(document.createTextNode(before), mark, document.createTextNode(after));
 
   const explanation = document.createElement("p");
   explanation.className = "explanation";
-  explanation.textContent = (chinese ? finding.explanation_zh : finding.explanation) || finding.explanation || "";
+  explanation.textContent = explanationOf(finding, chinese);
 
   li.append(where, sentence, explanation);
   if (finding.approver) {
@@ -107,7 +86,7 @@ function render(view) {
   $("intro").textContent = block ? msg("introBlock") : msg("introWarn");
   const list = $("findings");
   for (const finding of view.findings || []) {
-    list.append(renderFinding(finding, chinese));
+    list.append(renderFinding(view, finding, chinese));
   }
   if (view.truncated) {
     $("truncated").hidden = false;

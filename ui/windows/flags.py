@@ -176,7 +176,7 @@ class FlagsWindow(Window):
         self.count.setText(tr("flags.count", n=len(self.model.rows)))
         self.model.retranslate()
         for i in range(self.field.count()):
-            self.field.setItemText(i, field_label(self.field.itemData(i)))
+            self.field.setItemText(i, field_label(self._excerpt(i)["field"]))
         self._render_why()
 
     def reload(self) -> None:
@@ -221,11 +221,11 @@ class FlagsWindow(Window):
         self.answered()
         self.detail = answer["flag"]
         self.appeal_button.setEnabled(True)
-        fields = list(self.detail.get("excerpts", {}))
+        fields = self.detail.get("excerpts") or []
         self.field.blockSignals(True)
         self.field.clear()
-        for f in fields:
-            self.field.addItem(field_label(f), f)
+        for i, excerpt in enumerate(fields):
+            self.field.addItem(field_label(excerpt["field"]), i)
         self.field.blockSignals(False)
         self.field.setEnabled(len(fields) > 1)
         self._show_field()
@@ -234,9 +234,9 @@ class FlagsWindow(Window):
 
     def _show_field(self) -> None:
         """The field's text, every finding highlighted at its start/end (one colour per tier)."""
-        field = self.field.currentData()
         flag = self.detail or {}
-        text = (flag.get("excerpts") or {}).get(field, "") if field else ""
+        excerpt = self._excerpt(self.field.currentIndex())
+        field, text = excerpt["field"], excerpt["text"]
         self.excerpt.setPlainText(text)
         cursor = QTextCursor(self.excerpt.document())
         for f in flag.get("findings", []):
@@ -249,6 +249,11 @@ class FlagsWindow(Window):
             cursor.setPosition(utf16_offset(text, f["end"]), QTextCursor.MoveMode.KeepAnchor)
             cursor.mergeCharFormat(fmt)
         self.excerpt.moveCursor(QTextCursor.MoveOperation.Start)
+
+    def _excerpt(self, index: int) -> dict[str, Any]:
+        """The flagged field shown at `index` of the field box: {"field", "text"}."""
+        excerpts = (self.detail or {}).get("excerpts") or []
+        return excerpts[index] if 0 <= index < len(excerpts) else {"field": {}, "text": ""}
 
     def highlighted_ranges(self) -> list[tuple[int, int]]:
         """Read back from the document: the code-point ranges shown highlighted (for tests)."""
@@ -284,7 +289,7 @@ class FlagsWindow(Window):
             parts.append(
                 f"<li><span style='background:{color}'>&nbsp;{escape(f.get('text'))}&nbsp;</span> "
                 f"[{escape(tr_or('tier', f.get('tier', '')))}] <code>{escape(f.get('rule'))}</code> — "
-                f"{escape(field_label(f.get('field', '')))} {f.get('start')}–{f.get('end')}, {escape(where)}<br>"
+                f"{escape(field_label(f.get('field') or {}))} {f.get('start')}–{f.get('end')}, {escape(where)}<br>"
                 f"{escape(explanation(f.get('explanation')))}</li>"
             )
         parts.append(f"</ul><p><b>{escape(tr('flags.at_send'))}</b></p><ul>")

@@ -6,9 +6,10 @@ import html
 from datetime import datetime
 from typing import Any
 
+from companion.policy.model import TIERS
 from ui.i18n import tr, tr_or
 
-TIER_RANK = {"info": 0, "allowed": 1, "approval": 2, "forbidden": 3}
+TIER_RANK = {tier: rank for rank, tier in enumerate(TIERS)}  # the policy's order, least severe first
 TIER_COLOR = {"forbidden": "#ff8a80", "approval": "#ffd54f", "info": "#b3e5fc", "allowed": "#c8e6c9"}
 
 
@@ -23,10 +24,12 @@ def top_tier(flag: dict[str, Any]) -> str:
     return max((f.get("tier", "") for f in counted), key=lambda t: TIER_RANK.get(t, -1), default="")
 
 
-def field_label(field: str) -> str:
-    if field.startswith("attachment:"):
-        return tr("field.attachment", name=field.split(":", 1)[1])
-    return tr_or("field", field)
+def field_label(field: dict[str, str]) -> str:
+    """A finding's field ({"kind", "name"}, as the agent gives it) in the user's language."""
+    kind, name = field.get("kind", ""), field.get("name", "")
+    if kind.startswith("attachment"):
+        return tr("field.attachment", name=name)
+    return tr_or("field", kind)
 
 
 def short_time(value: str | None) -> str:
