@@ -199,7 +199,7 @@ def test_agent_json_is_private_and_names_this_process(agent):
 def test_every_request_needs_the_token(agent):
     status, answer = raw(agent, "GET", "/v1/status", token=None)
     assert status == 401 and "Bearer" in _error_shape(answer)["message"]
-    status, answer = raw(agent, "GET", "/v1/status", token="x" + agent.info.token[1:])
+    status, answer = raw(agent, "GET", "/v1/status", token=_wrong(agent.info.token))
     assert status == 401
     status, answer = raw(agent, "GET", "/v1/status")
     assert status == 200 and answer["api"] == 1 and answer["agent"]["pid"] == agent.proc.pid
@@ -460,3 +460,8 @@ def test_client_reads_answers_larger_than_one_read(fresh_agent):
     body = {"to": ["a@client.example"], "subject": "x", "body": "lowest price. " * 20000}  # ~280 kB each way
     result = client.check(body)
     assert result["verdict"] == "warn" and len(result["findings"]) == 20000
+
+
+def _wrong(token: str) -> str:
+    """A token one character away from the real one (never equal to it, whatever it starts with)."""
+    return ("y" if token[0] == "x" else "x") + token[1:]
