@@ -136,7 +136,7 @@ def _part(report: MonthlyReport, s: Section, department: str) -> Part:
         [t("common.rule"), *(t(f"choice.{o}") for o in OUTCOMES), t("trends.total")],
         [[names.rule(o.label), *(o.counts.get(k, 0) for k in OUTCOMES), o.total] for o in s.outcomes],
         hints=[names.rule_title(o.label) for o in s.outcomes],
-        empty=t("trends.no_outcomes"),
+        empty=t("report.no_outcomes"),
     )
     rates = Table(
         "rates",
