@@ -122,6 +122,11 @@ _FRAUD = sa.and_(
     ),
 )
 _STREAM = sa.case((_FRAUD, "fraud"), (events.c.direction == "received", "received"), else_="conduct")
+_IN_STREAM = {
+    "conduct": events.c.direction != "received",
+    "fraud": _FRAUD,
+    "received": sa.and_(events.c.direction == "received", sa.not_(_FRAUD)),
+}
 _OUTCOME_RANK = sa.case(*((events.c.outcome == o, i + 1) for i, o in enumerate(OUTCOMES)), else_=0)
 
 
@@ -186,27 +191,37 @@ class SqlReportStore:
         department: str | None,
         rule: str | None = None,
         *,
+        stream: str | None = None,
         counted_only: bool = True,
+        detail: bool = False,
     ) -> sa.Subquery:
         """One row per flag: a mail on one workstation and one rule, whatever number of hits
         (phrases, fields, the scan and the pre-send check) it had; its time is its first hit's.
         `counted_only`: without hits in quoted text (someone else's words, counted where they
-        were written); a flag whose every hit is quoted then disappears."""
-        quoted = sa.case((events.c.quoted, 1), else_=0)
-        query = sa.select(
+        were written); a flag whose every hit is quoted then disappears. `stream`: only that
+        stream's flags (a mail's direction and a rule's category are the same for every hit).
+        `detail` adds tier, direction, stream, outcome, hits and quoted_only: every column costs
+        time on every hit, so the counts leave them out."""
+        columns = [
             events.c.device_id,
             _MAIL.label("mail"),
             events.c.rule,
             sa.func.min(events.c.at).label("at"),
             sa.func.max(events.c.category).label("category"),
-            sa.func.max(events.c.tier).label("tier"),
             sa.func.max(events.c.department).label("department"),
-            sa.func.max(events.c.direction).label("direction"),
-            sa.func.max(_STREAM).label("stream"),
-            sa.func.max(_OUTCOME_RANK).label("outcome_rank"),
-            sa.func.count().label("hits"),
-            sa.func.min(quoted).label("quoted_only"),
-        ).group_by(events.c.device_id, _MAIL, events.c.rule)
+        ]
+        if detail:
+            columns += [
+                sa.func.max(events.c.tier).label("tier"),
+                sa.func.max(events.c.direction).label("direction"),
+                sa.func.max(_STREAM).label("stream"),
+                sa.func.max(_OUTCOME_RANK).label("outcome_rank"),
+                sa.func.count().label("hits"),
+                sa.func.min(sa.case((events.c.quoted, 1), else_=0)).label("quoted_only"),
+            ]
+        query = sa.select(*columns).group_by(events.c.device_id, _MAIL, events.c.rule)
+        if stream is not None:
+            query = query.where(_IN_STREAM[stream])
         if counted_only:
             query = query.where(sa.not_(events.c.quoted))
         if start is not None:
@@ -232,13 +247,11 @@ class SqlReportStore:
         department, so that one query serves a company report and its department pages."""
         if dimension not in DIMENSIONS or stream not in STREAMS:
             raise ValueError(f"unknown dimension {dimension!r} or stream {stream!r}")
-        flags = _bucketed(self._flags(bounds[0], bounds[-1], department), bounds)
+        flags = _bucketed(self._flags(bounds[0], bounds[-1], department, stream=stream), bounds)
         column = flags.c[dimension]
-        query = (
-            sa.select(flags.c.bucket, flags.c.department, column.label("label"), sa.func.count().label("n"))
-            .where(flags.c.stream == stream)
-            .group_by(flags.c.bucket, flags.c.department, *([] if dimension == "department" else [column]))
-        )
+        query = sa.select(
+            flags.c.bucket, flags.c.department, column.label("label"), sa.func.count().label("n")
+        ).group_by(flags.c.bucket, flags.c.department, *([] if dimension == "department" else [column]))
         with self.storage.read() as tx:
             return [(int(r.bucket), r.department, r.label, r.n) for r in tx.conn.execute(query)]
 
@@ -247,16 +260,18 @@ class SqlReportStore:
     ) -> list[tuple[int, str, int]]:
         """(period index, department, flagged mails): each mail once per workstation, whatever
         its rules."""
-        flags = self._flags(bounds[0], bounds[-1], department)
-        mails = (
+        # The flags' grouping without the rule: one row per mail.
+        query = (
             sa.select(
-                sa.func.min(flags.c.at).label("at"), sa.func.max(flags.c.department).label("department")
+                sa.func.min(events.c.at).label("at"), sa.func.max(events.c.department).label("department")
             )
-            .where(flags.c.stream == stream)
-            .group_by(flags.c.device_id, flags.c.mail)
-            .subquery("mails")
+            .where(_IN_STREAM[stream], sa.not_(events.c.quoted))
+            .where(events.c.at >= bounds[0], events.c.at < bounds[-1])
+            .group_by(events.c.device_id, _MAIL)
         )
-        mails = _bucketed(mails, bounds)
+        if department is not None:
+            query = query.where(events.c.department == department)
+        mails = _bucketed(query.subquery("mails"), bounds)
         query = sa.select(mails.c.bucket, mails.c.department, sa.func.count().label("n")).group_by(
             mails.c.bucket, mails.c.department
         )
@@ -268,7 +283,7 @@ class SqlReportStore:
     ) -> list[tuple[str, str, str, int]]:
         """(department, rule, outcome, flags) of the pre-send flags whose sender did something
         about them; a mail checked several times counts with its last step (OUTCOMES' order)."""
-        flags = self._flags(start, end, department)
+        flags = self._flags(start, end, department, stream="conduct", detail=True)
         query = (
             sa.select(flags.c.department, flags.c.rule, flags.c.outcome_rank, sa.func.count().label("n"))
             .where(flags.c.outcome_rank > 0)
@@ -309,7 +324,7 @@ class SqlReportStore:
     ) -> list[dict[str, Any]]:
         """Flags newest first, each with its hits (`hits`: event rows, quoted ones included and
         marked; `quoted_only`: a flag not counted anywhere)."""
-        flags = self._flags(start, end, department, rule, counted_only=False)
+        flags = self._flags(start, end, department, rule, counted_only=False, detail=True)
         query = (
             sa.select(flags)
             .order_by(flags.c.at.desc(), flags.c.device_id, flags.c.mail, flags.c.rule)
