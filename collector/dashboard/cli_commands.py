@@ -104,7 +104,7 @@ def seal_access_log(db_url: str, audit_key_file: str | None, out_dir: Path) -> N
 @db_option
 @click.option("--month", required=True)
 @click.option("--department", default=None)
-@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "html"]), default="pdf", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "html"]), default="pdf")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def report(db_url: str, month: str, department: str | None, fmt: str, lang: str | None, out: Path) -> None:
