@@ -124,6 +124,22 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+def visit(
+    browser: Any, base: str, contexts: dict[str, Any], user: str, path: str, click: str | None, **options: Any
+) -> Any:
+    """`path` as `user` (logged in once per browser context, kept in `contexts`), after a click on
+    `click` there when given; `options` make the context (locale, viewport)."""
+    if user not in contexts:
+        contexts[user] = browser.new_context(**options)
+        log_in(contexts[user].new_page(), base, user)
+    page = contexts[user].pages[0]
+    page.goto(base + path)
+    if click is not None:
+        page.click(click)
+        page.wait_for_load_state()
+    return page
+
+
 def shoot(browser: Any, base: str, out: Path, only: set[str] | None = None) -> list[Path]:
     """Screenshots of each view (or of the views named in `only`) in both languages, at 1366 px
     (dashboard-NAME-LANG.png) and at 800 px (dashboard-NAME-LANG-800.png)."""
@@ -134,14 +150,7 @@ def shoot(browser: Any, base: str, out: Path, only: set[str] | None = None) -> l
             for user, name, path, click in VIEWS:
                 if only is not None and name not in only:
                     continue
-                if user not in contexts:
-                    contexts[user] = browser.new_context(locale=locale, viewport=viewport)
-                    log_in(contexts[user].new_page(), base, user)
-                page = contexts[user].pages[0]
-                page.goto(base + path)
-                if click is not None:
-                    page.click(click)
-                    page.wait_for_load_state()
+                page = visit(browser, base, contexts, user, path, click, locale=locale, viewport=viewport)
                 target = out / f"dashboard-{name}-{lang}{suffix}.png"
                 page.screenshot(path=str(target), full_page=True)
                 written.append(target)

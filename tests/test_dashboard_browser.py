@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from scripts.dashboard_screenshots import VIEWPORTS, VIEWS, launch, log_in, prepare, shoot
+from scripts.dashboard_screenshots import VIEWPORTS, VIEWS, launch, log_in, prepare, shoot, visit
 from tests.collector_fixtures import start_server
 from tests.dashboard_fixtures import db_url, pg_server  # noqa: F401 (fixtures)
 
@@ -171,14 +171,7 @@ def test_every_page_of_the_dashboard_is_chinese(served, browser):
     page.wait_for_load_state()
     shown["carol decided an appeal"] = _page_texts(page)
     for user, path, click in ZH_VIEWS:
-        if user not in contexts:
-            contexts[user] = browser.new_context(locale="zh-CN")
-            log_in(contexts[user].new_page(), server.url, user)
-        page = contexts[user].pages[0]
-        page.goto(server.url + path)
-        if click is not None:
-            page.click(click)
-            page.wait_for_load_state()
+        page = visit(browser, server.url, contexts, user, path, click, locale="zh-CN")
         assert page.locator("html").get_attribute("lang") == "zh-CN", path
         shown[f"{user} {path}" + (f" → {click}" if click else "")] = _page_texts(page)
     # A policy that is not valid: its errors, in Chinese.
@@ -237,14 +230,9 @@ def test_every_page_fits_its_window_at_1366_and_800_pixels(served, browser, size
     for locale in ("zh-CN", "en-US"):
         contexts: dict[str, object] = {}
         for user, name, path, click in VIEWS:
-            if user not in contexts:
-                contexts[user] = browser.new_context(locale=locale, viewport=VIEWPORTS[size])
-                log_in(contexts[user].new_page(), server.url, user)
-            page = contexts[user].pages[0]
-            page.goto(server.url + path)
-            if click is not None:
-                page.click(click)
-                page.wait_for_load_state()
+            page = visit(
+                browser, server.url, contexts, user, path, click, locale=locale, viewport=VIEWPORTS[size]
+            )
             found = page.evaluate(LAYOUT_PROBLEMS)
             if found:
                 problems[f"{locale} {name}"] = found[:8]

@@ -121,15 +121,22 @@ def _part(report: MonthlyReport, s: Section, department: str) -> Part:
         ],
         note=generated(report) if is_company else "",
     )
-    top = s.top_rules()
-    top_rules = Table(
-        "top-rules",
-        t("report.top_rules"),
-        [t("common.rule"), t("report.this_month"), t("report.previous_month"), t("report.change")],
-        [[names.rule(r), n, prev, change(n, prev)] for r, n, prev in top],
-        hints=[names.rule_title(r) for r, _n, _p in top],
-        empty=t("report.nothing"),
-    )
+
+    def month_on_month(
+        key: str, heading: str, rows: list[tuple[str, int, int]], empty: str, note: str = ""
+    ) -> Table:
+        """Rules with their flags this month, the month before and the change."""
+        return Table(
+            key,
+            heading,
+            [t("common.rule"), t("report.this_month"), t("report.previous_month"), t("report.change")],
+            [[names.rule(r), n, prev, change(n, prev)] for r, n, prev in rows],
+            hints=[names.rule_title(r) for r, _n, _p in rows],
+            note=note,
+            empty=empty,
+        )
+
+    top_rules = month_on_month("top-rules", t("report.top_rules"), s.top_rules(), t("report.nothing"))
     outcomes = Table(
         "outcomes",
         t("report.outcomes"),
@@ -168,15 +175,8 @@ def _part(report: MonthlyReport, s: Section, department: str) -> Part:
         note=t("rates.explain"),
         empty=t("rates.none"),
     )
-    fraud_rows = s.fraud_rules()
-    fraud = Table(
-        "fraud",
-        t("report.fraud"),
-        [t("common.rule"), t("report.this_month"), t("report.previous_month"), t("report.change")],
-        [[names.rule(r), n, prev, change(n, prev)] for r, n, prev in fraud_rows],
-        hints=[names.rule_title(r) for r, _n, _p in fraud_rows],
-        note=t("trends.fraud_note"),
-        empty=t("report.no_fraud"),
+    fraud = month_on_month(
+        "fraud", t("report.fraud"), s.fraud_rules(), t("report.no_fraud"), t("trends.fraud_note")
     )
     chart_list = [month_chart, category_chart] + ([rule_chart, fraud_chart] if is_company else [])
     return Part(heading, chart_list, [summary, top_rules, outcomes, rates, fraud])
