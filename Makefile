@@ -12,6 +12,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	# Branches that add strings merge their catalogues by key (.gitattributes; docs/i18n.md).
+	-git config merge.catalogue.driver '.venv/bin/python scripts/i18n.py merge-file %O %A %B' 2>/dev/null
 	touch $@
 
 # The message catalogue: companion/locale/*.po compiled to the .mo files the code reads (an
@@ -55,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_pii.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_quoted.py
+	$(BIN)/python benchmarks/bench_evidence.py
 
 # The Thunderbird extension as an installable .xpi (dist/mailwarden-thunderbird-<version>.xpi).
 xpi:

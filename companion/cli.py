@@ -586,6 +586,120 @@ def mask(snippets: bool, policy_path: str | None, file: str | None) -> None:
     click.echo("\n\n".join(mask_text(t, people=people) for t in texts if t))
 
 
+@cli.command()
+@click.argument("target", metavar="FILE|MESSAGE-ID")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=".",
+    show_default=True,
+)
+@click.option("--direction", type=click.Choice(["sent", "received"]), default="received")
+@click.option("--tsa", "tsa_url", metavar="URL")
+@click.option(
+    "--tsa-cert",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@click.option("--no-pdf", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def prove(
+    target: str,
+    out_dir: Path,
+    direction: str,
+    tsa_url: str | None,
+    tsa_cert: Path | None,
+    no_pdf: bool,
+    as_json: bool,
+) -> None:
+    from companion.evidence.prove import TsaConfig, make_proof
+    from companion.i18n import t
+
+    if bool(tsa_url) != bool(tsa_cert):
+        raise click.UsageError(t("cli_out.prove.tsa_pair", _lang()))
+    tsa = TsaConfig(tsa_url, tsa_cert.read_bytes()) if tsa_url and tsa_cert else None
+    lang = _lang()
+    db = _open_db()
+    try:
+        files = make_proof(target, out_dir, db=db.db, lang=lang, direction=direction, tsa=tsa, pdf=not no_pdf)
+    except MailwardenError as exc:
+        raise click.ClickException(exc.text()) from None
+    finally:
+        db.close()
+    written = {"bundle": files.bundle, "pdf": files.pdf, "normalised": files.normalised}
+    if as_json:
+        click.echo(_dump({k: str(v) if v else None for k, v in written.items()}))
+        return
+    click.echo(t("evidence.written", lang, path=files.bundle))
+    if files.pdf:
+        click.echo(t("evidence.written_pdf", lang, path=files.pdf))
+    if files.normalised:
+        click.echo(t("evidence.written_eml", lang, path=files.normalised))
+
+
+@cli.command("verify-proof")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option(
+    "--tsa-root",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+)
+@click.option("--collector-key", "collector_keys", multiple=True)
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def verify_proof(
+    bundle_path: Path,
+    file: Path,
+    tsa_root: Path | None,
+    collector_keys: tuple[str, ...],
+    pdf_path: Path | None,
+    as_json: bool,
+) -> None:
+    from companion.evidence.bundle import load_bundle, verify_bundle
+    from companion.evidence.prove import checkable_bytes
+    from companion.evidence.record import EvidenceRecord
+    from companion.evidence.report import as_text, describe
+    from companion.i18n import say
+
+    lang = _lang()
+    try:
+        bundle = load_bundle(bundle_path.read_bytes())
+        roots = None
+        if tsa_root is not None:
+            from companion.evidence.timestamp import load_certificates
+
+            roots = load_certificates(tsa_root.read_bytes())
+        record = EvidenceRecord.from_dict(bundle.get("record") or {})
+        verification = verify_bundle(
+            bundle, checkable_bytes(file, record), tsa_roots=roots, collector_keys=collector_keys or None
+        )
+    except MailwardenError as exc:
+        raise click.ClickException(exc.text()) from None
+    description = describe(verification, lang)
+    if pdf_path is not None:
+        from companion.evidence.pdf import write_pdf
+
+        write_pdf(description, pdf_path, lang, bundle_path.name)
+    if as_json:
+        click.echo(
+            _dump(
+                {
+                    "verified": verification.ok,
+                    "proven_time": verification.proven_time,
+                    "checks": [
+                        {"check": c.key, "status": c.status, "detail": say(c.detail, lang)}
+                        for c in verification.checks
+                    ],
+                    "proven": list(description.proven),
+                    "not_proven": list(description.not_proven),
+                }
+            )
+        )
+    else:
+        click.echo(as_text(description))
+    sys.exit(0 if verification.ok else 1)
+
+
 @cli.group()
 def policy() -> None:
     pass

@@ -40,7 +40,7 @@ MICROSOFT = "/O=Microsoft Corporation/"
 MICROSOFT_SIGNED = {"vcruntime140.dll", "vcruntime140_1.dll"}
 
 # Pure-Python packages published only as sdists (uv builds them into universal wheels).
-PURE_SDISTS = ("red-black-tree-mod", "win-unicode-console")
+PURE_SDISTS = ("red-black-tree-mod", "win-unicode-console", "dkimpy")
 # Bump when the runtime recipe below changes, to rebuild the cached runtime.
 RECIPE = "4"
 

@@ -21,6 +21,10 @@ Generated from them and committed (the extension is built from its folder as it 
   python scripts/i18n.py fold [--prefix P] FILE
                                       add dict entries of the old Python catalogues, pasted in FILE
                                       ("key": {"en": …, "zh": …}, or "key": ("en", "zh"), one or more)
+  python scripts/i18n.py merge-file BASE OURS THEIRS
+                                      git's merge driver for the .pot/.po files (.gitattributes;
+                                      `make install` registers it): a three-way merge by key, so two
+                                      branches that each add strings at the end never conflict
 """
 
 from __future__ import annotations
@@ -315,6 +319,42 @@ def parse_dict_entries(text: str, prefix: str = "") -> list[Entry]:
     return found
 
 
+# -- merging two branches' catalogues (git merge driver) ---------------------------------------------
+
+
+def _fingerprint(m: Message | None) -> tuple | None:
+    if m is None:
+        return None
+    return (m.id, m.string, m.fuzzy, tuple(m.auto_comments), tuple(m.user_comments), m.previous_id)
+
+
+def merge_files(base: Path, ours: Path, theirs: Path) -> list[str]:
+    """Merge THEIRS into OURS by key (msgctxt), against their common BASE; write OURS. An entry one
+    side changed and the other did not takes the change; one both changed differently keeps ours
+    and is reported (git then marks the file as conflicted). New keys keep each side's order."""
+    catalogs = [read_catalog(p) for p in (base, ours, theirs)]
+    b, o, t = ({m.context: m for m in _messages(c)} for c in catalogs)
+    merged = _empty_like(
+        catalogs[1], catalogs[1].locale and str(catalogs[1].locale), catalogs[1].creation_date
+    )
+    merged.mime_headers = catalogs[1].mime_headers
+    conflicts = []
+    for key in [*o, *(k for k in t if k not in o)]:
+        mb, mo, mt = b.get(key), o.get(key), t.get(key)
+        fo, ft, fb = _fingerprint(mo), _fingerprint(mt), _fingerprint(mb)
+        if fo == ft or ft == fb:
+            chosen = mo
+        elif fo == fb:
+            chosen = mt
+        else:
+            chosen = mo if mo is not None else mt
+            conflicts.append(key)
+        if chosen is not None:
+            merged[chosen.id] = chosen  # keyed by (id, context) inside Babel
+    write_catalog(merged, ours)
+    return conflicts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -336,7 +376,17 @@ def main(argv: list[str] | None = None) -> int:
     p_fold = sub.add_parser("fold")
     p_fold.add_argument("--prefix", default="", help="tray, dash, outlook…: the part's key prefix")
     p_fold.add_argument("file", type=Path)
+    p_merge = sub.add_parser("merge-file")
+    p_merge.add_argument("base", type=Path)
+    p_merge.add_argument("ours", type=Path)
+    p_merge.add_argument("theirs", type=Path)
     args = parser.parse_args(argv)
+
+    if args.command == "merge-file":
+        conflicts = merge_files(args.base, args.ours, args.theirs)
+        for key in conflicts:
+            print(f"{key}: changed differently on both sides (ours kept)", file=sys.stderr)
+        return 1 if conflicts else 0
 
     if args.command == "compile":
         for path in compile_all():

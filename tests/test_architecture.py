@@ -298,6 +298,11 @@ LAZY = (
     "bs4",
     "watchdog",
     "opencc",
+    "dkim",  # evidence (companion/evidence): only when a proof is made or checked
+    "dns",
+    "pymerkle",
+    "rfc3161_client",
+    "fpdf",
 )
 
 

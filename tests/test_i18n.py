@@ -314,3 +314,28 @@ def test_every_help_of_the_collector_cli_is_chinese():
     from collector.admin import ROLES
 
     assert_chinese(texts, kept={name for path, _ in _commands(main) for name in path} | set(ROLES))
+
+
+def test_two_branches_that_add_strings_merge_by_key(tmp_path):
+    # git's merge driver for the catalogue (.gitattributes): both sides' additions kept, one side's
+    # change taken, a change made differently on both sides reported (ours kept).
+    tool = i18n_tool()
+
+    def po(path, *entries):
+        lines = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""]
+        for key, en, zh in entries:
+            lines += [f'msgctxt "{key}"', f'msgid "{en}"', f'msgstr "{zh}"', ""]
+        path.write_text("\n".join(lines), encoding="utf-8")
+        return path
+
+    base = po(tmp_path / "base.po", ("a", "A", "甲"), ("b", "B", "乙"))
+    ours = po(tmp_path / "ours.po", ("a", "A", "甲甲"), ("b", "B", "乙"), ("x", "X", "十"))
+    theirs = po(tmp_path / "theirs.po", ("a", "A", "甲"), ("b", "B2", "乙二"), ("y", "Y", "十一"))
+    assert tool.merge_files(base, ours, theirs) == []
+    merged = {m.context: (m.id, m.string) for m in tool.read_catalog(ours) if m.context}
+    assert merged == {"a": ("A", "甲甲"), "b": ("B2", "乙二"), "x": ("X", "十"), "y": ("Y", "十一")}
+    assert [m.context for m in tool.read_catalog(ours) if m.context] == ["a", "b", "x", "y"]
+
+    clash = po(tmp_path / "clash.po", ("a", "A", "丙"), ("b", "B", "乙"))
+    ours = po(tmp_path / "ours2.po", ("a", "A", "甲甲"), ("b", "B", "乙"))
+    assert tool.merge_files(base, ours, clash) == ["a"]
