@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_collector.py
 	$(BIN)/python benchmarks/bench_tray.py
 	$(BIN)/python benchmarks/bench_pii.py
+	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_quoted.py
 	$(BIN)/python benchmarks/bench_evidence.py
 

@@ -176,10 +176,18 @@ def publish_policy(db_url: str, policy_key_file: str | None, file: Path) -> None
 
 def _add_dashboard_commands() -> None:
     # The dashboard owns its access log, so its command lives beside it.
-    from collector.dashboard.cli_commands import audit_key_option, seal_access_log, verify_access_log
+    from collector.dashboard.cli_commands import (
+        audit_key_option,
+        report,
+        seal_access_log,
+        timezone,
+        verify_access_log,
+    )
 
     main.add_command(verify_access_log)
     main.add_command(seal_access_log)
+    main.add_command(report)
+    main.add_command(timezone)
     audit_key_option(serve)
 
 

@@ -195,6 +195,7 @@ class Collector(Administration):
                     "snippet": _text(ev, "snippet", where, 400, optional=True),
                     "quoted": bool(_field(ev, "quoted", bool, where, optional=True, default=False)),
                     "message_hash": _text(ev, "message_hash", where, 64, optional=True),
+                    "outcome": _text(ev, "outcome", where, 32, optional=True),
                 }
             )
         return out

@@ -97,6 +97,8 @@ events = sa.Table(
     sa.Column("snippet", sa.Text, nullable=False),
     sa.Column("quoted", sa.Boolean, nullable=False),
     sa.Column("message_hash", sa.String(64), nullable=False),
+    # pre-send events: what the sender did (companion.presend.CHOICES; "approved" with issue #16)
+    sa.Column("outcome", sa.String(32), nullable=False, server_default=""),
     sa.Index("ix_events_at", "at"),
     sa.Index("ix_events_department_at", "department", "at"),
     sa.Index("ix_events_summary", "summary_id"),

@@ -233,16 +233,16 @@ def _presend_events(
         # No message key before sending: the body hash stands in for it (a hash of a hash).
         ref = "presend:" + (row["body_hash"] or str(row["id"]))
         for f in findings:
-            events.append(
-                _event(
-                    {**f, "counterpart": row["counterpart"], "field_text": None},
-                    "presend",
-                    row["at"],
-                    "sent",
-                    ref,
-                    context,
-                )
+            event = _event(
+                {**f, "counterpart": row["counterpart"], "field_text": None},
+                "presend",
+                row["at"],
+                "sent",
+                ref,
+                context,
             )
+            # What the sender did with this flag: the collector reports outcomes per rule.
+            events.append({**event, "outcome": row["choice"]})
         covered = row["id"]
     return events, outcomes, top, False
 

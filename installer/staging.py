@@ -14,7 +14,7 @@ from pathlib import Path, PureWindowsPath
 from installer.common import DEFAULT_INSTALL, EXTENSION_ID, NATIVE_HOST, REPO, log, remove, run
 from installer.runtime import WINPYTHON, compile_bytecode
 
-PROJECT_PACKAGES = ("companion", "outlook_bridge", "ui")
+PROJECT_PACKAGES = ("companion", "outlook_bridge", "ui", "mailwarden_common")  # the last: the PDF font
 
 
 def stage(version: str, cache: Path, runtime: Path, work: Path) -> dict[str, str]:

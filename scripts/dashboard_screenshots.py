@@ -35,6 +35,25 @@ USERS = (
     ("otto", "auditor", None),
 )
 LOCALES = {"en": "en-US", "zh": "zh-CN"}
+# The widths the dashboard must work at: a common laptop (1366×768) and a narrow window.
+VIEWPORTS = {"": {"width": 1366, "height": 768}, "-800": {"width": 800, "height": 900}}
+# (user, name, page, button to click there first or None)
+VIEWS = (
+    ("carol", "trends", "/dashboard/trends?period=week&dimension=category", None),
+    ("carol", "rates", "/dashboard/trends?period=month&dimension=rule", None),
+    ("carol", "fraud", "/dashboard/trends?period=month&dimension=rule&stream=fraud", None),
+    ("carol", "report", "/dashboard/report", None),
+    ("carol", "events", "/dashboard/events", None),
+    ("carol", "appeals", "/dashboard/appeals", None),
+    ("carol", "policy", "/dashboard/policy", None),
+    # One click on an upheld appeal: the next version's draft, validated, with its diff.
+    ("carol", "policy-draft", "/dashboard/appeals", "form.learn button[type=submit]"),
+    ("mia", "manager-events", "/dashboard/events", None),
+    ("admin", "users", "/dashboard/admin/users", None),
+    ("admin", "tokens", "/dashboard/admin/tokens", None),
+    ("admin", "devices", "/dashboard/admin/devices", None),
+    ("otto", "access-log", "/dashboard/access-log/verify", None),
+)
 
 
 def launch(playwright: Any) -> Any:
@@ -49,7 +68,52 @@ def prepare(collector: Any) -> dict[str, Any]:
     for name, role, department in USERS:
         collector.create_user(name, PASSWORD, role, department)
     collector.publish_policy(default_policy_text(), "setup")
-    return seed(collector)
+    data = seed(collector)
+    more_flags(collector)
+    return data
+
+
+def more_flags(collector: Any) -> None:
+    """What the seed lacks: pre-send outcomes, a mail with several hits and a quoted one, fraud
+    attempts in received mail (purchasing, this week)."""
+    import hashlib
+    from datetime import UTC, datetime, timedelta
+
+    from tests.dashboard_fixtures import Device, event
+
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+
+    def hit(rule: str, category: str, mail: str, **extra: Any) -> dict[str, Any]:
+        snippet = (
+            "…请把货款»打到我个人账户«[账号]…"
+            if rule.startswith("offbook")
+            else "…we offer a »full refund« any time…"
+        )
+        found = {**event(rule, category, now, snippet, 0), **extra}
+        found["message_hash"] = hashlib.sha256(mail.encode()).hexdigest()
+        return found
+
+    device = Device(collector, "purchasing").enroll()
+    device.upload(
+        [
+            hit("commit.money-back", "commitment", "m1", source="presend", outcome="edited"),
+            hit("commit.money-back", "commitment", "m2", source="presend", outcome="justified"),
+            hit("commit.money-back", "commitment", "m3", source="presend", outcome="added_approver"),
+            hit(
+                "offbook.private-deal",
+                "off-book",
+                "m4",
+                source="presend",
+                outcome="blocked",
+                tier="forbidden",
+            ),
+            hit("offbook.private-deal", "off-book", "m5", tier="forbidden"),
+            hit("offbook.private-deal", "off-book", "m5", tier="forbidden"),
+            hit("offbook.private-deal", "off-book", "m5", tier="forbidden", quoted=True, snippet=""),
+            hit("payment.bank-change", "payment-change", "m6", direction="received", tier="info"),
+            hit("payment.bank-change", "payment-change", "m7", direction="received", tier="info"),
+        ]
+    )
 
 
 def log_in(page: Any, base: str, username: str) -> None:
@@ -60,40 +124,38 @@ def log_in(page: Any, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+def visit(
+    browser: Any, base: str, contexts: dict[str, Any], user: str, path: str, click: str | None, **options: Any
+) -> Any:
+    """`path` as `user` (logged in once per browser context, kept in `contexts`), after a click on
+    `click` there when given; `options` make the context (locale, viewport)."""
+    if user not in contexts:
+        contexts[user] = browser.new_context(**options)
+        log_in(contexts[user].new_page(), base, user)
+    page = contexts[user].pages[0]
+    page.goto(base + path)
+    if click is not None:
+        page.click(click)
+        page.wait_for_load_state()
+    return page
+
+
 def shoot(browser: Any, base: str, out: Path, only: set[str] | None = None) -> list[Path]:
-    """Screenshots of each view (or of the views named in `only`) in both languages."""
+    """Screenshots of each view (or of the views named in `only`) in both languages, at 1366 px
+    (dashboard-NAME-LANG.png) and at 800 px (dashboard-NAME-LANG-800.png)."""
     written = []
     for lang, locale in LOCALES.items():
-        # (user, name, page, button to click there first or None)
-        views = (
-            ("carol", "trends", "/dashboard/trends?period=week&dimension=category", None),
-            ("carol", "rates", "/dashboard/trends?period=month&dimension=rule", None),
-            ("carol", "events", "/dashboard/events", None),
-            ("carol", "appeals", "/dashboard/appeals", None),
-            ("carol", "policy", "/dashboard/policy", None),
-            # One click on an upheld appeal: the next version's draft, validated, with its diff.
-            ("carol", "policy-draft", "/dashboard/appeals", "form.learn button[type=submit]"),
-            ("mia", "manager-events", "/dashboard/events", None),
-            ("admin", "devices", "/dashboard/admin/devices", None),
-            ("otto", "access-log", "/dashboard/access-log/verify", None),
-        )
-        contexts: dict[str, Any] = {}
-        for user, name, path, click in views:
-            if only is not None and name not in only:
-                continue
-            if user not in contexts:
-                contexts[user] = browser.new_context(locale=locale, viewport={"width": 1280, "height": 860})
-                log_in(contexts[user].new_page(), base, user)
-            page = contexts[user].pages[0]
-            page.goto(base + path)
-            if click is not None:
-                page.click(click)
-                page.wait_for_load_state()
-            target = out / f"dashboard-{name}-{lang}.png"
-            page.screenshot(path=str(target), full_page=True)
-            written.append(target)
-        for context in contexts.values():
-            context.close()
+        for suffix, viewport in VIEWPORTS.items():
+            contexts: dict[str, Any] = {}
+            for user, name, path, click in VIEWS:
+                if only is not None and name not in only:
+                    continue
+                page = visit(browser, base, contexts, user, path, click, locale=locale, viewport=viewport)
+                target = out / f"dashboard-{name}-{lang}{suffix}.png"
+                page.screenshot(path=str(target), full_page=True)
+                written.append(target)
+            for context in contexts.values():
+                context.close()
     return written
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import companion
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("companion", "ui", "collector", "outlook_bridge", "installer")
+PACKAGES = ("companion", "ui", "collector", "outlook_bridge", "installer", "mailwarden_common")
 ARCHITECTURE = REPO / "docs" / "architecture.md"
 
 QT = {"PySide6", "PySide2", "PyQt5", "PyQt6", "shiboken6", "shiboken2"}
@@ -212,6 +212,14 @@ def test_collector_imports_from_the_companion_only_the_protocol_package():
         if top(i.target) in QT | {"ui", "outlook_bridge"} or is_pywin32(i.target)
     ]
     assert others == []
+
+
+def test_the_shared_package_imports_no_other_part_of_the_product():
+    """mailwarden_common is what the companion and the collector may both import: so it may
+    import neither of them (nor the tray, the Outlook bridge or the installer)."""
+    bad = [str(i) for i in of("mailwarden_common") if top(i.target) in set(PACKAGES) - {"mailwarden_common"}]
+    assert bad == []
+    assert any(i.target == "mailwarden_common.pdf" for i in of("collector"))
 
 
 def test_outlook_bridge_and_the_installer_stay_out_of_the_collector_and_the_tray():

@@ -265,13 +265,15 @@ def test_deciding_an_appeal_reaches_the_workstation_and_feeds_the_false_flag_rat
     assert [(d["status"], d["comment"]) for d in pulled] == [("upheld", "fair: it said we cannot promise")]
     assert log_rows(dash.collector)[-2]["action"] == "appeal.decide"
     # The manager of sales-east rejects nothing of sales-west, but may decide their own (none left).
-    rates = {r.rule: r for r in reports.false_flag_rates(dash.collector)}
+    week_trend = reports.trend(dash.collector, "week", "rule")
+    rates = {r.rule: r for r in reports.false_flag_rates(dash.collector, week_trend)}
     assert (rates["commit.lowest-price"].flags, rates["commit.lowest-price"].upheld) == (7, 1)
     assert rates["offbook.private-deal"].rate == 0.0 and rates["offbook.private-deal"].appeals == 1
     trends = carol.get("/dashboard/trends").text
     row = re.search(
-        r"<td>commit\.lowest-price</td><td class=\"num\">7</td><td class=\"num\">1</td>"
-        r"<td class=\"num\">1</td><td class=\"num rate\">([\d.]+) %",
+        r"<td title=\"commit\.lowest-price\">commit\.lowest-price</td><td class=\"num\">7</td>"
+        r"<td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"num\">0</td>"
+        r"<td class=\"num rate\">([\d.]+) %",
         trends,
     )
     assert row and row.group(1) == "14.3"
@@ -397,20 +399,26 @@ def test_policy_upload_validates_with_line_numbers_diffs_and_publishes_signed(da
 # -- reports --------------------------------------------------------------------------------------------------
 
 
-def test_trend_buckets_match_calendar_weeks_and_months_on_this_backend(dash):
+def test_trend_buckets_match_calendar_weeks_and_months_in_the_company_zone(dash):
     events = dash.data["east_events"] + dash.data["west_events"]
     from datetime import datetime
+    from zoneinfo import ZoneInfo
 
-    for period in ("week", "month"):
-        trend = reports.trend(dash.collector, period, "rule")
-        expected: dict[str, list[int]] = {}
-        for e in events:
-            start = reports.period_start(datetime.fromisoformat(e["at"]).date(), period)
-            if start in trend.periods:
-                expected.setdefault(e["rule"], [0] * len(trend.periods))[trend.periods.index(start)] += 1
-        assert trend.series == dict(sorted(expected.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
-        assert trend.total == len(events)
-        assert all(p.weekday() == 0 if period == "week" else p.day == 1 for p in trend.periods)
+    from collector.dashboard import periods
+
+    for zone in ("Asia/Shanghai", "America/New_York"):
+        periods.set_company_zone(dash.collector.storage, zone)
+        for kind in ("week", "month"):
+            trend = reports.trend(dash.collector, kind, "rule")
+            expected: dict[str, list[int]] = {}
+            for e in events:
+                local_day = datetime.fromisoformat(e["at"]).astimezone(ZoneInfo(zone)).date()
+                found = periods.period_of(local_day, kind)
+                if found in trend.periods:
+                    expected.setdefault(e["rule"], [0] * len(trend.periods))[trend.periods.index(found)] += 1
+            assert trend.series == dict(sorted(expected.items(), key=lambda kv: (-sum(kv[1]), kv[0])))
+            assert trend.total == len(events)
+            assert all(p.start.weekday() == 0 if kind == "week" else p.start.day == 1 for p in trend.periods)
     east = reports.trend(dash.collector, "month", "department", "sales-east")
     assert list(east.series) == ["sales-east"]
 
@@ -538,8 +546,9 @@ def test_dashboard_migration_goes_down_and_up_again(dash):
         command.downgrade(cfg, "0001")
         conn.commit()
         assert not {"access_log", "access_log_heads"} & set(sa.inspect(conn).get_table_names())
+        assert "outcome" not in {c["name"] for c in sa.inspect(conn).get_columns("events")}
     dash.collector.storage.migrate()
-    assert current(engine) == "0101"
+    assert current(engine) == "0102"
     access_log.append(dash.collector, "otto", "auditor", "access_log.view")
     assert access_log.verify(dash.collector).ok
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import sync_playwright
 
-from scripts.dashboard_screenshots import launch, log_in, prepare, shoot
+from scripts.dashboard_screenshots import VIEWPORTS, VIEWS, launch, log_in, prepare, shoot, visit
 from tests.collector_fixtures import start_server
 from tests.dashboard_fixtures import db_url, pg_server  # noqa: F401 (fixtures)
 
@@ -93,10 +93,10 @@ def test_chinese_pages_and_screenshots(served, browser, tmp_path):
     page.context.close()
     written = shoot(browser, server.url, tmp_path, only={"trends", "appeals"})
     assert {p.name for p in written} == {
-        "dashboard-trends-en.png",
-        "dashboard-trends-zh.png",
-        "dashboard-appeals-en.png",
-        "dashboard-appeals-zh.png",
+        f"dashboard-{name}-{lang}{suffix}.png"
+        for name in ("trends", "appeals")
+        for lang in ("en", "zh")
+        for suffix in ("", "-800")
     }
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in written)
 
@@ -106,6 +106,11 @@ ZH_VIEWS = (
     ("carol", "/dashboard/trends?period=week&dimension=category", None),
     ("carol", "/dashboard/trends?period=month&dimension=rule", None),
     ("carol", "/dashboard/trends?period=month&dimension=department", None),
+    ("carol", "/dashboard/trends?period=week&dimension=rule&stream=fraud", None),
+    ("carol", "/dashboard/trends?period=week&dimension=category&stream=received", None),
+    ("carol", "/dashboard/report", None),
+    ("carol", "/dashboard/report?report_lang=zh", None),
+    ("mia", "/dashboard/report", None),
     ("carol", "/dashboard/events", None),
     ("carol", "/dashboard/appeals", None),
     ("carol", "/dashboard/policy", None),
@@ -151,7 +156,8 @@ def test_every_page_of_the_dashboard_is_chinese(served, browser):
         "the lowest price for the whole",
         "lowest price",
     ]
-    user_data += ["admin", "carol", "mia", "otto"]
+    user_data += ["admin", "carol", "mia", "otto", "purchasing"]
+    user_data += ["…we offer a »full refund« any time…", "we offer a full refund any time"]
     contexts: dict[str, object] = {}
     shown = {}
     carol = browser.new_context(locale="zh-CN")
@@ -165,14 +171,7 @@ def test_every_page_of_the_dashboard_is_chinese(served, browser):
     page.wait_for_load_state()
     shown["carol decided an appeal"] = _page_texts(page)
     for user, path, click in ZH_VIEWS:
-        if user not in contexts:
-            contexts[user] = browser.new_context(locale="zh-CN")
-            log_in(contexts[user].new_page(), server.url, user)
-        page = contexts[user].pages[0]
-        page.goto(server.url + path)
-        if click is not None:
-            page.click(click)
-            page.wait_for_load_state()
+        page = visit(browser, server.url, contexts, user, path, click, locale="zh-CN")
         assert page.locator("html").get_attribute("lang") == "zh-CN", path
         shown[f"{user} {path}" + (f" → {click}" if click else "")] = _page_texts(page)
     # A policy that is not valid: its errors, in Chinese.
@@ -189,3 +188,54 @@ def test_every_page_of_the_dashboard_is_chinese(served, browser):
         "当前生效" in shown["carol /dashboard/appeals → form.learn button[type=submit]"]
     )  # the diff's header
     assert_chinese(shown, data=user_data)
+
+
+# -- layout -----------------------------------------------------------------------------------------
+
+# Every element inside its container (a table may be wider: it scrolls inside its .scroll box),
+# the page never wider than the window, the header bar as wide as the window, and no Chinese
+# word broken across lines in a cell, a button or a link of the navigation.
+LAYOUT_PROBLEMS = """() => {
+    const bad = [];
+    const root = document.documentElement;
+    if (root.scrollWidth > root.clientWidth + 1) bad.push(`page ${root.scrollWidth}px > window ${root.clientWidth}px`);
+    const header = document.querySelector('header.top').getBoundingClientRect();
+    if (Math.abs(header.width - root.clientWidth) > 1) bad.push(`header ${header.width}px, window ${root.clientWidth}px`);
+    const name = e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '');
+    for (const el of document.querySelectorAll('body *')) {
+        if (el.closest('svg') && el.tagName.toLowerCase() !== 'svg') continue;
+        if (el.parentElement.closest('.scroll')) continue;  // may be wider: it scrolls inside its box
+        const r = el.getBoundingClientRect(), p = el.parentElement.getBoundingClientRect();
+        if (!r.width || getComputedStyle(el).position === 'absolute') continue;
+        if (r.right > p.right + 1 || r.left < p.left - 1)
+            bad.push(`${name(el)} (${Math.round(r.left)}–${Math.round(r.right)}) outside ${name(el.parentElement)} (${Math.round(p.left)}–${Math.round(p.right)})`);
+    }
+    for (const el of document.querySelectorAll('th, td, button, nav a, label')) {
+        const text = el.innerText.trim();
+        if (!/[\u4e00-\u9fff]/.test(text) || /[\\s，。、；：（）·]/.test(text) || el.querySelector('*')) continue;
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (lines.size > 1) bad.push(`"${text}" broken over ${lines.size} lines in ${name(el)}`);
+    }
+    return bad;
+}"""
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_every_page_fits_its_window_at_1366_and_800_pixels(served, browser, size):
+    server, data = served
+    server.collector.decide_appeal(data["east_appeal"], "upheld", "fair", "carol")  # a draft to show
+    problems: dict[str, list[str]] = {}
+    for locale in ("zh-CN", "en-US"):
+        contexts: dict[str, object] = {}
+        for user, name, path, click in VIEWS:
+            page = visit(
+                browser, server.url, contexts, user, path, click, locale=locale, viewport=VIEWPORTS[size]
+            )
+            found = page.evaluate(LAYOUT_PROBLEMS)
+            if found:
+                problems[f"{locale} {name}"] = found[:8]
+        for context in contexts.values():
+            context.close()
+    assert problems == {}

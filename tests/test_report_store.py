@@ -3,7 +3,9 @@ PostgreSQL server (the `db_url` fixture runs each test on both), ActivityWatch s
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,66 +21,202 @@ def store_of(db_url):
     collector.storage.dispose()
 
 
-def test_trend_counts_hits_or_mails_by_week_and_month(store_of):
-    store = store_of.storage.reports
-    device = Device(store_of, "sales-east").enroll()
-    monday = datetime(2026, 11, 16, 9, tzinfo=UTC)
-    events = [
-        flag_event("commit.lowest-price", "commitment", monday + timedelta(days=i), "…»x«…", i)
-        for i in range(3)
-    ]
-    # The same mail flagged twice by one rule (scan and pre-send): two hits, one mail.
-    events.append({**events[0], "source": "presend"})
-    events.append(flag_event("offbook.private-deal", "off-book", monday + timedelta(days=8), "…»y«…", 9))
-    device.upload(events)
-    weeks = sorted(store.trend_counts("week", "rule", date(2026, 11, 1)))
-    assert weeks == [
-        (date(2026, 11, 16), "commit.lowest-price", 4),
-        (date(2026, 11, 23), "offbook.private-deal", 1),
-    ]
-    mails = sorted(store.trend_counts("week", "rule", date(2026, 11, 1), count="mails"))
-    assert mails[0] == (date(2026, 11, 16), "commit.lowest-price", 3)
-    months = store.trend_counts("month", "category", date(2026, 11, 1))
-    assert sorted(months) == [(date(2026, 11, 1), "commitment", 4), (date(2026, 11, 1), "off-book", 1)]
-    assert store.trend_counts("week", "department", date(2026, 11, 1), "sales-west") == []
-    assert store.trend_counts("week", "rule", date(2026, 12, 1)) == []  # since: nothing later
+def hit(rule, category, at, mail, *, direction="sent", quoted=False, source="scan", outcome=""):
+    """One flag event as a workstation uploads it (a hit: one phrase in one field)."""
+    return {
+        **flag_event(rule, category, at, "" if quoted else "…»x«…", 0),
+        "direction": direction,
+        "quoted": quoted,
+        "source": source,
+        "message_hash": mail and hashlib.sha256(mail.encode()).hexdigest(),
+        **({"outcome": outcome} if outcome else {}),
+    }
 
 
-def test_trend_counts_in_a_time_zone(store_of):
+def bounds_of(*days, tz=UTC):
+    """UTC limits (naive) of consecutive periods starting at local midnight of each day."""
+    return [
+        datetime.combine(d, datetime.min.time(), tzinfo=tz).astimezone(UTC).replace(tzinfo=None) for d in days
+    ]
+
+
+def test_a_flag_is_one_mail_and_rule_quoted_text_counts_nowhere_fraud_apart(store_of):
     store = store_of.storage.reports
-    device = Device(store_of, "sales-east").enroll()
-    # Sunday 30 Nov 2026, 20:00 UTC is Monday 1 December, 04:00 in Shanghai (UTC+8).
-    late = datetime(2026, 11, 29, 20, tzinfo=UTC)
-    device.upload([flag_event("commit.lowest-price", "commitment", late, "…»x«…", 1)])
-    china = timedelta(hours=8)
-    assert store.trend_counts("week", "rule", date(2026, 11, 1)) == [
-        (date(2026, 11, 23), "commit.lowest-price", 1)
-    ]
-    assert store.trend_counts("week", "rule", date(2026, 11, 1), utc_offset=china) == [
-        (date(2026, 11, 30), "commit.lowest-price", 1)
-    ]
-    end_of_month = datetime(2026, 11, 30, 20, tzinfo=UTC)
-    device.upload([flag_event("commit.lowest-price", "commitment", end_of_month, "…»x«…", 2)])
-    by_month = dict(
-        ((d, n) for d, _r, n in store.trend_counts("month", "rule", date(2026, 11, 1), utc_offset=china))
+    east = Device(store_of, "sales-east").enroll()
+    west = Device(store_of, "sales-west").enroll()
+    day = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    east.upload(
+        [
+            # mail A: three hits of one rule (subject, body, attachment), one of another rule
+            *[hit("commit.lowest-price", "commitment", day, "A") for _ in range(3)],
+            hit("commit.money-back", "commitment", day, "A"),
+            # mail B: only a quoted hit (the customer's own earlier words): no flag anywhere
+            hit("commit.lowest-price", "commitment", day, "B", quoted=True),
+            # mail C: a quoted hit and an own one: one flag
+            hit("offbook.private-deal", "off-book", day, "C", quoted=True),
+            hit("offbook.private-deal", "off-book", day, "C"),
+            # received: a changed bank account (fraud), a look-alike sender (bec.*, issue #14),
+            # and a customer's "lowest price" (received, not fraud, not conduct)
+            hit("payment.bank-change", "payment-change", day, "D", direction="received"),
+            hit("bec.lookalike-domain", "impersonation", day, "E", direction="received"),
+            hit("commit.lowest-price", "commitment", day, "F", direction="received"),
+            # two hits without a message hash (an old agent): a mail each
+            hit("commit.lowest-price", "commitment", day, ""),
+            hit("commit.lowest-price", "commitment", day, ""),
+        ]
     )
-    assert by_month == {date(2026, 11, 1): 1, date(2026, 12, 1): 1}
-    # `since` is a local day: the Shanghai Monday starts at 16:00 UTC on Sunday.
-    assert store.trend_counts("week", "rule", date(2026, 12, 1), utc_offset=china) == [
-        (date(2026, 11, 30), "commit.lowest-price", 1)
+    west.upload([hit("commit.lowest-price", "commitment", day, "A")])  # the same mail elsewhere
+    bounds = bounds_of(date(2026, 11, 16), date(2026, 11, 23))
+    rules = sorted(store.flag_trend(bounds, "rule"))
+    assert rules == [
+        (0, "sales-east", "commit.lowest-price", 3),  # A, and the two without hash
+        (0, "sales-east", "commit.money-back", 1),
+        (0, "sales-east", "offbook.private-deal", 1),
+        (0, "sales-west", "commit.lowest-price", 1),
     ]
+    assert sorted(store.flag_trend(bounds, "category", "sales-east")) == [
+        (0, "sales-east", "commitment", 4),
+        (0, "sales-east", "off-book", 1),
+    ]
+    assert sorted(store.flag_trend(bounds, "department")) == [
+        (0, "sales-east", "sales-east", 5),
+        (0, "sales-west", "sales-west", 1),
+    ]
+    assert sorted(store.mail_trend(bounds)) == [(0, "sales-east", 4), (0, "sales-west", 1)]  # A C and 2
+    assert sorted(store.flag_trend(bounds, "rule", stream="fraud")) == [
+        (0, "sales-east", "bec.lookalike-domain", 1),
+        (0, "sales-east", "payment.bank-change", 1),
+    ]
+    assert store.flag_trend(bounds, "rule", stream="received") == [
+        (0, "sales-east", "commit.lowest-price", 1)
+    ]
+    assert store.mail_trend(bounds, stream="fraud") == [(0, "sales-east", 2)]
+    with pytest.raises(ValueError):
+        store.flag_trend(bounds, "tier")
+
+
+def test_periods_follow_the_time_zone_daylight_saving_included(store_of):
+    store = store_of.storage.reports
+    device = Device(store_of, "sales-east").enroll()
+    berlin = ZoneInfo("Europe/Berlin")
+    # Sunday 29 March 2026, 22:30 UTC is Monday 30 March, 00:30 in Berlin (summer time began
+    # that night: +02:00). A fixed +01:00 would put it on Sunday 23:30, in the week before.
+    spring = datetime(2026, 3, 29, 22, 30, tzinfo=UTC)
+    # Sunday 25 October 2026, 22:30 UTC is Sunday 23:30 in Berlin (back on +01:00): still the
+    # week of 19 October. A fixed +02:00 would make it Monday.
+    autumn = datetime(2026, 10, 25, 22, 30, tzinfo=UTC)
+    # 31 October, 23:30 UTC is 1 November, 00:30 in Berlin: November's.
+    month_end = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
+    device.upload(
+        [
+            hit("commit.lowest-price", "commitment", spring, "spring"),
+            hit("commit.lowest-price", "commitment", autumn, "autumn"),
+            hit("commit.lowest-price", "commitment", month_end, "month-end"),
+        ]
+    )
+    weeks = bounds_of(date(2026, 3, 23), date(2026, 3, 30), date(2026, 4, 6), tz=berlin)
+    assert weeks[1] - weeks[0] == timedelta(hours=167)  # the week that loses an hour
+    assert store.flag_trend(weeks, "rule") == [(1, "sales-east", "commit.lowest-price", 1)]
+    weeks = bounds_of(date(2026, 10, 19), date(2026, 10, 26), date(2026, 11, 2), tz=berlin)
+    assert weeks[1] - weeks[0] == timedelta(hours=169)
+    assert sorted(store.flag_trend(weeks, "rule")) == [
+        (0, "sales-east", "commit.lowest-price", 1),
+        (1, "sales-east", "commit.lowest-price", 1),
+    ]
+    months = bounds_of(date(2026, 10, 1), date(2026, 11, 1), date(2026, 12, 1), tz=berlin)
+    assert sorted(store.flag_trend(months, "rule")) == [
+        (0, "sales-east", "commit.lowest-price", 1),
+        (1, "sales-east", "commit.lowest-price", 1),
+    ]
+    # The same instants in Shanghai (+08:00, no daylight saving): 30 March 06:30, 26 October 06:30
+    # (a Monday), 1 November 07:30.
+    shanghai = ZoneInfo("Asia/Shanghai")
+    weeks = bounds_of(date(2026, 10, 19), date(2026, 10, 26), date(2026, 11, 2), tz=shanghai)
+    assert sorted(store.flag_trend(weeks, "rule")) == [(1, "sales-east", "commit.lowest-price", 2)]
+
+
+def test_outcomes_of_pre_send_flags(store_of):
+    store = store_of.storage.reports
+    device = Device(store_of, "sales-east").enroll()
+    day = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    later = day + timedelta(minutes=5)
+    device.upload(
+        [
+            # one mail: sent back to edit, then (same body) sent with a justification; two hits
+            hit("commit.lowest-price", "commitment", day, "P1", source="presend", outcome="edited"),
+            hit("commit.lowest-price", "commitment", later, "P1", source="presend", outcome="justified"),
+            hit("commit.lowest-price", "commitment", later, "P1", source="presend", outcome="justified"),
+            hit("commit.lowest-price", "commitment", day, "P2", source="presend", outcome="added_approver"),
+            hit("offbook.private-deal", "off-book", day, "P3", source="presend", outcome="blocked"),
+            hit("offbook.private-deal", "off-book", day, "P4", source="presend", outcome="edited"),
+            hit("commit.lowest-price", "commitment", day, "S1"),  # a scan: no outcome
+            # what a later workstation may send (issue #16's approvals) is counted too
+            hit("commit.lowest-price", "commitment", day, "P5", source="presend", outcome="approved"),
+        ]
+    )
+    start, end = bounds_of(date(2026, 11, 1), date(2026, 12, 1))
+    assert sorted(store.outcome_counts(start, end)) == [
+        ("sales-east", "commit.lowest-price", "added_approver", 1),
+        ("sales-east", "commit.lowest-price", "approved", 1),
+        ("sales-east", "commit.lowest-price", "justified", 1),
+        ("sales-east", "offbook.private-deal", "blocked", 1),
+        ("sales-east", "offbook.private-deal", "edited", 1),
+    ]
+    assert store.outcome_counts(start, end, "sales-west") == []
+
+
+def test_the_flag_list_groups_hits_and_keeps_quoted_ones_as_a_detail(store_of):
+    store = store_of.storage.reports
+    device = Device(store_of, "sales-east").enroll()
+    day = datetime(2026, 11, 17, 9, tzinfo=UTC)
+    device.upload(
+        [
+            hit("commit.lowest-price", "commitment", day, "A"),
+            hit("commit.lowest-price", "commitment", day, "A"),
+            hit("commit.lowest-price", "commitment", day, "A", quoted=True),
+            hit("commit.money-back", "commitment", day, "A"),
+            hit("commit.lowest-price", "commitment", day - timedelta(days=1), "B", quoted=True),
+        ]
+    )
+    flags = store.flag_list(None, None, 10, 0)
+    assert [(f["rule"], len(f["hits"]), f["quoted_only"]) for f in flags] == [
+        ("commit.lowest-price", 3, False),
+        ("commit.money-back", 1, False),
+        ("commit.lowest-price", 1, True),
+    ]
+    assert [h["quoted"] for h in flags[0]["hits"]] == [False, False, True]
+    assert [f["rule"] for f in store.flag_list(None, "commit.money-back", 10, 0)] == ["commit.money-back"]
+    assert len(store.flag_list(None, None, 1, 2)) == 1
+    since = datetime(2026, 11, 17)
+    assert len(store.flag_list(None, None, 10, 0, start=since)) == 2
+    assert store.flag_list("sales-west", None, 10, 0) == []
+
+
+def test_appeals_received_in_a_period(store_of):
+    store = store_of.storage.reports
+    data = seed(store_of)
+    store_of.decide_appeal(data["east_appeal"], "upheld", "fair", "carol")
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = store.appeals_received(now - timedelta(days=1), now + timedelta(days=1))
+    assert [(r["rule"], r["status"]) for r in rows] == [
+        ("commit.lowest-price", "upheld"),
+        ("offbook.private-deal", "pending"),
+    ]
+    assert rows[0]["decided_at"] is not None and "reason" not in rows[0]
+    assert [r["department"] for r in store.appeals_received(now - timedelta(days=1), now, "sales-west")] == [
+        "sales-west"
+    ]
+    assert store.appeals_received(now + timedelta(days=1), now + timedelta(days=2)) == []
 
 
 def test_events_appeals_departments_and_devices(store_of):
     store = store_of.storage.reports
     data = seed(store_of)
-    everything = store.flag_events(None, None, 100, 0)
-    assert len(everything) == 11 and everything == sorted(
-        everything, key=lambda e: (e["at"], e["id"]), reverse=True
-    )
-    assert {e["department"] for e in store.flag_events("sales-west", None, 100, 0)} == {"sales-west"}
-    assert len(store.flag_events(None, "offbook.private-deal", 100, 0)) == 4
-    assert store.flag_events(None, None, 5, 10) == everything[10:]
+    everything = store.flag_list(None, None, 100, 0)
+    assert len(everything) == 11 and everything == sorted(everything, key=lambda e: e["at"], reverse=True)
+    assert {e["department"] for e in store.flag_list("sales-west", None, 100, 0)} == {"sales-west"}
+    assert len(store.flag_list(None, "offbook.private-deal", 100, 0)) == 4
+    assert store.flag_list(None, None, 5, 10) == everything[10:]
     appeals = store.appeal_list(None, None)
     assert {a["id"] for a in appeals} == {data["east_appeal"], data["west_appeal"]}
     east = next(a for a in appeals if a["id"] == data["east_appeal"])

@@ -97,3 +97,68 @@ def seal_access_log(db_url: str, audit_key_file: str | None, out_dir: Path) -> N
         collector.storage.dispose()
     click.echo(t("collector.cli_out.sealed", n=sealed, files=len(written), folder=out_dir))
     click.echo(t("collector.cli_out.audit_public_key", key=public_key))
+
+
+# Help: "collector.cli.report[.<option>]" in the catalogue.
+@click.command("report", cls=CatalogueCommand)
+@db_option
+@click.option("--month", required=True)
+@click.option("--department", default=None)
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "html"]), default="pdf")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def report(db_url: str, month: str, department: str | None, fmt: str, lang: str | None, out: Path) -> None:
+    from collector.app import build_collector
+    from collector.dashboard import monthly, periods, report_files
+    from collector.errors import CollectorError
+    from companion.i18n import system_language
+
+    lang = lang or system_language()
+    try:
+        chosen = periods.month(month)
+    except CollectorError:
+        click.echo(t("collector.cli_out.error", message=t("dash.error.month")), err=True)
+        sys.exit(2)
+    collector = build_collector(db_url)
+    try:
+        data = report_files.render(monthly.build(collector, chosen, department or None, lang), fmt)
+    finally:
+        collector.storage.dispose()
+    # Written whole or not at all: a half-written report must not be forwarded.
+    partial = out.with_name(out.name + ".part")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(data)
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        click.echo(t("collector.cli_out.error", message=f"{out}: {exc.strerror or exc}"), err=True)
+        sys.exit(1)
+    click.echo(t("collector.cli_out.report_written", file=out, month=chosen.key))
+
+
+# Help: "collector.cli.timezone[.<option>]" in the catalogue.
+@click.command("timezone", cls=CatalogueCommand)
+@db_option
+@click.argument("name", required=False)
+def timezone(db_url: str, name: str | None) -> None:
+    from collector.dashboard import periods
+    from collector.errors import CollectorError
+    from collector.storage import SqlStorage
+
+    storage = SqlStorage(db_url)
+    try:
+        storage.migrate()
+        try:
+            tz = periods.set_company_zone(storage, name) if name else periods.company_zone(storage)
+        except CollectorError:
+            click.echo(
+                t("collector.cli_out.error", message=t("collector.cli_out.bad_timezone", zone=name)), err=True
+            )
+            sys.exit(2)
+    finally:
+        storage.dispose()
+    from datetime import UTC, datetime
+
+    offset = periods.offset_text(datetime.now(UTC).astimezone(tz))
+    click.echo(t("collector.cli_out.timezone", zone=tz.key, offset=offset))

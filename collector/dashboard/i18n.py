@@ -57,6 +57,7 @@ VALUE_KEYS = {
     "period": ("period",),
     "dimension": ("dimension",),
     "role": ("role",),
+    "stream": ("stream",),
 }
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import tomllib
-from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,8 +13,20 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from collector.admin import ROLES
-from collector.dashboard import access_log, auth, charts, learning, masking, policy_editor, reports
+from collector.dashboard import (
+    access_log,
+    auth,
+    charts,
+    learning,
+    masking,
+    monthly,
+    periods,
+    policy_editor,
+    report_files,
+    reports,
+)
 from collector.dashboard.auth import Auth
+from collector.dashboard.names import Names
 from collector.dashboard.web import (
     HOME,
     PREFIX,
@@ -56,10 +66,6 @@ PostCompliance = Annotated[Posted, Depends(require_post("compliance"))]
 PostAdmin = Annotated[Posted, Depends(require_post("admin"))]
 PostAnyone = Annotated[Posted, Depends(require_post(*ROLES))]
 FormData = Annotated[dict[str, Any], Depends(form_data)]
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 # -- login ----------------------------------------------------------------------------------------
@@ -148,47 +154,80 @@ def _t(request: Request, key: str, **values: Any) -> str:
 # -- compliance views ----------------------------------------------------------------------------------
 
 
-def _category_labels(request: Request) -> dict[str, str]:
-    """Category names in the reader's language, from the [categories] of the policy in force."""
+def _names(request: Request) -> Names:
+    """Rule and category names in the reader's language, from the policy in force."""
     current = collector_of(request).current_policy()
-    if current is None:
-        return {}
-    try:
-        table = tomllib.loads(current["policy"]).get("categories", {})
-    except tomllib.TOMLDecodeError:
-        return {}
-    lang = language(request)
-    return {k: v.get(lang) or v.get("en") or k for k, v in table.items() if isinstance(v, dict)}
+    return Names.from_policy(current["policy"] if current else None, language(request))
+
+
+def _scope_choices(user: Auth, scope: str | None, collector: Any) -> dict[str, Any]:
+    """The department filter of a page: a manager's own department, shown without a chooser."""
+    if user.role == "manager":
+        return {"department": user.department, "departments": []}
+    return {"department": scope, "departments": reports.departments(collector)}
 
 
 @router.get("/trends")
 def trends(
-    request: Request, user: Reviewer, period: str = "week", dimension: str = "category", department: str = ""
+    request: Request,
+    user: Reviewer,
+    period: str = "week",
+    dimension: str = "category",
+    department: str = "",
+    stream: str = "conduct",
 ) -> Response:
     collector = collector_of(request)
     scope = scope_department(user, department)
-    if period not in reports.PERIODS or dimension not in reports.DIMENSIONS:
-        raise BadInput("period must be week or month; dimension category, rule or department")
-    trend = reports.trend(collector, period, dimension, scope)
-    labels = _category_labels(request) if dimension == "category" else {}
-    series = {labels.get(k, k): v for k, v in trend.series.items()}
-    x_labels = [d.strftime("%m-%d") if period == "week" else d.strftime("%Y-%m") for d in trend.periods]
-    chart = charts.stacked_bars(x_labels, series, _t(request, "trends.other"))
-    rates = reports.false_flag_rates(collector, scope)
-    log(request, user, "trends.view", f"period={period} dimension={dimension} department={scope or '*'}")
+    if period not in reports.PERIODS or dimension not in reports.DIMENSIONS or stream not in reports.STREAMS:
+        raise BadInput(
+            "period must be week or month; dimension category, rule or department; "
+            "stream conduct, fraud or received"
+        )
+    tz = reports.zone(collector)
+    trend = reports.trend(collector, period, dimension, scope, stream, tz=tz)
+    names = _names(request)
+    labels = {k: names.of(dimension, k) for k in trend.series}
+    x_labels = [p.short for p in trend.periods]
+    chart = charts.stacked_bars(
+        x_labels, {labels[k]: v for k, v in trend.series.items()}, _t(request, "trends.other")
+    )
+    conduct_by_rule = (
+        trend
+        if (dimension, stream) == ("rule", "conduct")
+        else reports.trend(collector, period, "rule", scope, "conduct", tz=tz)
+    )
+    start, end = reports.period_window(trend, tz)
+    outcome_rows = collector.storage.reports.outcome_counts(start, end, scope)
+    log(
+        request,
+        user,
+        "trends.view",
+        f"period={period} dimension={dimension} stream={stream} department={scope or '*'}",
+    )
     return render(
         request,
         "trends.html",
         user,
         chart=chart,
         trend=trend,
-        series=series,
+        labels=labels,
+        names=names,
         x_labels=x_labels,
         period=period,
         dimension=dimension,
-        department=scope if user.role != "manager" else user.department,
-        departments=reports.departments(collector) if user.role != "manager" else [],
-        rates=rates,
+        stream=stream,
+        streams=reports.STREAMS,
+        zone=tz.key,
+        offset=periods.offset_text(periods.local(collector.now(), tz)),
+        rates=reports.false_flag_rates(collector, conduct_by_rule, scope, tz),
+        outcomes=reports.outcomes_of(outcome_rows, "rule"),
+        outcomes_by_department=reports.outcomes_of(outcome_rows, "department")
+        if user.role != "manager"
+        else [],
+        outcome_names=reports.OUTCOMES,
+        percent=monthly.percent,
+        hours=monthly.hours,
+        **_scope_choices(user, scope, collector),
     )
 
 
@@ -199,12 +238,13 @@ def events(
     collector = collector_of(request)
     scope = scope_department(user, department)
     number = page_number(page)
-    rows = reports.flag_events(collector, scope, rule or None, EVENTS_PAGE + 1, number * EVENTS_PAGE)
+    rows = reports.flag_list(collector, scope, rule or None, EVENTS_PAGE + 1, number * EVENTS_PAGE)
     more, rows = len(rows) > EVENTS_PAGE, rows[:EVENTS_PAGE]
     if user.role == "manager":
         for r in rows:
-            r["snippet"] = masking.manager_snippet(r["snippet"])
-    ids = ",".join(str(r["id"]) for r in rows)
+            for h in r["hits"]:
+                h["snippet"] = masking.manager_snippet(h["snippet"])
+    ids = ",".join(str(h["id"]) for r in rows for h in r["hits"])
     log(
         request,
         user,
@@ -216,13 +256,73 @@ def events(
         "events.html",
         user,
         rows=rows,
-        when=_when,
         page=number,
         more=more,
         rule=rule,
-        categories=_category_labels(request),
-        department=scope if user.role != "manager" else user.department,
-        departments=reports.departments(collector) if user.role != "manager" else [],
+        names=_names(request),
+        **_scope_choices(user, scope, collector),
+    )
+
+
+# -- the monthly report --------------------------------------------------------------------------------
+
+
+def _report_of(request: Request, user: Auth, month: str, department: str, lang: str) -> Any:
+    collector = collector_of(request)
+    scope = scope_department(user, department)
+    if lang not in ("", "zh", "en"):
+        raise BadInput("the report's language is zh or en")
+    try:
+        chosen = (
+            periods.month(month) if month else reports.current(collector, "month", reports.zone(collector))
+        )
+    except CollectorError:
+        raise BadInput(f"bad month {month!r}", 400, "error.month") from None
+    return monthly.build(collector, chosen, scope, lang or language(request)), scope
+
+
+@router.get("/report")
+def report_page(
+    request: Request, user: Reviewer, month: str = "", department: str = "", report_lang: str = ""
+) -> Response:
+    report, scope = _report_of(request, user, month, department, report_lang)
+    log(request, user, "report.view", f"month={report.month.key} department={scope or '*'}")
+    return render(
+        request,
+        "report.html",
+        user,
+        report=report,
+        body=report_files.html_body(report),
+        formats=report_files.FORMATS,
+        report_lang=report.lang,
+        **_scope_choices(user, scope, collector_of(request)),
+    )
+
+
+@router.get("/report/download")
+def report_download(
+    request: Request,
+    user: Reviewer,
+    month: str = "",
+    department: str = "",
+    report_lang: str = "",
+    format: str = "pdf",
+) -> Response:
+    if format not in report_files.FORMATS:
+        raise BadInput("the format is pdf, xlsx or html")
+    report, scope = _report_of(request, user, month, department, report_lang)
+    data = report_files.render(report, format)
+    log(
+        request,
+        user,
+        "report.download",
+        f"month={report.month.key} department={scope or '*'} format={format} lang={report.lang}",
+    )
+    name = monthly.report_file_name(report, format)
+    return Response(
+        data,
+        media_type=report_files.MEDIA_TYPES[format],
+        headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -248,11 +348,10 @@ def appeals(request: Request, user: Reviewer, department: str = "", status: str 
         "appeals.html",
         user,
         rows=rows,
-        when=_when,
         status=status,
         message=_decided_notice(request, user),
-        department=scope if user.role != "manager" else user.department,
-        departments=reports.departments(collector) if user.role != "manager" else [],
+        names=_names(request),
+        **_scope_choices(user, scope, collector),
     )
 
 
@@ -425,7 +524,6 @@ def _users_page(request: Request, user: Auth, message: str = "", status: int = 2
         status,
         users=collector_of(request).storage.reports.users(),
         roles=ROLES,
-        when=_when,
         message=message,
     )
 
@@ -508,7 +606,7 @@ def _tokens(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/admin/tokens")
 def tokens_page(request: Request, user: Admin) -> Response:
-    return render(request, "tokens.html", user, tokens=_tokens(request), when=_when, new=None)
+    return render(request, "tokens.html", user, tokens=_tokens(request), new=None)
 
 
 @router.post("/admin/tokens")
@@ -526,7 +624,7 @@ def token_create(request: Request, posted: PostAdmin) -> Response:
         raise BadInput(exc.message) from None
     log(request, posted.user, "token.create", f"token={made['id']} department={department}")
     # Rendered, not redirected: the token is shown once and must not land in a URL or history.
-    return render(request, "tokens.html", posted.user, tokens=_tokens(request), when=_when, new=made)
+    return render(request, "tokens.html", posted.user, tokens=_tokens(request), new=made)
 
 
 @router.post("/admin/tokens/{token_pk}/revoke")
@@ -542,9 +640,7 @@ def token_revoke(request: Request, token_pk: str, posted: PostAdmin) -> Response
 
 @router.get("/admin/devices")
 def devices_page(request: Request, user: Admin) -> Response:
-    return render(
-        request, "devices.html", user, devices=reports.device_list(collector_of(request)), when=_when
-    )
+    return render(request, "devices.html", user, devices=reports.device_list(collector_of(request)))
 
 
 @router.post("/admin/devices/{device_id}/revoke")
@@ -567,7 +663,6 @@ def _access_log_page(request: Request, user: Auth, number: int, verification: An
         rows=rows[:LOG_PAGE],
         more=len(rows) > LOG_PAGE,
         page=number,
-        when=_when,
         verification=verification,
         heads=access_log.signed_heads(collector)[::-1],
         head_problems=problems,

@@ -6,25 +6,26 @@ runs every method on both backends.
 Reached as `collector.storage.reports` (collector/storage.py builds it lazily: the dashboard is an
 optional part of the collector).
 
-Counting is ready for compliance reports: `trend_counts` counts hits (one per flag event) or
-mails (distinct message hashes), and buckets by week or month in a fixed offset from UTC (a
-company's time zone; China has no daylight saving time).
+Counting, for compliance reports (docs/dashboard.md, "What is counted"): a *flag* is one mail on
+one workstation flagged by one rule, however many hits (phrases, fields, scan and pre-send) it
+had; hits in quoted text count nowhere; received fraud attempts are a stream of their own. Periods
+are given as UTC limits (collector/dashboard/periods.py puts them at local midnights), so any time
+zone, daylight saving time included, buckets right on SQLite and PostgreSQL alike.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Literal, Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from collector.dashboard.tables import access_log, access_log_heads, sessions
 from collector.storage import SqlStorage, alerts, appeals, devices, events, gaps, tokens, users
 
-Count = Literal["hits", "mails"]
 _PG_LOCK_ID = 847100  # pg_advisory_xact_lock key: one access-log appender at a time (linear chain)
 APPEAL_LIST_MAX = 500
 
@@ -51,18 +52,30 @@ class AccessLogWriter(Protocol):
 
 class ReportStore(Protocol):
     # -- compliance views
-    def trend_counts(
+    def flag_trend(
         self,
-        period: str,
+        bounds: Sequence[datetime],
         dimension: str,
-        since: date,
         department: str | None = None,
-        *,
-        count: Count = "hits",
-        utc_offset: timedelta = timedelta(0),
-    ) -> list[tuple[date, str, int]]: ...
-    def flag_events(
-        self, department: str | None, rule: str | None, limit: int, offset: int
+        stream: str = "conduct",
+    ) -> list[tuple[int, str, str, int]]: ...
+    def mail_trend(
+        self, bounds: Sequence[datetime], department: str | None = None, stream: str = "conduct"
+    ) -> list[tuple[int, str, int]]: ...
+    def outcome_counts(
+        self, start: datetime, end: datetime, department: str | None = None
+    ) -> list[tuple[str, str, str, int]]: ...
+    def appeals_received(
+        self, start: datetime, end: datetime, department: str | None = None
+    ) -> list[dict[str, Any]]: ...
+    def flag_list(
+        self,
+        department: str | None,
+        rule: str | None,
+        limit: int,
+        offset: int,
+        start: datetime | None = None,
+        end: datetime | None = None,
     ) -> list[dict[str, Any]]: ...
     def appeal_list(self, department: str | None, status: str | None) -> list[dict[str, Any]]: ...
     def appeal(self, appeal_pk: int) -> dict[str, Any] | None: ...
@@ -87,12 +100,46 @@ class ReportStore(Protocol):
     def access_heads(self) -> list[dict[str, Any]]: ...
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
+# Received mail that tries to divert the company's money (look-alike senders, changed bank
+# details) is an attack on the company, not its staff's conduct: reported apart. Issue #14 adds
+# rules under "bec."; the payment-change category is the default policy's.
+FRAUD_CATEGORIES = ("payment-change",)
+FRAUD_RULE_PREFIXES = ("bec.",)
+STREAMS = ("conduct", "fraud", "received")  # own sent mail; fraud attempts received; other received
+DIMENSIONS = ("category", "rule", "department")
+# What a sender did with a pre-send flag, from the least to the most final step: a mail checked
+# more than once (sent back to edit, then sent with a justification) counts with its last one.
+# "approved" is the slot of issue #16 (a named approver's approval).
+OUTCOMES = ("edited", "blocked", "sent", "justified", "added_approver", "approved")
+
+# The mail a hit belongs to: its message hash; a hit without one is a mail of its own.
+_MAIL = sa.case((events.c.message_hash == "", sa.cast(events.c.id, sa.String)), else_=events.c.message_hash)
+_FRAUD = sa.and_(
+    events.c.direction == "received",
+    sa.or_(
+        events.c.category.in_(FRAUD_CATEGORIES),
+        *(events.c.rule.startswith(prefix) for prefix in FRAUD_RULE_PREFIXES),
+    ),
+)
+_STREAM = sa.case((_FRAUD, "fraud"), (events.c.direction == "received", "received"), else_="conduct")
+_IN_STREAM = {
+    "conduct": events.c.direction != "received",
+    "fraud": _FRAUD,
+    "received": sa.and_(events.c.direction == "received", sa.not_(_FRAUD)),
+}
+_OUTCOME_RANK = sa.case(*((events.c.outcome == o, i + 1) for i, o in enumerate(OUTCOMES)), else_=0)
+
+
+def _bucketed(rows: sa.Subquery, bounds: Sequence[datetime]) -> sa.Subquery:
+    """`rows` (with an `at` column inside [bounds[0], bounds[-1])) and `bucket`, the index of the
+    period holding `at`. A subquery of its own: PostgreSQL groups by a column, not by a CASE whose
+    bound parameters differ from the select list's."""
+    if len(bounds) == 2:
+        bucket: Any = sa.literal(0)
+    else:
+        limits = enumerate(bounds[1:-1])
+        bucket = sa.case(*((rows.c.at < limit, i) for i, limit in limits), else_=len(bounds) - 2)
+    return sa.select(rows, bucket.label("bucket")).subquery("bucketed")
 
 
 class SqlAccessLogWriter:
@@ -137,53 +184,176 @@ class SqlReportStore:
 
     # -- compliance views ---------------------------------------------------------------------------
 
-    def _bucket(self, period: str, utc_offset: timedelta) -> Any:
-        """The first day (local to `utc_offset`) of the event's week (Monday) or month."""
-        minutes = int(utc_offset.total_seconds() // 60)
-        if self.storage.dialect == "postgresql":
-            local = events.c.at + sa.func.make_interval(0, 0, 0, 0, 0, minutes) if minutes else events.c.at
-            return sa.cast(sa.func.date_trunc(period, local), sa.Date)
-        shift = f"{minutes:+d} minutes"
-        if period == "week":
-            # 'weekday 0' moves forward to Sunday (or stays on it); six days back is that week's Monday.
-            return sa.func.date(events.c.at, shift, "weekday 0", "-6 days")
-        return sa.func.strftime("%Y-%m-01", events.c.at, shift)
-
-    def trend_counts(
+    def _flags(
         self,
-        period: str,
-        dimension: str,
-        since: date,
-        department: str | None = None,
+        start: datetime | None,
+        end: datetime | None,
+        department: str | None,
+        rule: str | None = None,
         *,
-        count: Count = "hits",
-        utc_offset: timedelta = timedelta(0),
-    ) -> list[tuple[date, str, int]]:
-        """(first day of the period, value of `dimension`, count) for events from local day
-        `since` on; `count` "mails" counts each message once per period and value."""
-        bucket = self._bucket(period, utc_offset).label("bucket")
-        column = events.c[dimension]
-        counted = sa.func.count(sa.distinct(events.c.message_hash)) if count == "mails" else sa.func.count()
-        start = datetime.combine(since, datetime.min.time()) - utc_offset  # local midnight in UTC
-        query = (
-            sa.select(bucket, column.label("label"), counted.label("n"))
-            .where(events.c.at >= start)
-            .group_by(bucket, column)
-        )
-        if department is not None:
-            query = query.where(events.c.department == department)
-        with self.storage.read() as tx:
-            return [(_as_date(r.bucket), r.label, r.n) for r in tx.conn.execute(query)]
-
-    def flag_events(
-        self, department: str | None, rule: str | None, limit: int, offset: int
-    ) -> list[dict[str, Any]]:
-        query = sa.select(events).order_by(events.c.at.desc(), events.c.id.desc()).limit(limit).offset(offset)
+        stream: str | None = None,
+        counted_only: bool = True,
+        detail: bool = False,
+    ) -> sa.Subquery:
+        """One row per flag: a mail on one workstation and one rule, whatever number of hits
+        (phrases, fields, the scan and the pre-send check) it had; its time is its first hit's.
+        `counted_only`: without hits in quoted text (someone else's words, counted where they
+        were written); a flag whose every hit is quoted then disappears. `stream`: only that
+        stream's flags (a mail's direction and a rule's category are the same for every hit).
+        `detail` adds tier, direction, stream, outcome, hits and quoted_only: every column costs
+        time on every hit, so the counts leave them out."""
+        columns = [
+            events.c.device_id,
+            _MAIL.label("mail"),
+            events.c.rule,
+            sa.func.min(events.c.at).label("at"),
+            sa.func.max(events.c.category).label("category"),
+            sa.func.max(events.c.department).label("department"),
+        ]
+        if detail:
+            columns += [
+                sa.func.max(events.c.tier).label("tier"),
+                sa.func.max(events.c.direction).label("direction"),
+                sa.func.max(_STREAM).label("stream"),
+                sa.func.max(_OUTCOME_RANK).label("outcome_rank"),
+                sa.func.count().label("hits"),
+                sa.func.min(sa.case((events.c.quoted, 1), else_=0)).label("quoted_only"),
+            ]
+        query = sa.select(*columns).group_by(events.c.device_id, _MAIL, events.c.rule)
+        if stream is not None:
+            query = query.where(_IN_STREAM[stream])
+        if counted_only:
+            query = query.where(sa.not_(events.c.quoted))
+        if start is not None:
+            query = query.where(events.c.at >= start)
+        if end is not None:
+            query = query.where(events.c.at < end)
         if department is not None:
             query = query.where(events.c.department == department)
         if rule:
             query = query.where(events.c.rule == rule)
+        return query.subquery("flags")
+
+    def flag_trend(
+        self,
+        bounds: Sequence[datetime],
+        dimension: str,
+        department: str | None = None,
+        stream: str = "conduct",
+    ) -> list[tuple[int, str, str, int]]:
+        """(period index, department, value of `dimension`, flags) for the flags of `stream` from
+        bounds[0] to bounds[-1]; period i runs from bounds[i] to bounds[i + 1] (UTC instants: the
+        caller puts them at local midnights, so daylight saving time is where it belongs). Per
+        department, so that one query serves a company report and its department pages."""
+        if dimension not in DIMENSIONS or stream not in STREAMS:
+            raise ValueError(f"unknown dimension {dimension!r} or stream {stream!r}")
+        flags = _bucketed(self._flags(bounds[0], bounds[-1], department, stream=stream), bounds)
+        column = flags.c[dimension]
+        query = sa.select(
+            flags.c.bucket, flags.c.department, column.label("label"), sa.func.count().label("n")
+        ).group_by(flags.c.bucket, flags.c.department, *([] if dimension == "department" else [column]))
+        with self.storage.read() as tx:
+            return [(int(r.bucket), r.department, r.label, r.n) for r in tx.conn.execute(query)]
+
+    def mail_trend(
+        self, bounds: Sequence[datetime], department: str | None = None, stream: str = "conduct"
+    ) -> list[tuple[int, str, int]]:
+        """(period index, department, flagged mails): each mail once per workstation, whatever
+        its rules."""
+        # The flags' grouping without the rule: one row per mail.
+        query = (
+            sa.select(
+                sa.func.min(events.c.at).label("at"), sa.func.max(events.c.department).label("department")
+            )
+            .where(_IN_STREAM[stream], sa.not_(events.c.quoted))
+            .where(events.c.at >= bounds[0], events.c.at < bounds[-1])
+            .group_by(events.c.device_id, _MAIL)
+        )
+        if department is not None:
+            query = query.where(events.c.department == department)
+        mails = _bucketed(query.subquery("mails"), bounds)
+        query = sa.select(mails.c.bucket, mails.c.department, sa.func.count().label("n")).group_by(
+            mails.c.bucket, mails.c.department
+        )
+        with self.storage.read() as tx:
+            return [(int(r.bucket), r.department, r.n) for r in tx.conn.execute(query)]
+
+    def outcome_counts(
+        self, start: datetime, end: datetime, department: str | None = None
+    ) -> list[tuple[str, str, str, int]]:
+        """(department, rule, outcome, flags) of the pre-send flags whose sender did something
+        about them; a mail checked several times counts with its last step (OUTCOMES' order)."""
+        flags = self._flags(start, end, department, stream="conduct", detail=True)
+        query = (
+            sa.select(flags.c.department, flags.c.rule, flags.c.outcome_rank, sa.func.count().label("n"))
+            .where(flags.c.outcome_rank > 0)
+            .group_by(flags.c.department, flags.c.rule, flags.c.outcome_rank)
+        )
+        with self.storage.read() as tx:
+            return [(r.department, r.rule, OUTCOMES[r.outcome_rank - 1], r.n) for r in tx.conn.execute(query)]
+
+    def appeals_received(
+        self, start: datetime, end: datetime, department: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The appeals that arrived in [start, end), oldest first: rule, department, status, times
+        (no reasons or comments: a report counts them)."""
+        query = (
+            sa.select(
+                appeals.c.id,
+                appeals.c.rule,
+                appeals.c.department,
+                appeals.c.status,
+                appeals.c.received_at,
+                appeals.c.decided_at,
+            )
+            .where(appeals.c.received_at >= start, appeals.c.received_at < end)
+            .order_by(appeals.c.received_at, appeals.c.id)
+        )
+        if department is not None:
+            query = query.where(appeals.c.department == department)
         return self._rows(query)
+
+    def flag_list(
+        self,
+        department: str | None,
+        rule: str | None,
+        limit: int,
+        offset: int,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Flags newest first, each with its hits (`hits`: event rows, quoted ones included and
+        marked; `quoted_only`: a flag not counted anywhere)."""
+        flags = self._flags(start, end, department, rule, counted_only=False, detail=True)
+        query = (
+            sa.select(flags)
+            .order_by(flags.c.at.desc(), flags.c.device_id, flags.c.mail, flags.c.rule)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.storage.read() as tx:
+            rows = [dict(r._mapping) for r in tx.conn.execute(query)]
+            devices_ = {r["device_id"] for r in rows}
+            mails = {r["mail"] for r in rows}
+            hits: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+            if rows:
+                q = (
+                    sa.select(events, _MAIL.label("mail"))
+                    .where(events.c.device_id.in_(devices_), _MAIL.in_(mails))
+                    .order_by(events.c.at, events.c.id)
+                )
+                for hit in tx.conn.execute(q):
+                    hits.setdefault((hit.device_id, hit.mail, hit.rule), []).append(dict(hit._mapping))
+        for r in rows:
+            r["hits"] = [
+                h
+                for h in hits.get((r["device_id"], r["mail"], r["rule"]), [])
+                if (start is None or h["at"] >= start) and (end is None or h["at"] < end)
+            ]
+            r["quoted_only"] = bool(r["quoted_only"])
+            rank = r.pop("outcome_rank")
+            r["outcome"] = OUTCOMES[rank - 1] if rank else ""
+        return rows
 
     def appeal_list(self, department: str | None, status: str | None) -> list[dict[str, Any]]:
         """Pending first, newest first; each with the flagged snippet of its message and rule."""

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from collector.bodies import read_body
-from collector.dashboard import access_log, auth, i18n
+from collector.dashboard import access_log, auth, i18n, periods
 from collector.dashboard.throttle import LoginThrottle
 from collector.errors import CollectorError
 from collector.service import Collector
@@ -38,6 +38,7 @@ HOME = {
 }
 NAV = (  # (catalogue key, path, roles that see it)
     ("nav.trends", "/trends", ("compliance", "manager")),
+    ("nav.report", "/report", ("compliance", "manager")),
     ("nav.events", "/events", ("compliance", "manager")),
     ("nav.appeals", "/appeals", ("compliance", "manager")),
     ("nav.policy", "/policy", ("compliance",)),
@@ -63,6 +64,11 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+def template(name: str) -> jinja2.Template:
+    """A template of the dashboard's environment (autoescaped, strict)."""
+    return _env.get_template(name)
 
 
 class LoginRequired(Exception):
@@ -122,6 +128,14 @@ def render(
     def t(key: str, **values: Any) -> str:
         return i18n.translate(lang, key, **values)
 
+    zones: list[Any] = []
+
+    def when(value: Any) -> str:
+        """A stored time in the company's zone, with its offset (the zone read once per page)."""
+        if not zones:
+            zones.append(periods.company_zone(collector_of(request).storage))
+        return periods.show(value, zones[0])
+
     nav = [
         (t(key), PREFIX + path, request.url.path == PREFIX + path)
         for key, path, roles in NAV
@@ -137,7 +151,7 @@ def render(
         prefix=PREFIX,
         request_path=request.url.path,
         lang_urls={code: lang_url(request, code) for code in i18n.LANGS},
-        **context,
+        **{"when": when, **context},
     )
     response = HTMLResponse(html, status_code=http_status, headers=SECURITY_HEADERS)
     if request.query_params.get("lang") in i18n.LANGS:

@@ -1,23 +1,19 @@
 """The proof's human-readable page: one A4 PDF in Simplified Chinese or English (fpdf2), with the
-font embedded (WenQuanYi Micro Hei, Apache-2.0: fonts/README.md) so it prints the same anywhere."""
+font embedded (WenQuanYi Micro Hei, Apache-2.0: mailwarden_common/fonts/README.md, shared with the
+collector's reports) so it prints the same anywhere."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 from companion import __version__
 from companion.clock import now_iso
 from companion.evidence.report import Description
 from companion.i18n import t
+from mailwarden_common.pdf import font_path
 
-FONT = "wqy-microhei.ttc"
 MARKS = {"ok": "✓", "failed": "×", "absent": "–"}
 GREEN, RED, GREY, INK = (21, 128, 61), (185, 28, 28), (110, 110, 110), (20, 20, 20)
-
-
-def font_path() -> Path:
-    return Path(str(resources.files("companion.evidence") / "fonts" / FONT))
 
 
 def write_pdf(d: Description, out: Path, lang: str, bundle_name: str) -> Path:
